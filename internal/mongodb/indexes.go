@@ -1,0 +1,40 @@
+package mongodb
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Index is an index a domain store needs. Each domain declares its own and
+// cmd/terroir passes them all to EnsureIndexes at start.
+type Index struct {
+	Collection string
+	Keys       []string // field names, ascending
+	Unique     bool
+}
+
+// EnsureIndexes creates the indexes that do not exist yet. Creating an
+// existing index with the same definition is a no-op, so this runs at every start.
+func (s *Store) EnsureIndexes(ctx context.Context, idx []Index) error {
+	for _, ix := range idx {
+		keys := bson.D{}
+		name := ""
+		for _, k := range ix.Keys {
+			keys = append(keys, bson.E{Key: k, Value: 1})
+			name += k + "_1_"
+		}
+		opts := options.Index().SetName(name[:len(name)-1])
+		if ix.Unique {
+			opts.SetUnique(true)
+		}
+		_, err := s.Collection(ix.Collection).Indexes().CreateOne(ctx, mongo.IndexModel{Keys: keys, Options: opts})
+		if err != nil {
+			return fmt.Errorf("mongodb: index %s on %s: %w", name, ix.Collection, err)
+		}
+	}
+	return nil
+}

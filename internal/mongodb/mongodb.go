@@ -1,0 +1,279 @@
+// Package mongodb is the one shared piece of infrastructure: it opens the
+// MongoDB store (a real replica set when a URI is given, an embedded FerretDB
+// otherwise), runs read-then-write work atomically, and bootstraps indexes.
+//
+// Two backends, one driver:
+//   - MONGODB_URI set: a real MongoDB that must be a replica set, because
+//     Atomically runs a multi-document transaction.
+//   - unset: FerretDB v1 (SQLite handler) runs inside the process, listening
+//     only on a Unix socket in the data directory, reached through the same
+//     go.mongodb.org/mongo-driver/v2 client. A lock file makes one process the
+//     owner of a data directory.
+//
+// Embedded FerretDB applies updates as read-modify-write without isolation
+// (concurrent guarded $inc lose updates) and has no transactions. Atomically
+// therefore takes a process-wide write lock there. The invariant every caller
+// relies on: any mutation that reads before it writes, or whose filter is a
+// guard ("available >= n"), runs inside Atomically. Single inserts guarded by
+// a unique index are safe without it on both backends.
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+)
+
+// ErrLocked is returned by Open when another process owns the data directory.
+var ErrLocked = errors.New("the data directory is in use by another Terroir process")
+
+// Config says which store to open.
+type Config struct {
+	// URI of a MongoDB replica set; empty selects the embedded store.
+	URI string
+	// DataDir holds the embedded store's files (ignored with a URI).
+	DataDir string
+	// Database name; "terroir" when empty.
+	Database string
+	// Logger for the embedded FerretDB; quiet when nil.
+	Logger *slog.Logger
+}
+
+// Store is an open database. It is safe for concurrent use.
+type Store struct {
+	Client   *mongo.Client
+	DB       *mongo.Database
+	embedded bool
+
+	// writeMu serialises Atomically on the embedded store.
+	writeMu sync.Mutex
+
+	closeFns []func()
+}
+
+// Embedded reports whether the store is the in-process FerretDB.
+func (s *Store) Embedded() bool { return s.embedded }
+
+// Open connects to the store described by cfg.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Database == "" {
+		cfg.Database = "terroir"
+	}
+	if cfg.URI != "" {
+		return openReplicaSet(ctx, cfg)
+	}
+	return openEmbedded(ctx, cfg)
+}
+
+func openReplicaSet(ctx context.Context, cfg Config) (*Store, error) {
+	opts := options.Client().ApplyURI(cfg.URI).
+		SetWriteConcern(writeconcern.Majority()).
+		SetReadConcern(readconcern.Majority())
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("mongodb: connect: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var hello struct {
+		SetName string `bson:"setName"`
+		Msg     string `bson:"msg"`
+	}
+	if err := client.Database("admin").RunCommand(pingCtx, bson.D{{Key: "hello", Value: 1}}).Decode(&hello); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("mongodb: %s does not answer: %w", redactURI(cfg.URI), err)
+	}
+	if hello.SetName == "" && hello.Msg != "isdbgrid" {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("mongodb: %s is not a replica set; Terroir needs transactions, so run MongoDB as a replica set (a single-node one is fine: mongod --replSet rs0, then rs.initiate())", redactURI(cfg.URI))
+	}
+	s := &Store{Client: client, DB: client.Database(cfg.Database)}
+	s.closeFns = append(s.closeFns, func() { _ = client.Disconnect(context.Background()) })
+	return s, nil
+}
+
+func redactURI(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "the MongoDB URI"
+	}
+	u.User = nil
+	return u.Redacted()
+}
+
+func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = "data"
+	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o700); err != nil {
+		return nil, fmt.Errorf("mongodb: data directory: %w", err)
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{embedded: true}
+	s.closeFns = append(s.closeFns, unlock)
+
+	socket, cleanSocket, err := socketPath(dir)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.closeFns = append(s.closeFns, cleanSocket)
+
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{Unix: socket},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + filepath.Join(dir, "db") + "/",
+		Logger:    logger,
+	})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("mongodb: start embedded FerretDB: %w", err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = f.Run(runCtx)
+	}()
+	// Closed in reverse order: the client disconnects before FerretDB stops.
+	s.closeFns = append(s.closeFns, func() { stop(); <-done })
+
+	client, err := mongo.Connect(options.Client().
+		ApplyURI("mongodb://" + url.PathEscape(socket) + "/").
+		SetRetryWrites(false))
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("mongodb: connect to embedded FerretDB: %w", err)
+	}
+	s.closeFns = append(s.closeFns, func() { _ = client.Disconnect(context.Background()) })
+	s.Client = client
+	s.DB = client.Database(cfg.Database)
+
+	// The listener starts in the goroutine above; wait until it answers.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err = s.Ping(pctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			s.Close()
+			return nil, fmt.Errorf("mongodb: embedded FerretDB did not answer: %w", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return s, nil
+}
+
+// lockDir takes an exclusive, non-blocking flock on DIR/terroir.lock. The
+// kernel releases it when the process dies, so a SIGKILL leaves no stale lock.
+func lockDir(dir string) (func(), error) {
+	path := filepath.Join(dir, "terroir.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("mongodb: lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w (%s): stop the other server or choose another TERROIR_DATA", ErrLocked, dir)
+		}
+		return nil, fmt.Errorf("mongodb: lock %s: %w", path, err)
+	}
+	_ = f.Truncate(0)
+	_, _ = fmt.Fprintf(f, "%d\n", os.Getpid())
+	return func() { f.Close() }, nil
+}
+
+// socketPath picks the Unix socket for FerretDB: in the data directory when
+// the path fits the kernel's 108-byte limit, else in a short private
+// temporary directory (deep test directories exceed the limit).
+func socketPath(dir string) (string, func(), error) {
+	p := filepath.Join(dir, "mongodb.sock")
+	if len(p) < 100 {
+		_ = os.Remove(p) // left behind by a killed process; we hold the lock
+		return p, func() { _ = os.Remove(p) }, nil
+	}
+	tmp, err := os.MkdirTemp("", "terroir-")
+	if err != nil {
+		return "", nil, err
+	}
+	return filepath.Join(tmp, "mongodb.sock"), func() { _ = os.RemoveAll(tmp) }, nil
+}
+
+// Ping checks that the store answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.DB.RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err()
+}
+
+// Close disconnects, stops the embedded server and releases the lock.
+func (s *Store) Close() {
+	for i := len(s.closeFns) - 1; i >= 0; i-- {
+		s.closeFns[i]()
+	}
+	s.closeFns = nil
+}
+
+// Collection returns the named collection of the store's database.
+func (s *Store) Collection(name string) *mongo.Collection { return s.DB.Collection(name) }
+
+type atomicKey struct{}
+
+// Atomically runs fn so that its reads and writes are isolated from other
+// Atomically calls: a transaction on a replica set (retried on transient
+// errors, so fn must be safe to run again), the process-wide write lock on
+// the embedded store. An error from fn aborts the transaction; on the
+// embedded store writes already made are not undone, so fn must check every
+// guard before its first write. Nested calls run inside the outer one.
+func (s *Store) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	if ctx.Value(atomicKey{}) != nil {
+		return fn(ctx)
+	}
+	if s.embedded {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+		return fn(context.WithValue(ctx, atomicKey{}, true))
+	}
+	sess, err := s.Client.StartSession()
+	if err != nil {
+		return fmt.Errorf("mongodb: start session: %w", err)
+	}
+	defer sess.EndSession(context.WithoutCancel(ctx))
+	_, err = sess.WithTransaction(ctx, func(tctx context.Context) (any, error) {
+		return nil, fn(context.WithValue(tctx, atomicKey{}, true))
+	})
+	return err
+}
+
+// IsDuplicateKey reports whether err is a unique-index violation.
+func IsDuplicateKey(err error) bool { return mongo.IsDuplicateKeyError(err) }
+
+// IsNotFound reports whether err says that no document matched.
+func IsNotFound(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }

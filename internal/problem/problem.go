@@ -1,0 +1,77 @@
+// Package problem is the vocabulary of errors that the domain packages return
+// and that web maps to HTTP statuses in one table (web/errors.go).
+//
+// A domain error carries a Code (what kind of failure it is, and so which
+// status it becomes), an optional Field (the request field at fault, shown to
+// the client so a form can point at it) and a Message written for the person
+// who sent the request. Anything that is not a *Error is an internal error:
+// its text is logged and never shown.
+package problem
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code names a kind of failure. The strings are part of the HTTP contract
+// (the "code" of API.md's error shape).
+type Code string
+
+// The codes of the HTTP contract.
+const (
+	Invalid           Code = "invalid"            // 400: the request is malformed or a field is wrong
+	Unauthorized      Code = "unauthorized"       // 401: no or bad credentials
+	Forbidden         Code = "forbidden"          // 403: authenticated but not allowed
+	NotFound          Code = "not_found"          // 404
+	Conflict          Code = "conflict"           // 409: duplicate or state conflict
+	InsufficientStock Code = "insufficient_stock" // 409: not enough available quantity
+	TooLarge          Code = "too_large"          // 413
+	Unprocessable     Code = "unprocessable"      // 422: well-formed but not acceptable
+	TooManyRequests   Code = "too_many_requests"  // 429: throttled
+)
+
+// Error is a failure the client can act on.
+type Error struct {
+	Code    Code
+	Field   string // the request field at fault, if any
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s", e.Field, e.Message)
+	}
+	return e.Message
+}
+
+// Is makes errors.Is match two *Error values with the same code and message,
+// so sentinels such as traceability.ErrNotFound survive wrapping and copying.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.Message == e.Message && t.Field == e.Field
+}
+
+// New returns an error of the given code.
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Field returns an Invalid error naming the field at fault.
+func Field(field, format string, args ...any) *Error {
+	return &Error{Code: Invalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// As returns the *Error inside err, if there is one.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// CodeOf returns the code of err, or "" for an internal error.
+func CodeOf(err error) Code {
+	if e, ok := As(err); ok {
+		return e.Code
+	}
+	return ""
+}
