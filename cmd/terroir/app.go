@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/mongodb"
+	"github.com/terroir-coop/terroir/shops"
+	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web/accounts"
+)
+
+// config is everything the process reads from its environment and flags.
+type config struct {
+	Addr          string
+	DataDir       string
+	MongoURI      string
+	PublicURL     string
+	QRKey         string
+	AdminEmail    string
+	AdminPassword string
+}
+
+func configFrom(getenv func(string) string) config {
+	or := func(v, def string) string {
+		if v == "" {
+			return def
+		}
+		return v
+	}
+	return config{
+		Addr:          or(getenv("TERROIR_ADDR"), ":8080"),
+		DataDir:       or(getenv("TERROIR_DATA"), "data"),
+		MongoURI:      getenv("MONGODB_URI"),
+		PublicURL:     or(getenv("TERROIR_PUBLIC_URL"), "http://localhost:8080"),
+		QRKey:         getenv("TERROIR_QR_KEY"),
+		AdminEmail:    getenv("TERROIR_ADMIN_EMAIL"),
+		AdminPassword: getenv("TERROIR_ADMIN_PASSWORD"),
+	}
+}
+
+// storeFlags registers the flags that override where the store is.
+func (c *config) storeFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "embedded store directory (TERROIR_DATA)")
+	fs.StringVar(&c.MongoURI, "mongodb-uri", c.MongoURI, "MongoDB replica set URI (MONGODB_URI); empty = embedded store")
+}
+
+// app is the wired application: the store and the domain services.
+type app struct {
+	store    *mongodb.Store
+	trace    *traceability.Service
+	shops    *shops.Service
+	accounts *accounts.Service
+}
+
+func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
+	store, err := mongodb.Open(ctx, mongodb.Config{URI: cfg.MongoURI, DataDir: cfg.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	var idx []mongodb.Index
+	idx = append(idx, traceability.Indexes()...)
+	idx = append(idx, shops.Indexes()...)
+	idx = append(idx, accounts.Indexes()...)
+	if err := store.EnsureIndexes(ctx, idx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	a := &app{store: store}
+	a.trace = traceability.NewService(traceability.NewStore(store), time.Now)
+	a.shops = shops.NewService(shops.NewStore(store), time.Now)
+	a.accounts = accounts.NewService(accounts.NewStore(store), time.Now, a.checkOrg)
+	return a, nil
+}
+
+// checkOrg tells the accounts service whether a user's organisation exists.
+func (a *app) checkOrg(ctx context.Context, role access.Role, org string) error {
+	if role == access.ShopManager {
+		_, err := a.shops.Shop(ctx, org)
+		return err
+	}
+	_, err := a.trace.CooperativeName(ctx, org)
+	return err
+}
+
+func (a *app) close() { a.store.Close() }
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func errorf(w io.Writer, format string, args ...any) int {
+	fmt.Fprintf(w, "terroir: "+format+"\n", args...)
+	return 1
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/terroir-coop/terroir/web"
+)
+
+func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg := configFrom(getenv)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.storeFlags(fs)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (TERROIR_ADDR)")
+	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "public base URL of trace codes (TERROIR_PUBLIC_URL)")
+	demo := fs.Bool("demo", false, "seed the demo network of the Souss-Massa-Drâa and print its accounts")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := newLogger(stdout)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	started := time.Now()
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return errorf(stderr, "%v", err)
+	}
+	defer a.close()
+
+	if cfg.AdminEmail != "" && cfg.AdminPassword != "" {
+		created, err := a.accounts.EnsureFirstAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
+		if err != nil {
+			return errorf(stderr, "first admin: %v", err)
+		}
+		if created {
+			log.Info("created the first admin", "email", cfg.AdminEmail)
+		}
+	}
+	if *demo {
+		if err := seedDemo(ctx, a, stdout); err != nil {
+			return errorf(stderr, "demo seed: %v", err)
+		}
+	}
+
+	handler, err := web.New(web.Config{PublicURL: cfg.PublicURL, Version: version},
+		web.Deps{Store: a.store, Accounts: a.accounts, Traceability: a.trace, Shops: a.shops, Logger: log})
+	if err != nil {
+		return errorf(stderr, "web: %v", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return errorf(stderr, "listen on %s: %v", cfg.Addr, err)
+	}
+	go sweep(ctx, a, log)
+
+	embedded := "embedded store in " + cfg.DataDir
+	if cfg.MongoURI != "" {
+		embedded = "MongoDB replica set"
+	}
+	log.Info("terroir serving", "addr", ln.Addr().String(), "store", embedded, "version", version,
+		"startup", time.Since(started).String())
+	fmt.Fprintf(stdout, "Terroir is listening on http://%s (%s)\n", displayAddr(ln.Addr()), embedded)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return errorf(stderr, "serve: %v", err)
+	case <-ctx.Done():
+	}
+	// Finish in-flight requests, then close the store (deferred above).
+	log.Info("shutting down: finishing in-flight requests")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return errorf(stderr, "shutdown: %v", err)
+	}
+	log.Info("stopped")
+	return 0
+}
+
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if ok && tcp.IP.IsUnspecified() {
+		return fmt.Sprintf("localhost:%d", tcp.Port)
+	}
+	return a.String()
+}
+
+// sweep deletes expired sessions and tokens: the embedded store has no TTL
+// indexes. Every instance may run it; deletes are idempotent.
+func sweep(ctx context.Context, a *app, log interface{ Warn(string, ...any) }) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.accounts.SweepExpired(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("sweep expired credentials", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package shops
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/problem"
+	"github.com/terroir-coop/terroir/traceability"
+)
+
+// Kinds of shop.
+const (
+	KindBoutique = "boutique" // a solidarity shop with a till
+	KindPlatform = "platform" // the online EU distribution platform
+)
+
+// Currencies a channel may sell in.
+var Currencies = []string{"MAD", "EUR"}
+
+// Shop is a sales point and its channel.
+type Shop struct {
+	Code      string    `json:"code" bson:"_id"`
+	Name      string    `json:"name" bson:"name"`
+	City      string    `json:"city" bson:"city"`
+	Currency  string    `json:"currency" bson:"currency"`
+	Kind      string    `json:"kind" bson:"kind"`
+	CreatedAt time.Time `json:"created_at" bson:"created_at"`
+}
+
+// Sentinel errors of the package.
+var (
+	ErrShopNotFound = problem.New(problem.NotFound, "shop not found")
+	ErrShopExists   = problem.New(problem.Conflict, "a shop with this code exists already")
+)
+
+// Validate checks a new shop's fields.
+func (s Shop) Validate() error {
+	if err := traceability.ValidateCode("code", s.Code); err != nil {
+		return err
+	}
+	if err := traceability.RequireText("name", s.Name, 200); err != nil {
+		return err
+	}
+	if err := traceability.RequireText("city", s.City, 100); err != nil {
+		return err
+	}
+	if err := traceability.OneOf("currency", s.Currency, Currencies); err != nil {
+		return err
+	}
+	return traceability.OneOf("kind", s.Kind, []string{KindBoutique, KindPlatform})
+}
+
+// Service manages shops. It is safe for concurrent use.
+type Service struct {
+	store *Store
+	now   func() time.Time
+}
+
+// NewService returns a service over store with the given clock.
+func NewService(store *Store, now func() time.Time) *Service {
+	return &Service{store: store, now: now}
+}
+
+// CreateShop registers a shop. Admins only; a duplicate code → ErrShopExists.
+func (s *Service) CreateShop(ctx context.Context, actor access.Actor, sh Shop) (Shop, error) {
+	if err := actor.RequireAdmin(); err != nil {
+		return Shop{}, err
+	}
+	sh.Code = traceability.NormalizeCode(sh.Code)
+	sh.Currency = strings.ToUpper(strings.TrimSpace(sh.Currency))
+	sh.Name, sh.City, sh.Kind = strings.TrimSpace(sh.Name), strings.TrimSpace(sh.City), strings.TrimSpace(sh.Kind)
+	if err := sh.Validate(); err != nil {
+		return Shop{}, err
+	}
+	sh.CreatedAt = s.now().UTC()
+	if err := s.store.insertShop(ctx, sh); err != nil {
+		return Shop{}, err
+	}
+	return sh, nil
+}
+
+// Shop returns a shop by code; shops are public (they name sales channels).
+func (s *Service) Shop(ctx context.Context, code string) (Shop, error) {
+	return s.store.shop(ctx, traceability.NormalizeCode(code))
+}
+
+// Shops lists the shops by code.
+func (s *Service) Shops(ctx context.Context, page traceability.Page) ([]Shop, error) {
+	return s.store.shops(ctx, page)
+}

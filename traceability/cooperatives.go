@@ -1,0 +1,254 @@
+package traceability
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/problem"
+)
+
+// Kinds of cooperative, by their main chain.
+var CooperativeKinds = []string{"saffron", "argan", "olive", "pamm", "honey", "almond", "crafts", "other"}
+
+// Cooperative is a producers' cooperative of the network.
+type Cooperative struct {
+	Code      string    `json:"code" bson:"_id"`
+	Name      string    `json:"name" bson:"name"`
+	Kind      string    `json:"kind" bson:"kind"`
+	Commune   string    `json:"commune" bson:"commune"`
+	Province  string    `json:"province" bson:"province"`
+	Group     string    `json:"group,omitempty" bson:"group,omitempty"` // federation or GIE, e.g. FIMASAFRAN
+	CreatedAt time.Time `json:"created_at" bson:"created_at"`
+}
+
+// Genders recorded for members: the network reports women's participation.
+var Genders = []string{"female", "male"}
+
+// Member is a producer who belongs to a cooperative.
+type Member struct {
+	ID          string    `json:"id" bson:"_id"`
+	Cooperative string    `json:"cooperative" bson:"coop"`
+	Name        string    `json:"name" bson:"name"`
+	Gender      string    `json:"gender" bson:"gender"`
+	Village     string    `json:"village" bson:"village"`
+	CreatedAt   time.Time `json:"created_at" bson:"created_at"`
+}
+
+var codePattern = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{1,31}$`)
+
+// NormalizeCode upper-cases and trims an organisation code, so "tiwizwine"
+// and "TIWIZWINE" name the same cooperative.
+func NormalizeCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// ValidateCode checks an organisation code (cooperative or shop).
+func ValidateCode(field, code string) error {
+	if !codePattern.MatchString(code) {
+		return problem.Field(field, "must be 2 to 32 letters, digits or dashes, starting with a letter or digit")
+	}
+	return nil
+}
+
+// RequireText checks a free-text field: present, valid UTF-8, at most max runes.
+func RequireText(field, v string, max int) error {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return problem.Field(field, "is required")
+	case !utf8.ValidString(v):
+		return problem.Field(field, "is not valid UTF-8")
+	case utf8.RuneCountInString(v) > max:
+		return problem.Field(field, "must be at most %d characters", max)
+	}
+	return nil
+}
+
+// OneOf checks that v is one of the allowed values.
+func OneOf(field, v string, allowed []string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return problem.Field(field, "must be one of %s", strings.Join(allowed, ", "))
+}
+
+func (c *Cooperative) normalize() {
+	c.Code = NormalizeCode(c.Code)
+	c.Name = strings.TrimSpace(c.Name)
+	c.Kind = strings.TrimSpace(c.Kind)
+	c.Commune = strings.TrimSpace(c.Commune)
+	c.Province = strings.TrimSpace(c.Province)
+	c.Group = strings.TrimSpace(c.Group)
+}
+
+// Validate checks a new cooperative's fields.
+func (c Cooperative) Validate() error {
+	if err := ValidateCode("code", c.Code); err != nil {
+		return err
+	}
+	if err := RequireText("name", c.Name, 200); err != nil {
+		return err
+	}
+	if err := OneOf("kind", c.Kind, CooperativeKinds); err != nil {
+		return err
+	}
+	if err := RequireText("commune", c.Commune, 100); err != nil {
+		return err
+	}
+	if err := RequireText("province", c.Province, 100); err != nil {
+		return err
+	}
+	if c.Group != "" {
+		return RequireText("group", c.Group, 200)
+	}
+	return nil
+}
+
+// Validate checks a new member's fields.
+func (m Member) Validate() error {
+	if err := RequireText("name", m.Name, 200); err != nil {
+		return err
+	}
+	if err := OneOf("gender", m.Gender, Genders); err != nil {
+		return err
+	}
+	return RequireText("village", m.Village, 100)
+}
+
+// Sentinel errors of the package.
+var (
+	ErrCooperativeNotFound = problem.New(problem.NotFound, "cooperative not found")
+	ErrCooperativeExists   = problem.New(problem.Conflict, "a cooperative with this code exists already")
+	ErrMemberNotFound      = problem.New(problem.NotFound, "member not found")
+)
+
+// Service is the traceability domain's entry point. It is safe for
+// concurrent use.
+type Service struct {
+	store *Store
+	now   func() time.Time
+}
+
+// NewService returns a service over store; now is the clock (time.Now in
+// production, fixed in tests).
+func NewService(store *Store, now func() time.Time) *Service {
+	return &Service{store: store, now: now}
+}
+
+// CreateCooperative registers a cooperative. Admins only. A duplicate code
+// returns ErrCooperativeExists.
+func (s *Service) CreateCooperative(ctx context.Context, actor access.Actor, c Cooperative) (Cooperative, error) {
+	if err := actor.RequireAdmin(); err != nil {
+		return Cooperative{}, err
+	}
+	c.normalize()
+	if err := c.Validate(); err != nil {
+		return Cooperative{}, err
+	}
+	c.CreatedAt = s.now().UTC()
+	if err := s.store.insertCooperative(ctx, c); err != nil {
+		return Cooperative{}, err
+	}
+	return c, nil
+}
+
+// Cooperative returns one cooperative to those who may read it.
+func (s *Service) Cooperative(ctx context.Context, actor access.Actor, code string) (Cooperative, error) {
+	code = NormalizeCode(code)
+	if err := actor.ReadCoop(code); err != nil {
+		return Cooperative{}, err
+	}
+	return s.store.cooperative(ctx, code)
+}
+
+// CooperativeName returns a cooperative's public name (public trace pages
+// and catalogue show it to anyone).
+func (s *Service) CooperativeName(ctx context.Context, code string) (Cooperative, error) {
+	return s.store.cooperative(ctx, NormalizeCode(code))
+}
+
+// Cooperatives lists the cooperatives the actor may read, by code.
+func (s *Service) Cooperatives(ctx context.Context, actor access.Actor, page Page) ([]Cooperative, error) {
+	if actor.Anonymous() {
+		return nil, access.ErrUnauthorized
+	}
+	var only []string
+	switch actor.Role {
+	case access.Admin:
+	case access.Auditor:
+		only = actor.Scope
+	case access.CoopManager:
+		only = []string{actor.Org}
+	default:
+		return nil, access.ErrForbidden
+	}
+	return s.store.cooperatives(ctx, only, page.Normalized())
+}
+
+// AddMember registers a member of a cooperative.
+func (s *Service) AddMember(ctx context.Context, actor access.Actor, coop string, m Member) (Member, error) {
+	coop = NormalizeCode(coop)
+	if err := actor.ManageCoop(coop); err != nil {
+		return Member{}, err
+	}
+	if _, err := s.store.cooperative(ctx, coop); err != nil {
+		return Member{}, err
+	}
+	m.Name, m.Village, m.Gender = strings.TrimSpace(m.Name), strings.TrimSpace(m.Village), strings.TrimSpace(m.Gender)
+	if err := m.Validate(); err != nil {
+		return Member{}, err
+	}
+	m.ID = NewID("mbr")
+	m.Cooperative = coop
+	m.CreatedAt = s.now().UTC()
+	if err := s.store.insertMember(ctx, m); err != nil {
+		return Member{}, err
+	}
+	return m, nil
+}
+
+// Members lists a cooperative's members.
+func (s *Service) Members(ctx context.Context, actor access.Actor, coop string, page Page) ([]Member, error) {
+	coop = NormalizeCode(coop)
+	if err := actor.ReadCoop(coop); err != nil {
+		return nil, err
+	}
+	return s.store.members(ctx, coop, page.Normalized())
+}
+
+// Member returns one member of a cooperative.
+func (s *Service) Member(ctx context.Context, actor access.Actor, coop, id string) (Member, error) {
+	coop = NormalizeCode(coop)
+	if err := actor.ReadCoop(coop); err != nil {
+		return Member{}, err
+	}
+	m, err := s.store.member(ctx, id)
+	if err != nil || m.Cooperative != coop {
+		return Member{}, ErrMemberNotFound
+	}
+	return m, nil
+}
+
+// Page selects a window of a list: Limit items after skipping Offset.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// MaxPageSize bounds every list.
+const MaxPageSize = 200
+
+// Normalized applies the defaults: 50 items, at most MaxPageSize.
+func (p Page) Normalized() Page {
+	if p.Limit <= 0 || p.Limit > MaxPageSize {
+		p.Limit = 50
+	}
+	if p.Offset < 0 {
+		p.Offset = 0
+	}
+	return p
+}

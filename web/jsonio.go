@@ -1,0 +1,89 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/terroir-coop/terroir/internal/problem"
+)
+
+// decodeJSON reads the request body strictly into v (whatever the
+// Content-Type says: curl -d sends a form type, and the body decides): unknown fields, wrong
+// types, malformed or trailing data and oversized bodies become errors that
+// name the field. Nothing of a rejected body is used.
+func decodeJSON(c *gin.Context, v any) error {
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return err
+		}
+		return problem.New(problem.Invalid, "request body must hold a single JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var (
+		syntax    *json.SyntaxError
+		typ       *json.UnmarshalTypeError
+		tooLarge  *http.MaxBytesError
+		unmarshal *json.InvalidUnmarshalError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return err
+	case errors.Is(err, io.EOF):
+		return problem.New(problem.Invalid, "request body is empty; send a JSON object")
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return problem.New(problem.Invalid, "request body is not valid JSON")
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return problem.New(problem.Invalid, "request body must be a JSON object")
+		}
+		return problem.Field(typ.Field, "must be %s", describeType(typ.Type))
+	case errors.As(err, &unmarshal):
+		return err
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return problem.Field(name, "is not a known field")
+	}
+	return problem.New(problem.Invalid, "request body is not valid: %s", err.Error())
+}
+
+func describeType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return fmt.Sprintf("of type %s", t.Kind())
+}
+
+// list renders a JSON list, never null.
+func list[T any](items []T) []T {
+	if items == nil {
+		return []T{}
+	}
+	return items
+}

@@ -1,0 +1,69 @@
+package web
+
+import (
+	"io/fs"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+func (s *Server) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(withRequestID, s.observe, recoverPanics, securityHeaders, s.limitBody)
+	r.NoRoute(s.notFound)
+	r.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: "method not allowed"}})
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.metricsHandler())
+	static, _ := fs.Sub(assets, "static")
+	r.GET("/static/*path", staticHandler(static))
+
+	api := r.Group("/api/v1", s.apiAuth, noStore)
+	api.GET("/openapi.json", s.openAPI)
+	api.POST("/auth/token", s.issueToken)
+	api.GET("/me", s.me)
+	api.POST("/cooperatives", s.createCooperative)
+	api.GET("/cooperatives", s.listCooperatives)
+	api.GET("/cooperatives/:coop", s.getCooperative)
+	api.POST("/cooperatives/:coop/members", s.addMember)
+	api.GET("/cooperatives/:coop/members", s.listMembers)
+	api.POST("/shops", s.createShop)
+	api.GET("/shops", s.listShops)
+	api.GET("/shops/:shop", s.getShop)
+	api.POST("/users", s.createUser)
+	api.GET("/users", s.listUsers)
+
+	pages := r.Group("/", s.pageAuth, s.language)
+	pages.GET("/", s.homePage)
+	pages.GET("/login", s.loginPage)
+	pages.POST("/login", s.loginSubmit)
+	pages.POST("/logout", s.logoutSubmit)
+	pages.GET("/admin", s.adminPage)
+	pages.POST("/admin/cooperatives", s.adminCreateCooperative)
+	pages.POST("/admin/shops", s.adminCreateShop)
+	pages.POST("/admin/users", s.adminCreateUser)
+	pages.GET("/coop/:coop", s.coopPage)
+	pages.POST("/coop/:coop/members", s.coopAddMember)
+	return r
+}
+
+// noStore keeps API answers (which may be private) out of shared caches.
+func noStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Next()
+}
+
+func staticHandler(files fs.FS) gin.HandlerFunc {
+	h := http.StripPrefix("/static", http.FileServer(http.FS(files)))
+	return func(c *gin.Context) {
+		// Static files are versioned by the server build (?v=), so they can
+		// be cached for a long time by phones on slow links.
+		c.Header("Cache-Control", "public, max-age=86400")
+		h.ServeHTTP(c.Writer, c.Request)
+	}
+}
