@@ -18,8 +18,8 @@ var messages = map[string]map[string]string{
 	"fr": {
 		"lang_name": "Français", "dir": "ltr",
 		"site": "Terroir", "tagline": "Produits des coopératives du Souss-Massa-Drâa, tracés de la parcelle au bocal.",
-		"home_intro":  "Safran de Taliouine, huile d'argan, huile d'olive, huiles essentielles, miel : chaque lot porte un code QR qui raconte son origine.",
-		"login":       "Se connecter", "logout": "Se déconnecter", "email": "Adresse e-mail", "password": "Mot de passe",
+		"home_intro": "Safran de Taliouine, huile d'argan, huile d'olive, huiles essentielles, miel : chaque lot porte un code QR qui raconte son origine.",
+		"login":      "Se connecter", "logout": "Se déconnecter", "email": "Adresse e-mail", "password": "Mot de passe",
 		"admin": "Administration du réseau", "cooperatives": "Coopératives", "shops": "Boutiques et canaux", "users": "Utilisateurs",
 		"members": "Membres", "create": "Créer", "add": "Ajouter", "code": "Code", "name": "Nom", "kind": "Type",
 		"commune": "Commune", "province": "Province", "group": "Fédération ou GIE", "city": "Ville", "currency": "Devise",
