@@ -48,7 +48,7 @@ func classify(c *gin.Context, err error) (int, errorDetail) {
 		}
 	}
 	rid := requestID(c)
-	slog.ErrorContext(c.Request.Context(), "internal error", "err", err.Error(), "request_id", rid,
+	loggerOf(c).ErrorContext(c.Request.Context(), "internal error", "err", err.Error(), "request_id", rid,
 		"method", c.Request.Method, "path", c.Request.URL.Path)
 	return http.StatusInternalServerError, errorDetail{Code: "internal", Message: "internal error", RequestID: rid}
 }
@@ -57,4 +57,15 @@ func classify(c *gin.Context, err error) (int, errorDetail) {
 func fail(c *gin.Context, err error) {
 	status, detail := classify(c, err)
 	c.AbortWithStatusJSON(status, errorBody{Error: detail})
+}
+
+const loggerKey = "logger"
+
+// loggerOf returns the server's logger, which withRequestID put in the
+// request's context (there is no package-level logger).
+func loggerOf(c *gin.Context) *slog.Logger {
+	if l, ok := c.Value(loggerKey).(*slog.Logger); ok {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
 }

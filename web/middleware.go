@@ -115,7 +115,7 @@ func recoverPanics(c *gin.Context) {
 			if r == http.ErrAbortHandler {
 				panic(r)
 			}
-			slog.ErrorContext(c.Request.Context(), "panic", "panic", r, "request_id", requestID(c))
+			loggerOf(c).ErrorContext(c.Request.Context(), "panic", "panic", r, "request_id", requestID(c))
 			c.AbortWithStatusJSON(http.StatusInternalServerError,
 				errorBody{Error: errorDetail{Code: "internal", Message: "internal error", RequestID: requestID(c)}})
 		}

@@ -11,7 +11,7 @@ func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(withRequestID, s.observe, recoverPanics, securityHeaders, s.limitBody)
+	r.Use(func(c *gin.Context) { c.Set(loggerKey, s.log) }, withRequestID, s.observe, recoverPanics, securityHeaders, s.limitBody)
 	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: "method not allowed"}})
@@ -66,4 +66,21 @@ func staticHandler(files fs.FS) gin.HandlerFunc {
 		c.Header("Cache-Control", "public, max-age=86400")
 		h.ServeHTTP(c.Writer, c.Request)
 	}
+}
+
+// Route is a method and path the server answers.
+type Route struct{ Method, Path string }
+
+// Routes lists the routes of a handler made by New (for documentation
+// checks and the authorization matrix); nil for any other handler.
+func Routes(h http.Handler) []Route {
+	s, ok := h.(*Server)
+	if !ok {
+		return nil
+	}
+	var out []Route
+	for _, r := range s.engine.Routes() {
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
 }

@@ -1,0 +1,197 @@
+// Package webtest runs the whole Terroir server for tests: a fresh embedded
+// store, the real services and the real router on an httptest server, with
+// helpers to log in and call the JSON API.
+package webtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/mongodb"
+	"github.com/terroir-coop/terroir/internal/mongodb/mongotest"
+	"github.com/terroir-coop/terroir/shops"
+	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web"
+	"github.com/terroir-coop/terroir/web/accounts"
+)
+
+// Env is a running server and its parts.
+type Env struct {
+	T            testing.TB
+	Store        *mongodb.Store
+	Server       *httptest.Server
+	Accounts     *accounts.Service
+	Traceability *traceability.Service
+	Shops        *shops.Service
+	AdminToken   string
+}
+
+// AdminEmail and Password are the credentials of the admin New creates.
+const (
+	AdminEmail = "admin@test.terroir"
+	Password   = "correct-horse-battery"
+)
+
+// New starts a server on a fresh store with one admin user.
+func New(t testing.TB) *Env {
+	t.Helper()
+	store := mongotest.New(t)
+	ctx := context.Background()
+	var idx []mongodb.Index
+	idx = append(idx, traceability.Indexes()...)
+	idx = append(idx, shops.Indexes()...)
+	idx = append(idx, accounts.Indexes()...)
+	if err := store.EnsureIndexes(ctx, idx); err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{T: t, Store: store}
+	e.Traceability = traceability.NewService(traceability.NewStore(store), time.Now)
+	e.Shops = shops.NewService(shops.NewStore(store), time.Now)
+	e.Accounts = accounts.NewService(accounts.NewStore(store), time.Now, func(ctx context.Context, role access.Role, org string) error {
+		if role == access.ShopManager {
+			_, err := e.Shops.Shop(ctx, org)
+			return err
+		}
+		_, err := e.Traceability.CooperativeName(ctx, org)
+		return err
+	})
+	e.Accounts.SetBcryptCost(bcrypt.MinCost)
+	srv, err := web.New(web.Config{Version: "test"}, web.Deps{
+		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Server = httptest.NewServer(srv)
+	t.Cleanup(e.Server.Close)
+	if _, err := e.Accounts.CreateUser(ctx, accounts.System, accounts.NewUser{Email: AdminEmail, Password: Password, Role: access.Admin}); err != nil {
+		t.Fatal(err)
+	}
+	e.AdminToken = e.Token(AdminEmail, Password)
+	return e
+}
+
+// URL returns the server's address for path.
+func (e *Env) URL(path string) string { return e.Server.URL + path }
+
+// Token logs in through the API and returns a bearer token.
+func (e *Env) Token(email, password string) string {
+	e.T.Helper()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if st := e.JSON("POST", "/api/v1/auth/token", "", map[string]string{"email": email, "password": password}, &out); st != 200 {
+		e.T.Fatalf("login %s: status %d", email, st)
+	}
+	return out.Token
+}
+
+// Do sends a request with a raw body and returns the response and its body.
+func (e *Env) Do(method, path, token string, body []byte, header ...string) (*http.Response, []byte) {
+	e.T.Helper()
+	req, err := http.NewRequest(method, e.URL(path), bytes.NewReader(body))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return resp, b
+}
+
+// JSON sends in (marshalled unless it is []byte or nil) and decodes the
+// answer into out when out is not nil. It returns the status.
+func (e *Env) JSON(method, path, token string, in, out any) int {
+	e.T.Helper()
+	var body []byte
+	switch v := in.(type) {
+	case nil:
+	case []byte:
+		body = v
+	case string:
+		body = []byte(v)
+	default:
+		var err error
+		if body, err = json.Marshal(v); err != nil {
+			e.T.Fatal(err)
+		}
+	}
+	resp, b := e.Do(method, path, token, body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.T.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// APIError is the error shape of API.md.
+type APIError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field"`
+	} `json:"error"`
+}
+
+// User creates a user through the API as the admin and returns a token for it.
+func (e *Env) User(email string, role access.Role, org string, scope ...string) string {
+	e.T.Helper()
+	body := map[string]any{"email": email, "password": Password, "role": role, "org": org}
+	if len(scope) > 0 {
+		body["scope"] = scope
+	}
+	var apiErr APIError
+	if st := e.JSON("POST", "/api/v1/users", e.AdminToken, body, &apiErr); st != 201 {
+		e.T.Fatalf("create user %s: %d %+v", email, st, apiErr)
+	}
+	return e.Token(email, Password)
+}
+
+// Cooperative creates a cooperative through the API as the admin.
+func (e *Env) Cooperative(code, kind string) {
+	e.T.Helper()
+	var apiErr APIError
+	st := e.JSON("POST", "/api/v1/cooperatives", e.AdminToken, map[string]string{
+		"code": code, "name": "Coopérative " + code, "kind": kind, "commune": "Taliouine", "province": "Taroudannt",
+	}, &apiErr)
+	if st != 201 {
+		e.T.Fatalf("create cooperative %s: %d %+v", code, st, apiErr)
+	}
+}
+
+// Count returns the number of documents in a collection.
+func (e *Env) Count(collection string) int64 {
+	e.T.Helper()
+	n, err := e.Store.Collection(collection).CountDocuments(context.Background(), map[string]any{})
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return n
+}
