@@ -1,0 +1,157 @@
+package traceability
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Unit is a base unit of quantity. Every stored quantity is an int64 count of
+// one of these, so mass balance is exact integer arithmetic: no float ever
+// decides whether a lot still has stock.
+type Unit string
+
+// Base units: one per dimension, so two quantities of the same dimension are
+// always directly comparable.
+const (
+	Milligram  Unit = "mg"  // mass
+	Millilitre Unit = "ml"  // volume
+	Piece      Unit = "pcs" // count
+)
+
+// Dimensions returned by Dimension.
+const (
+	DimensionMass   = "mass"
+	DimensionVolume = "volume"
+	DimensionCount  = "count"
+)
+
+// Quantity is a quantity as it arrives in API JSON: an integer amount in any
+// accepted unit (mg, g, kg, ml, l, pcs). It is converted with Base before it
+// is stored; only base amounts are ever compared or summed.
+type Quantity struct {
+	Amount int64  `json:"amount"`
+	Unit   string `json:"unit"`
+}
+
+// unitFactor says how to bring an accepted API unit to its base unit.
+type unitFactor struct {
+	base   Unit
+	factor int64
+}
+
+// acceptedUnit maps an API unit to its base unit. It is a function rather
+// than a package-level map so that no package state can be mutated.
+func acceptedUnit(u string) (unitFactor, bool) {
+	switch u {
+	case "mg":
+		return unitFactor{Milligram, 1}, true
+	case "g":
+		return unitFactor{Milligram, 1_000}, true
+	case "kg":
+		return unitFactor{Milligram, 1_000_000}, true
+	case "ml":
+		return unitFactor{Millilitre, 1}, true
+	case "l":
+		return unitFactor{Millilitre, 1_000}, true
+	case "pcs":
+		return unitFactor{Piece, 1}, true
+	}
+	return unitFactor{}, false
+}
+
+// Base converts q to its base unit. The unit is matched after trimming and
+// lower-casing, because "L" and "Kg" are what people type for litres and
+// kilograms. It returns a *FieldError on field "quantity" (re-prefix it with
+// WithPrefix) when the amount is not positive, the unit is unknown, or the
+// converted amount does not fit in an int64.
+func (q Quantity) Base() (amount int64, unit Unit, err error) {
+	u := strings.ToLower(strings.TrimSpace(q.Unit))
+	conv, ok := acceptedUnit(u)
+	if !ok {
+		if u == "" {
+			return 0, "", &FieldError{Field: "quantity", Message: "unit is required (one of mg, g, kg, ml, l, pcs)"}
+		}
+		return 0, "", &FieldError{Field: "quantity", Message: "unknown unit " + strconv.Quote(q.Unit) + " (use mg, g, kg, ml, l or pcs)"}
+	}
+	if q.Amount <= 0 {
+		return 0, "", &FieldError{Field: "quantity", Message: "amount must be a positive whole number, got " + strconv.FormatInt(q.Amount, 10)}
+	}
+	if q.Amount > math.MaxInt64/conv.factor {
+		return 0, "", &FieldError{Field: "quantity", Message: strconv.FormatInt(q.Amount, 10) + " " + u + " is too large"}
+	}
+	return q.Amount * conv.factor, conv.base, nil
+}
+
+// Dimension returns "mass", "volume" or "count" for a base unit, and "" for
+// anything else. Two quantities may be added or compared only when their
+// dimensions match.
+func Dimension(u Unit) string {
+	switch u {
+	case Milligram:
+		return DimensionMass
+	case Millilitre:
+		return DimensionVolume
+	case Piece:
+		return DimensionCount
+	}
+	return ""
+}
+
+// FormatQuantity renders a base amount for people: it picks the largest
+// display unit (kg, g, mg; l, ml) in which the amount is written exactly with
+// at most three decimals, so nothing is rounded away on a trace page or audit
+// report — 1250000 mg is "1.25 kg", 1000001 mg is "1000.001 g", 500 mg is
+// "500 mg". Pieces and unknown units are printed as they are.
+func FormatQuantity(amount int64, unit Unit) string {
+	type display struct {
+		name  string
+		scale int64
+	}
+	var ladder []display
+	switch unit {
+	case Milligram:
+		ladder = []display{{"kg", 1_000_000}, {"g", 1_000}}
+	case Millilitre:
+		ladder = []display{{"l", 1_000}}
+	}
+	for _, d := range ladder {
+		// Exact with three decimals means divisible by scale/1000.
+		if abs64(amount) >= d.scale && amount%(d.scale/1000) == 0 {
+			return formatScaled(amount, d.scale) + " " + d.name
+		}
+	}
+	return strconv.FormatInt(amount, 10) + " " + string(unit)
+}
+
+// formatScaled writes amount/scale in decimal without floating point, with
+// trailing zeros of the fraction removed.
+func formatScaled(amount, scale int64) string {
+	sign := ""
+	// Work in uint64 so that math.MinInt64 does not overflow on negation.
+	u := uint64(amount)
+	if amount < 0 {
+		sign = "-"
+		u = uint64(-(amount + 1)) + 1
+	}
+	whole := u / uint64(scale)
+	frac := u % uint64(scale)
+	s := sign + strconv.FormatUint(whole, 10)
+	if frac == 0 {
+		return s
+	}
+	digits := len(strconv.FormatInt(scale, 10)) - 1
+	fs := strconv.FormatUint(frac, 10)
+	fs = strings.Repeat("0", digits-len(fs)) + fs
+	return s + "." + strings.TrimRight(fs, "0")
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		if v == math.MinInt64 {
+			return math.MaxInt64
+		}
+		return -v
+	}
+	return v
+}
