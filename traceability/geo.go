@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/terroir-coop/terroir/internal/problem"
 )
 
 // Geometry is a parcel location as GeoJSON (RFC 7946): a Point or a Polygon,
@@ -38,7 +40,7 @@ func (g Geometry) Validate() error {
 }
 
 func locationError(msg string) *FieldError {
-	return &FieldError{Field: "location", Message: msg}
+	return &FieldError{Code: problem.Invalid, Field: "location", Message: msg}
 }
 
 type lonLat struct{ lon, lat float64 }
@@ -256,7 +258,7 @@ const (
 // "location" when the polygon is invalid.
 func CheckDeclaredArea(declaredM2 int64, g Geometry) error {
 	if declaredM2 <= 0 {
-		return &FieldError{Field: "area_m2", Message: "must be a positive number of square metres, got " + strconv.FormatInt(declaredM2, 10)}
+		return &FieldError{Code: problem.Invalid, Field: "area_m2", Message: "must be a positive number of square metres, got " + strconv.FormatInt(declaredM2, 10)}
 	}
 	if g.Type != "Polygon" {
 		return nil
@@ -271,7 +273,7 @@ func CheckDeclaredArea(declaredM2 int64, g Geometry) error {
 	if math.Abs(float64(declaredM2)-computed) <= tolerance {
 		return nil
 	}
-	return &FieldError{Field: "area_m2", Message: fmt.Sprintf(
+	return &FieldError{Code: problem.Invalid, Field: "area_m2", Message: fmt.Sprintf(
 		"declared %d m² but the outline measures about %.0f m² (allowed difference %.0f m²); check the unit (1 ha = 10000 m²) or the outline",
 		declaredM2, computed, tolerance)}
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/terroir-coop/terroir/internal/problem"
 )
 
 // Unit is a base unit of quantity. Every stored quantity is an int64 count of
@@ -70,15 +72,15 @@ func (q Quantity) Base() (amount int64, unit Unit, err error) {
 	conv, ok := acceptedUnit(u)
 	if !ok {
 		if u == "" {
-			return 0, "", &FieldError{Field: "quantity", Message: "unit is required (one of mg, g, kg, ml, l, pcs)"}
+			return 0, "", &FieldError{Code: problem.Invalid, Field: "quantity", Message: "unit is required (one of mg, g, kg, ml, l, pcs)"}
 		}
-		return 0, "", &FieldError{Field: "quantity", Message: "unknown unit " + strconv.Quote(q.Unit) + " (use mg, g, kg, ml, l or pcs)"}
+		return 0, "", &FieldError{Code: problem.Invalid, Field: "quantity", Message: "unknown unit " + strconv.Quote(q.Unit) + " (use mg, g, kg, ml, l or pcs)"}
 	}
 	if q.Amount <= 0 {
-		return 0, "", &FieldError{Field: "quantity", Message: "amount must be a positive whole number, got " + strconv.FormatInt(q.Amount, 10)}
+		return 0, "", &FieldError{Code: problem.Invalid, Field: "quantity", Message: "amount must be a positive whole number, got " + strconv.FormatInt(q.Amount, 10)}
 	}
 	if q.Amount > math.MaxInt64/conv.factor {
-		return 0, "", &FieldError{Field: "quantity", Message: strconv.FormatInt(q.Amount, 10) + " " + u + " is too large"}
+		return 0, "", &FieldError{Code: problem.Invalid, Field: "quantity", Message: strconv.FormatInt(q.Amount, 10) + " " + u + " is too large"}
 	}
 	return q.Amount * conv.factor, conv.base, nil
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/terroir-coop/terroir/internal/problem"
 )
 
 // ValidGTIN reports whether s is a GTIN-8, -12, -13 or -14: digits only, not
@@ -44,7 +46,7 @@ func ValidGTIN(s string) bool {
 // "gtin".
 func NormalizeGTIN(s string) (string, error) {
 	if !ValidGTIN(s) {
-		return "", &FieldError{Field: "gtin", Message: fmt.Sprintf("%q is not a valid GTIN-8, -12, -13 or -14 (digits with a correct check digit)", s)}
+		return "", &FieldError{Code: problem.Invalid, Field: "gtin", Message: fmt.Sprintf("%q is not a valid GTIN-8, -12, -13 or -14 (digits with a correct check digit)", s)}
 	}
 	return strings.Repeat("0", 14-len(s)) + s, nil
 }

@@ -75,3 +75,16 @@ func CodeOf(err error) Code {
 	}
 	return ""
 }
+
+// WithPrefix returns a copy of e whose Field is nested under prefix, so a
+// rule written for "quantity" can report "inputs[2].quantity". The receiver
+// is left unchanged because the same error value may be shared.
+func (e *Error) WithPrefix(prefix string) *Error {
+	c := *e
+	if prefix != "" && c.Field != "" {
+		c.Field = prefix + "." + c.Field
+	} else if prefix != "" {
+		c.Field = prefix
+	}
+	return &c
+}

@@ -1,12 +1,12 @@
-package traceability
+package problem
 
 import "testing"
 
-func TestFieldError(t *testing.T) {
-	base := &FieldError{Field: "quantity", Message: "amount must be positive"}
+func TestWithPrefix(t *testing.T) {
+	base := &Error{Code: Invalid, Field: "quantity", Message: "amount must be positive"}
 	tests := []struct {
 		name  string
-		err   *FieldError
+		err   *Error
 		want  string
 		field string
 	}{
