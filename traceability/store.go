@@ -2,6 +2,7 @@ package traceability
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -24,6 +25,10 @@ func NewStore(db *mongodb.Store) *Store { return &Store{db: db} }
 func Indexes() []mongodb.Index {
 	return []mongodb.Index{
 		{Collection: "members", Keys: []string{"coop"}},
+		{Collection: "parcels", Keys: []string{"coop"}},
+		{Collection: "harvests", Keys: []string{"coop"}},
+		{Collection: "lots", Keys: []string{"coop"}},
+		{Collection: "certifications", Keys: []string{"holder"}},
 	}
 }
 
@@ -81,4 +86,224 @@ func findAll(ctx context.Context, c *mongo.Collection, filter any, p Page, out a
 		return err
 	}
 	return cur.All(ctx, out)
+}
+
+func (s *Store) insertParcel(ctx context.Context, p Parcel) error {
+	_, err := s.db.Collection("parcels").InsertOne(ctx, p)
+	return err
+}
+
+func (s *Store) parcel(ctx context.Context, id string) (Parcel, error) {
+	var p Parcel
+	err := s.db.Collection("parcels").FindOne(ctx, bson.M{"_id": id}).Decode(&p)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return p, ErrParcelNotFound
+	}
+	if err == nil {
+		err = p.decodeLocation()
+	}
+	return p, err
+}
+
+func (p *Parcel) decodeLocation() error {
+	if p.LocationRaw == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(p.LocationRaw), &p.Location)
+}
+
+func (s *Store) parcels(ctx context.Context, coop string, pg Page) ([]Parcel, error) {
+	var out []Parcel
+	if err := findAll(ctx, s.db.Collection("parcels"), bson.M{"coop": coop}, pg, &out); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if err := out[i].decodeLocation(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// addSeasonTotal adds a harvest to its parcel's season total. Callers hold
+// Atomically (the total is read first).
+func (s *Store) addSeasonTotal(ctx context.Context, parcel, key string, amount int64) error {
+	_, err := s.db.Collection("parcels").UpdateOne(ctx, bson.M{"_id": parcel},
+		bson.M{"$inc": bson.M{"season_totals." + key: amount}})
+	return err
+}
+
+func (s *Store) insertHarvest(ctx context.Context, h Harvest) error {
+	_, err := s.db.Collection("harvests").InsertOne(ctx, h)
+	return err
+}
+
+func (s *Store) harvest(ctx context.Context, id string) (Harvest, error) {
+	var h Harvest
+	err := s.db.Collection("harvests").FindOne(ctx, bson.M{"_id": id}).Decode(&h)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return h, ErrHarvestNotFound
+	}
+	return h, err
+}
+
+func (s *Store) harvests(ctx context.Context, coop string, pg Page) ([]Harvest, error) {
+	var out []Harvest
+	return out, findAll(ctx, s.db.Collection("harvests"), bson.M{"coop": coop}, pg, &out)
+}
+
+// assignHarvests marks harvests as used by a lot. Callers hold Atomically
+// and have checked that none is in a lot yet.
+func (s *Store) assignHarvests(ctx context.Context, ids []string, lot string) error {
+	for _, id := range ids {
+		r, err := s.db.Collection("harvests").UpdateOne(ctx,
+			bson.M{"_id": id, "lot": bson.M{"$exists": false}}, bson.M{"$set": bson.M{"lot": lot}})
+		if err != nil {
+			return err
+		}
+		if r.MatchedCount != 1 {
+			return errLotChanged
+		}
+	}
+	return nil
+}
+
+// insertLot gives the lot a fresh code, seals its creation event and stores
+// it, drawing a new code in the (rare) case of a collision.
+func (s *Store) insertLot(ctx context.Context, l *Lot) error {
+	for attempt := 0; ; attempt++ {
+		code, err := NewLotCode(l.ProductKind)
+		if err != nil {
+			return err
+		}
+		l.Code = code
+		creationEvent(l)
+		_, err = s.db.Collection("lots").InsertOne(ctx, l)
+		if err == nil || !mongodb.IsDuplicateKey(err) || attempt == 4 {
+			return err
+		}
+	}
+}
+
+func (s *Store) lot(ctx context.Context, code string) (Lot, error) {
+	var l Lot
+	err := s.db.Collection("lots").FindOne(ctx, bson.M{"_id": code}).Decode(&l)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return l, ErrLotNotFound
+	}
+	return l, err
+}
+
+func (s *Store) lots(ctx context.Context, coop string, flaggedOnly bool, pg Page) ([]Lot, error) {
+	filter := bson.M{"coop": coop}
+	if flaggedOnly {
+		filter["flags.0"] = bson.M{"$exists": true}
+	}
+	cur, err := s.db.Collection("lots").Find(ctx, filter, options.Find().
+		SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}).
+		SetSkip(int64(pg.Offset)).SetLimit(int64(pg.Limit)))
+	if err != nil {
+		return nil, err
+	}
+	var out []Lot
+	return out, cur.All(ctx, &out)
+}
+
+// eachLot calls fn for every lot, in code order, streaming.
+func (s *Store) eachLot(ctx context.Context, fn func(Lot) error) error {
+	cur, err := s.db.Collection("lots").Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return err
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var l Lot
+		if err := cur.Decode(&l); err != nil {
+			return err
+		}
+		if err := fn(l); err != nil {
+			return err
+		}
+	}
+	return cur.Err()
+}
+
+// consume takes amount out of a lot and appends its event, guarded on the
+// sequence the caller read and on the available quantity, so that even
+// without the caller's lock nothing could be consumed twice.
+func (s *Store) consume(ctx context.Context, before Lot, amount int64, e Event, outputs []EventRef) error {
+	r, err := s.db.Collection("lots").UpdateOne(ctx,
+		bson.M{"_id": before.Code, "seq": before.Seq, "available": bson.M{"$gte": amount}},
+		bson.M{
+			"$inc":  bson.M{"available": -amount},
+			"$push": bson.M{"events": e, "outputs": bson.M{"$each": outputs}},
+			"$set":  bson.M{"seq": e.Seq, "last_hash": e.Hash},
+		})
+	if err != nil {
+		return err
+	}
+	if r.MatchedCount != 1 {
+		return errLotChanged
+	}
+	return nil
+}
+
+// appendLotEvent appends an event that moves the available quantity by
+// delta (negative to take out), guarded like consume.
+func (s *Store) appendLotEvent(ctx context.Context, before Lot, delta int64, e Event) error {
+	filter := bson.M{"_id": before.Code, "seq": before.Seq}
+	if delta < 0 {
+		filter["available"] = bson.M{"$gte": -delta}
+	}
+	r, err := s.db.Collection("lots").UpdateOne(ctx, filter, bson.M{
+		"$inc":  bson.M{"available": delta},
+		"$push": bson.M{"events": e},
+		"$set":  bson.M{"seq": e.Seq, "last_hash": e.Hash},
+	})
+	if err != nil {
+		return err
+	}
+	if r.MatchedCount != 1 {
+		return errLotChanged
+	}
+	return nil
+}
+
+func (s *Store) justify(ctx context.Context, code string, prevSeq int64, flags []Flag, e Event) error {
+	r, err := s.db.Collection("lots").UpdateOne(ctx, bson.M{"_id": code, "seq": prevSeq}, bson.M{
+		"$set":  bson.M{"flags": flags, "seq": e.Seq, "last_hash": e.Hash},
+		"$push": bson.M{"events": e},
+	})
+	if err != nil {
+		return err
+	}
+	if r.MatchedCount != 1 {
+		return errLotChanged
+	}
+	return nil
+}
+
+func (s *Store) insertCertification(ctx context.Context, c Certification) error {
+	_, err := s.db.Collection("certifications").InsertOne(ctx, c)
+	return err
+}
+
+func (s *Store) certification(ctx context.Context, id string) (Certification, error) {
+	var c Certification
+	err := s.db.Collection("certifications").FindOne(ctx, bson.M{"_id": id}).Decode(&c)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return c, ErrCertificationNotFound
+	}
+	return c, err
+}
+
+func (s *Store) certificationsOf(ctx context.Context, holder string) ([]Certification, error) {
+	var out []Certification
+	return out, findAll(ctx, s.db.Collection("certifications"), bson.M{"holder": holder}, Page{Limit: 1000}, &out)
+}
+
+func (s *Store) setCertificationStatus(ctx context.Context, id string, ch StatusChange) error {
+	_, err := s.db.Collection("certifications").UpdateOne(ctx, bson.M{"_id": id},
+		bson.M{"$set": bson.M{"status": ch.Status}, "$push": bson.M{"history": ch}})
+	return err
 }

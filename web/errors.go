@@ -33,6 +33,7 @@ type errorDetail struct {
 	Message   string `json:"message"`
 	Field     string `json:"field,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	Details   any    `json:"details,omitempty"`
 }
 
 // classify turns any error into a status and the detail shown to the client.
@@ -44,7 +45,7 @@ func classify(c *gin.Context, err error) (int, errorDetail) {
 	}
 	if p, ok := problem.As(err); ok {
 		if status, ok := statusOf[p.Code]; ok {
-			return status, errorDetail{Code: string(p.Code), Message: p.Message, Field: p.Field}
+			return status, errorDetail{Code: string(p.Code), Message: p.Message, Field: p.Field, Details: p.Details}
 		}
 	}
 	rid := requestID(c)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
@@ -35,6 +36,7 @@ type Deps struct {
 	Accounts     *accounts.Service
 	Traceability *traceability.Service
 	Shops        *shops.Service
+	Catalog      *catalog.Service
 	Logger       *slog.Logger
 	Now          func() time.Time
 }

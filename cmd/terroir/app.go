@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/shops"
@@ -55,6 +56,7 @@ type app struct {
 	store    *mongodb.Store
 	trace    *traceability.Service
 	shops    *shops.Service
+	catalog  *catalog.Service
 	accounts *accounts.Service
 }
 
@@ -66,6 +68,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	var idx []mongodb.Index
 	idx = append(idx, traceability.Indexes()...)
 	idx = append(idx, shops.Indexes()...)
+	idx = append(idx, catalog.Indexes()...)
 	idx = append(idx, accounts.Indexes()...)
 	if err := store.EnsureIndexes(ctx, idx); err != nil {
 		store.Close()
@@ -74,6 +77,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	a := &app{store: store}
 	a.trace = traceability.NewService(traceability.NewStore(store), time.Now)
 	a.shops = shops.NewService(shops.NewStore(store), time.Now)
+	a.catalog = catalog.NewService(catalog.NewStore(store), a.trace, time.Now)
 	a.accounts = accounts.NewService(accounts.NewStore(store), time.Now, a.checkOrg)
 	return a, nil
 }

@@ -53,7 +53,7 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 
 	handler, err := web.New(web.Config{PublicURL: cfg.PublicURL, Version: version},
-		web.Deps{Store: a.store, Accounts: a.accounts, Traceability: a.trace, Shops: a.shops, Logger: log})
+		web.Deps{Store: a.store, Accounts: a.accounts, Traceability: a.trace, Shops: a.shops, Catalog: a.catalog, Logger: log})
 	if err != nil {
 		return errorf(stderr, "web: %v", err)
 	}

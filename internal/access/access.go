@@ -8,6 +8,7 @@
 package access
 
 import (
+	"errors"
 	"slices"
 
 	"github.com/terroir-coop/terroir/internal/problem"
@@ -87,3 +88,6 @@ func (a Actor) ManageShop(shop string) error {
 func (a Actor) OperateShop(shop string) error {
 	return a.check(a.Role == ShopManager && a.Org == shop)
 }
+
+// IsForbidden reports whether err is ErrForbidden.
+func IsForbidden(err error) bool { return errors.Is(err, ErrForbidden) }

@@ -35,6 +35,9 @@ type Error struct {
 	Code    Code
 	Field   string // the request field at fault, if any
 	Message string
+	// Details, when set, is shown to the client as "details" (for example
+	// the list of rows of a file import that were refused).
+	Details any
 }
 
 func (e *Error) Error() string {

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/mongodb/mongotest"
@@ -33,6 +34,7 @@ type Env struct {
 	Accounts     *accounts.Service
 	Traceability *traceability.Service
 	Shops        *shops.Service
+	Catalog      *catalog.Service
 	AdminToken   string
 }
 
@@ -50,6 +52,7 @@ func New(t testing.TB) *Env {
 	var idx []mongodb.Index
 	idx = append(idx, traceability.Indexes()...)
 	idx = append(idx, shops.Indexes()...)
+	idx = append(idx, catalog.Indexes()...)
 	idx = append(idx, accounts.Indexes()...)
 	if err := store.EnsureIndexes(ctx, idx); err != nil {
 		t.Fatal(err)
@@ -57,6 +60,7 @@ func New(t testing.TB) *Env {
 	e := &Env{T: t, Store: store}
 	e.Traceability = traceability.NewService(traceability.NewStore(store), time.Now)
 	e.Shops = shops.NewService(shops.NewStore(store), time.Now)
+	e.Catalog = catalog.NewService(catalog.NewStore(store), e.Traceability, time.Now)
 	e.Accounts = accounts.NewService(accounts.NewStore(store), time.Now, func(ctx context.Context, role access.Role, org string) error {
 		if role == access.ShopManager {
 			_, err := e.Shops.Shop(ctx, org)
@@ -67,7 +71,7 @@ func New(t testing.TB) *Env {
 	})
 	e.Accounts.SetBcryptCost(bcrypt.MinCost)
 	srv, err := web.New(web.Config{Version: "test"}, web.Deps{
-		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops,
+		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Catalog: e.Catalog,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -1,0 +1,134 @@
+package catalog
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/problem"
+	"github.com/terroir-coop/terroir/traceability"
+)
+
+// Names are a product's names in the three languages of the network.
+type Names struct {
+	FR string `json:"fr" bson:"fr"`
+	EN string `json:"en" bson:"en"`
+	AR string `json:"ar" bson:"ar"`
+}
+
+// In returns the name in a language, falling back to French.
+func (n Names) In(lang string) string {
+	switch {
+	case lang == "en" && n.EN != "":
+		return n.EN
+	case lang == "ar" && n.AR != "":
+		return n.AR
+	}
+	return n.FR
+}
+
+// Product is a catalogue item: what a packed unit is.
+type Product struct {
+	SKU          string            `json:"sku" bson:"_id"`
+	Names        Names             `json:"names" bson:"names"`
+	Kind         string            `json:"kind" bson:"kind"`
+	Cooperative  string            `json:"cooperative" bson:"coop"`
+	UnitSize     int64             `json:"-" bson:"unit_size"`
+	UnitSizeUnit traceability.Unit `json:"-" bson:"unit_size_unit"`
+	GTIN         string            `json:"gtin,omitempty" bson:"gtin,omitempty"`
+	CreatedAt    time.Time         `json:"created_at" bson:"created_at"`
+}
+
+// Packed returns what packing needs to know of the product.
+func (p Product) Packed() traceability.PackedProduct {
+	return traceability.PackedProduct{SKU: p.SKU, Kind: p.Kind, Cooperative: p.Cooperative,
+		UnitSize: p.UnitSize, UnitSizeUnit: p.UnitSizeUnit, GTIN: p.GTIN}
+}
+
+// Sentinel errors.
+var (
+	ErrProductNotFound = problem.New(problem.NotFound, "product not found")
+	ErrProductExists   = problem.New(problem.Conflict, "a product with this SKU exists already")
+)
+
+// NewProduct is what an admin sends to add a product.
+type NewProduct struct {
+	SKU         string
+	Names       Names
+	Kind        string
+	Cooperative string
+	UnitSize    traceability.Quantity
+	GTIN        string
+}
+
+var skuPattern = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{1,39}$`)
+
+// Service manages the catalogue. It is safe for concurrent use.
+type Service struct {
+	store *Store
+	trace *traceability.Service
+	now   func() time.Time
+}
+
+// NewService returns the catalogue service.
+func NewService(store *Store, trace *traceability.Service, now func() time.Time) *Service {
+	return &Service{store: store, trace: trace, now: now}
+}
+
+// CreateProduct adds a product. Admins only.
+func (s *Service) CreateProduct(ctx context.Context, actor access.Actor, np NewProduct) (Product, error) {
+	if err := actor.RequireAdmin(); err != nil {
+		return Product{}, err
+	}
+	p := Product{SKU: strings.ToUpper(strings.TrimSpace(np.SKU)), Kind: strings.TrimSpace(np.Kind),
+		Cooperative: traceability.NormalizeCode(np.Cooperative),
+		Names:       Names{FR: strings.TrimSpace(np.Names.FR), EN: strings.TrimSpace(np.Names.EN), AR: strings.TrimSpace(np.Names.AR)}}
+	if !skuPattern.MatchString(p.SKU) {
+		return Product{}, problem.Field("sku", "must be 2 to 40 letters, digits or dashes")
+	}
+	for _, n := range []struct{ field, v string }{{"names.fr", p.Names.FR}, {"names.en", p.Names.EN}, {"names.ar", p.Names.AR}} {
+		if err := traceability.RequireText(n.field, n.v, 200); err != nil {
+			return Product{}, err
+		}
+	}
+	want, ok := traceability.KindUnit(p.Kind)
+	if !ok {
+		return Product{}, problem.Field("kind", "must be one of %s", strings.Join(traceability.ProductKinds(), ", "))
+	}
+	amount, unit, err := np.UnitSize.Base()
+	if err != nil {
+		return Product{}, problem.Field("unit_size", "%s", strings.TrimPrefix(err.Error(), "quantity: "))
+	}
+	if unit != want {
+		return Product{}, problem.Field("unit_size", "%s is sold by %s (%s), not %s", p.Kind, traceability.Dimension(want), want, traceability.Dimension(unit))
+	}
+	p.UnitSize, p.UnitSizeUnit = amount, unit
+	if g := strings.TrimSpace(np.GTIN); g != "" {
+		if p.GTIN, err = traceability.NormalizeGTIN(g); err != nil {
+			return Product{}, err
+		}
+	}
+	if p.Cooperative == "" {
+		return Product{}, problem.Field("cooperative", "is required")
+	}
+	if _, err := s.trace.CooperativeName(ctx, p.Cooperative); err != nil {
+		return Product{}, problem.Field("cooperative", "no cooperative %s", p.Cooperative)
+	}
+	p.CreatedAt = s.now().UTC()
+	if err := s.store.insertProduct(ctx, p); err != nil {
+		return Product{}, err
+	}
+	return p, nil
+}
+
+// Product returns a product by SKU; the catalogue is public.
+func (s *Service) Product(ctx context.Context, sku string) (Product, error) {
+	return s.store.product(ctx, strings.ToUpper(strings.TrimSpace(sku)))
+}
+
+// Products lists products by SKU.
+func (s *Service) Products(ctx context.Context, page traceability.Page) ([]Product, error) {
+	return s.store.products(ctx, page.Normalized())
+}

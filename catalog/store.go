@@ -1,0 +1,54 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/terroir-coop/terroir/internal/mongodb"
+	"github.com/terroir-coop/terroir/traceability"
+)
+
+// Store persists the catalogue. It is the only file of the package that
+// knows MongoDB.
+type Store struct {
+	db *mongodb.Store
+}
+
+// NewStore returns a store on db.
+func NewStore(db *mongodb.Store) *Store { return &Store{db: db} }
+
+// Indexes are the indexes this package needs.
+func Indexes() []mongodb.Index {
+	return []mongodb.Index{{Collection: "products", Keys: []string{"coop"}}}
+}
+
+func (s *Store) insertProduct(ctx context.Context, p Product) error {
+	_, err := s.db.Collection("products").InsertOne(ctx, p)
+	if mongodb.IsDuplicateKey(err) {
+		return ErrProductExists
+	}
+	return err
+}
+
+func (s *Store) product(ctx context.Context, sku string) (Product, error) {
+	var p Product
+	err := s.db.Collection("products").FindOne(ctx, bson.M{"_id": sku}).Decode(&p)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return p, ErrProductNotFound
+	}
+	return p, err
+}
+
+func (s *Store) products(ctx context.Context, pg traceability.Page) ([]Product, error) {
+	cur, err := s.db.Collection("products").Find(ctx, bson.M{}, options.Find().
+		SetSort(bson.D{{Key: "_id", Value: 1}}).SetSkip(int64(pg.Offset)).SetLimit(int64(pg.Limit)))
+	if err != nil {
+		return nil, err
+	}
+	var out []Product
+	return out, cur.All(ctx, &out)
+}
