@@ -498,9 +498,10 @@ func (s *Service) Pack(ctx context.Context, actor access.Actor, coop string, req
 			return err
 		}
 		out := []EventRef{{Lot: packed.Code, Quantity: req.Units, Unit: Piece}}
+		before := src
 		e := src.appendEvent(Event{Type: EventConsumed, At: now, Actor: actor.Email, Place: coop,
 			Quantity: need, Outputs: out, Note: "packing"})
-		return s.store.consume(ctx, src, need, e, out)
+		return s.store.consume(ctx, before, need, e, out)
 	})
 	return packed, err
 }
