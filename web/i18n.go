@@ -75,7 +75,25 @@ var messages = map[string]map[string]string{
 	},
 }
 
+// messageSets are the page strings of other files (one set per feature),
+// merged into messages at start. A file adds its set with
+//
+//	var _ = registerMessages(map[string]map[string]string{"fr": {…}, "en": {…}, "ar": {…}})
+var messageSets []map[string]map[string]string
+
+func registerMessages(m map[string]map[string]string) bool {
+	messageSets = append(messageSets, m)
+	return true
+}
+
 func init() {
+	for _, set := range messageSets {
+		for lang, kv := range set {
+			for k, v := range kv {
+				messages[lang][k] = v
+			}
+		}
+	}
 	for _, l := range languages {
 		for k, v := range messages["fr"] {
 			if _, ok := messages[l][k]; !ok {

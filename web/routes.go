@@ -70,6 +70,7 @@ func (s *Server) routes() *gin.Engine {
 	pages.POST("/admin/users", s.adminCreateUser)
 	pages.GET("/coop/:coop", s.coopPage)
 	pages.POST("/coop/:coop/members", s.coopAddMember)
+	s.recordPages(pages)
 	return r
 }
 
