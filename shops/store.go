@@ -21,7 +21,7 @@ type Store struct {
 func NewStore(db *mongodb.Store) *Store { return &Store{db: db} }
 
 // Indexes are the indexes this package needs.
-func Indexes() []mongodb.Index { return nil }
+func Indexes() []mongodb.Index { return []mongodb.Index{{Collection: "shops"}} }
 
 func (s *Store) insertShop(ctx context.Context, sh Shop) error {
 	_, err := s.db.Collection("shops").InsertOne(ctx, sh)

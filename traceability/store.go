@@ -24,6 +24,7 @@ func NewStore(db *mongodb.Store) *Store { return &Store{db: db} }
 // Indexes are the indexes this package needs.
 func Indexes() []mongodb.Index {
 	return []mongodb.Index{
+		{Collection: "cooperatives"},
 		{Collection: "members", Keys: []string{"coop"}},
 		{Collection: "parcels", Keys: []string{"coop"}},
 		{Collection: "harvests", Keys: []string{"coop"}},

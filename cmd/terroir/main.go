@@ -2,6 +2,8 @@
 //
 //	terroir serve [--demo] [--addr :8080] [--data ./data]   run the server
 //	terroir seed                                            add the demo network
+//	terroir verify                                          check every lot's hash chain
+//	terroir import harvests --coop CODE FILE.csv            import harvests
 //	terroir user add --email E --role R [--org CODE] [--scope A,B]
 //	terroir version
 //
@@ -29,6 +31,9 @@ const usage = `usage: terroir <command> [flags]
 commands:
   serve      run the HTTP server (--demo seeds the demo network)
   seed       add the demo network to the store and exit
+  verify     recompute every lot's hash chain and balance; exit 1 on tampering
+  import harvests --coop CODE FILE.csv
+             import harvests (header parcel,member,date,crop,amount,unit): all rows or none
   user add   create a user (--email, --role, --org, --scope; password from TERROIR_PASSWORD or stdin)
   version    print the version
 `
@@ -44,6 +49,10 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		return serve(args[1:], getenv, stdout, stderr)
 	case "seed":
 		return seed(args[1:], getenv, stdout, stderr)
+	case "verify":
+		return verify(args[1:], getenv, stdout, stderr)
+	case "import":
+		return importCmd(args[1:], getenv, stdout, stderr)
 	case "user":
 		return user(args[1:], getenv, stdin, stdout, stderr)
 	case "version", "--version", "-v":

@@ -2,6 +2,7 @@ package mongodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -10,7 +11,9 @@ import (
 )
 
 // Index is an index a domain store needs. Each domain declares its own and
-// cmd/terroir passes them all to EnsureIndexes at start.
+// cmd/terroir passes them all to EnsureIndexes at start. An Index without
+// Keys only makes sure the collection exists (so that its _id lookups are
+// indexed on the embedded store from the start).
 type Index struct {
 	Collection string
 	Keys       []string // field names, ascending
@@ -21,6 +24,13 @@ type Index struct {
 // existing index with the same definition is a no-op, so this runs at every start.
 func (s *Store) EnsureIndexes(ctx context.Context, idx []Index) error {
 	for _, ix := range idx {
+		if len(ix.Keys) == 0 {
+			err := s.DB.CreateCollection(ctx, ix.Collection)
+			if err != nil && !isNamespaceExists(err) {
+				return fmt.Errorf("mongodb: create collection %s: %w", ix.Collection, err)
+			}
+			continue
+		}
 		keys := bson.D{}
 		name := ""
 		for _, k := range ix.Keys {
@@ -36,5 +46,14 @@ func (s *Store) EnsureIndexes(ctx context.Context, idx []Index) error {
 			return fmt.Errorf("mongodb: index %s on %s: %w", name, ix.Collection, err)
 		}
 	}
+	if s.embedded {
+		return s.indexIDLookups(ctx)
+	}
 	return nil
+}
+
+// isNamespaceExists reports the error of creating a collection that exists.
+func isNamespaceExists(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && (ce.Code == 48 || ce.Name == "NamespaceExists")
 }

@@ -58,6 +58,7 @@ type Store struct {
 	Client   *mongo.Client
 	DB       *mongo.Database
 	embedded bool
+	dbDir    string // embedded: the SQLite files' directory
 
 	// writeMu serialises Atomically on the embedded store.
 	writeMu sync.Mutex
@@ -130,7 +131,7 @@ func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{embedded: true}
+	s := &Store{embedded: true, dbDir: filepath.Join(dir, "db")}
 	s.closeFns = append(s.closeFns, unlock)
 
 	socket, cleanSocket, err := socketPath(dir)

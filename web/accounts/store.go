@@ -26,6 +26,7 @@ func Indexes() []mongodb.Index {
 	return []mongodb.Index{
 		{Collection: "users", Keys: []string{"email"}, Unique: true},
 		{Collection: "tokens", Keys: []string{"expires_at"}},
+		{Collection: "login_failures"},
 	}
 }
 

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web/accounts"
+)
+
+// seedOneLot makes a cooperative with one saffron lot in dir and returns the
+// lot and parcel codes.
+func seedOneLot(t *testing.T, dir string) (lot, parcel, member string) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := openApp(ctx, config{DataDir: dir}, newLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	sys := accounts.System
+	if _, err := a.trace.CreateCooperative(ctx, sys, traceability.Cooperative{Code: "SIROUA", Name: "Siroua", Kind: "saffron", Commune: "Taliouine", Province: "Taroudannt"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.trace.AddMember(ctx, sys, "SIROUA", traceability.Member{Name: "Itto", Gender: "female", Village: "Siroua"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.trace.AddParcel(ctx, sys, "SIROUA", traceability.NewParcel{Name: "P", Member: m.ID, Commune: "Taliouine", AreaM2: 1000, Crop: "saffron",
+		Location: traceability.Geometry{Type: "Point", Coordinates: []byte(`[-7.92,30.53]`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := a.trace.AddHarvest(ctx, sys, "SIROUA", traceability.NewHarvest{Parcel: p.ID, Member: m.ID, Date: "2025-10-28", Crop: "saffron",
+		Quantity: traceability.Quantity{Amount: 500, Unit: "g"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := a.trace.CreateOriginLot(ctx, sys, "SIROUA", traceability.NewOriginLot{ProductKind: "saffron", Harvests: []string{h.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Code, p.ID, m.ID
+}
+
+func TestVerifyCommandFindsTampering(t *testing.T) {
+	dir := t.TempDir()
+	lot, _, _ := seedOneLot(t, dir)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"verify", "--data", dir}, noEnv, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "checked 1 lots") {
+		t.Fatalf("clean store: exit %d, %q %q", code, out.String(), errOut.String())
+	}
+	ctx := context.Background()
+	a, err := openApp(ctx, config{DataDir: dir}, newLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.Collection("lots").UpdateOne(ctx, bson.M{"_id": lot}, bson.M{"$set": bson.M{"events.0.actor": "someone else"}}); err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	out.Reset()
+	if code := run([]string{"verify", "--data", dir}, noEnv, nil, &out, &errOut); code != 1 || !strings.Contains(out.String(), "TAMPERED lot "+lot+" at event 1") {
+		t.Fatalf("tampered store: exit %d, %q", code, out.String())
+	}
+}
+
+func TestImportCommand(t *testing.T) {
+	dir := t.TempDir()
+	_, parcel, member := seedOneLot(t, dir)
+	file := filepath.Join(t.TempDir(), "h.csv")
+	rows := "parcel,member,date,crop,amount,unit\n" + parcel + "," + member + ",2025-10-30,saffron,200,g\n"
+	if err := os.WriteFile(file, []byte(rows+parcel+",nobody,2025-10-30,saffron,200,g\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"import", "harvests", "--data", dir, "--coop", "SIROUA", file}, noEnv, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "row 2: member") {
+		t.Fatalf("bad file: exit %d %q", code, errOut.String())
+	}
+	if err := os.WriteFile(file, []byte(rows), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := run([]string{"import", "harvests", "--data", dir, "--coop", "SIROUA", file}, noEnv, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "imported 1 harvests") {
+		t.Fatalf("good file: exit %d %q %q", code, out.String(), errOut.String())
+	}
+}
