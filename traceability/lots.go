@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,6 +81,9 @@ type Lot struct {
 	BestBefore string `json:"best_before,omitempty" bson:"best_before,omitempty"`
 	UnitSize   int64  `json:"-" bson:"unit_size,omitempty"`
 	UnitSizeOf Unit   `json:"-" bson:"unit_size_unit,omitempty"`
+	// Serials: each packed unit has its own signed serial (1…Quantity), so a
+	// label copied onto many jars shows up as one serial scanned too often.
+	Serials bool `json:"serials,omitempty" bson:"serials,omitempty"`
 
 	Claims    []Claim   `json:"-" bson:"claims"`
 	Flags     []Flag    `json:"flags" bson:"flags"`
@@ -437,6 +441,7 @@ type NewPacking struct {
 	Units      int64
 	BestBefore string
 	Product    PackedProduct
+	Serials    bool // give each unit its own serial (needs a product GTIN)
 }
 
 // Pack takes units × the product's unit size out of the lot and creates a
@@ -458,6 +463,9 @@ func (s *Service) Pack(ctx context.Context, actor access.Actor, coop string, req
 		return Lot{}, problem.Field("best_before", "must be after today")
 	}
 	p := req.Product
+	if req.Serials && p.GTIN == "" {
+		return Lot{}, problem.Field("serials", "per-unit serials need a product with a GTIN (GS1 Digital Link /01/…/21/…)")
+	}
 	if p.Cooperative != coop {
 		return Lot{}, problem.Field("sku", "product %s belongs to cooperative %s", p.SKU, p.Cooperative)
 	}
@@ -489,7 +497,7 @@ func (s *Service) Pack(ctx context.Context, actor access.Actor, coop string, req
 		packed = Lot{Cooperative: coop, ProductKind: p.Kind, Source: SourcePacking, Quantity: req.Units,
 			Available: req.Units, Unit: Piece, Origin: src.Origin,
 			Inputs: []EventRef{{Lot: src.Code, Quantity: need, Unit: src.Unit}}, Outputs: []EventRef{},
-			SKU: p.SKU, GTIN: p.GTIN, BestBefore: bb.Format(time.DateOnly), UnitSize: p.UnitSize, UnitSizeOf: p.UnitSizeUnit,
+			SKU: p.SKU, GTIN: p.GTIN, BestBefore: bb.Format(time.DateOnly), UnitSize: p.UnitSize, UnitSizeOf: p.UnitSizeUnit, Serials: req.Serials,
 			Claims: slices.Clone(src.Claims), Flags: []Flag{}, CreatedBy: actor.Email, CreatedAt: now}
 		if packed.Claims == nil {
 			packed.Claims = []Claim{}
@@ -596,4 +604,19 @@ func (s *Service) JustifyFlag(ctx context.Context, actor access.Actor, code, fla
 // this cooperative (another cooperative's records are not revealed).
 func notFoundField(field, format string, args ...any) error {
 	return &problem.Error{Code: problem.NotFound, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// SerialOf returns the serial of the i-th unit (1-based) of a packed lot,
+// zero-padded to the width of the lot's quantity.
+func (l Lot) SerialOf(i int64) string {
+	return fmt.Sprintf("%0*d", len(strconv.FormatInt(l.Quantity, 10)), i)
+}
+
+// HasSerial reports whether serial names one of the lot's units.
+func (l Lot) HasSerial(serial string) bool {
+	if !l.Serials || serial == "" {
+		return false
+	}
+	n, err := strconv.ParseInt(serial, 10, 64)
+	return err == nil && n >= 1 && n <= l.Quantity && l.SerialOf(n) == serial
 }

@@ -30,6 +30,7 @@ func Indexes() []mongodb.Index {
 		{Collection: "harvests", Keys: []string{"coop"}},
 		{Collection: "lots", Keys: []string{"coop"}},
 		{Collection: "certifications", Keys: []string{"holder"}},
+		{Collection: "settings"},
 	}
 }
 
@@ -307,4 +308,18 @@ func (s *Store) setCertificationStatus(ctx context.Context, id string, ch Status
 	_, err := s.db.Collection("certifications").UpdateOne(ctx, bson.M{"_id": id},
 		bson.M{"$set": bson.M{"status": ch.Status}, "$push": bson.M{"history": ch}})
 	return err
+}
+
+// qrKey returns the stored QR signing key, creating it at first use. The
+// insert is guarded by the _id, so two instances starting together agree.
+func (s *Store) qrKey(ctx context.Context, fresh string) (string, error) {
+	_, err := s.db.Collection("settings").InsertOne(ctx, bson.M{"_id": "qr_key", "value": fresh})
+	if err != nil && !mongodb.IsDuplicateKey(err) {
+		return "", err
+	}
+	var doc struct {
+		Value string `bson:"value"`
+	}
+	err = s.db.Collection("settings").FindOne(ctx, bson.M{"_id": "qr_key"}).Decode(&doc)
+	return doc.Value, err
 }

@@ -174,6 +174,7 @@ type packingRequest struct {
 	SKU        string `json:"sku"`
 	Units      int64  `json:"units"`
 	BestBefore string `json:"best_before"`
+	Serials    bool   `json:"serials"`
 }
 
 func (s *Server) createPacking(c *gin.Context) {
@@ -195,7 +196,7 @@ func (s *Server) createPacking(c *gin.Context) {
 		return
 	}
 	l, err := s.deps.Traceability.Pack(c.Request.Context(), actorOf(c), c.Param("coop"), traceability.NewPacking{
-		Lot: req.Lot, Units: req.Units, BestBefore: req.BestBefore, Product: p.Packed(),
+		Lot: req.Lot, Units: req.Units, BestBefore: req.BestBefore, Product: p.Packed(), Serials: req.Serials,
 	})
 	if err != nil {
 		fail(c, err)

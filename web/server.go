@@ -37,6 +37,7 @@ type Deps struct {
 	Traceability *traceability.Service
 	Shops        *shops.Service
 	Catalog      *catalog.Service
+	Codes        traceability.Codes // public URL and signer of QR trace codes
 	Logger       *slog.Logger
 	Now          func() time.Time
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/terroir-coop/terroir/catalog"
@@ -101,4 +102,29 @@ func newLogger(w io.Writer) *slog.Logger {
 func errorf(w io.Writer, format string, args ...any) int {
 	fmt.Fprintf(w, "terroir: "+format+"\n", args...)
 	return 1
+}
+
+// traceCodes builds the QR signer: TERROIR_QR_KEY holds one or more keys
+// separated by commas, the first signing and all verifying (rotate by
+// putting a new key first and keeping the old ones while their labels are
+// in shops). Without it, a key kept in the store is used.
+func (a *app) traceCodes(ctx context.Context, cfg config) (traceability.Codes, error) {
+	var keys [][]byte
+	for _, k := range strings.Split(cfg.QRKey, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, []byte(k))
+		}
+	}
+	if len(keys) == 0 {
+		k, err := a.trace.StoredQRKey(ctx)
+		if err != nil {
+			return traceability.Codes{}, err
+		}
+		keys = append(keys, k)
+	}
+	signer, err := traceability.NewSigner(keys...)
+	if err != nil {
+		return traceability.Codes{}, err
+	}
+	return traceability.Codes{PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Signer: signer}, nil
 }

@@ -52,8 +52,13 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		}
 	}
 
+	codes, err := a.traceCodes(ctx, cfg)
+	if err != nil {
+		return errorf(stderr, "QR keys: %v", err)
+	}
 	handler, err := web.New(web.Config{PublicURL: cfg.PublicURL, Version: version},
-		web.Deps{Store: a.store, Accounts: a.accounts, Traceability: a.trace, Shops: a.shops, Catalog: a.catalog, Logger: log})
+		web.Deps{Store: a.store, Accounts: a.accounts, Traceability: a.trace, Shops: a.shops, Catalog: a.catalog,
+			Codes: codes, Logger: log})
 	if err != nil {
 		return errorf(stderr, "web: %v", err)
 	}

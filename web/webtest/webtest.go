@@ -35,6 +35,7 @@ type Env struct {
 	Traceability *traceability.Service
 	Shops        *shops.Service
 	Catalog      *catalog.Service
+	Codes        traceability.Codes
 	AdminToken   string
 }
 
@@ -42,6 +43,7 @@ type Env struct {
 const (
 	AdminEmail = "admin@test.terroir"
 	Password   = "correct-horse-battery"
+	QRKey      = "test-qr-key-0123456789abcdef"
 )
 
 // New starts a server on a fresh store with one admin user.
@@ -70,15 +72,25 @@ func New(t testing.TB) *Env {
 		return err
 	})
 	e.Accounts.SetBcryptCost(bcrypt.MinCost)
-	srv, err := web.New(web.Config{Version: "test"}, web.Deps{
+	// The public URL of trace codes is the test server's own address, so a
+	// decoded QR code can be opened as it is.
+	var handler http.Handler
+	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(e.Server.Close)
+	signer, err := traceability.NewSigner([]byte(QRKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Codes = traceability.Codes{PublicURL: e.Server.URL, Signer: signer}
+	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL}, web.Deps{
+		Codes: e.Codes,
 		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Catalog: e.Catalog,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Server = httptest.NewServer(srv)
-	t.Cleanup(e.Server.Close)
+	handler = srv
 	if _, err := e.Accounts.CreateUser(ctx, accounts.System, accounts.NewUser{Email: AdminEmail, Password: Password, Role: access.Admin}); err != nil {
 		t.Fatal(err)
 	}
