@@ -58,6 +58,7 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/products", s.listProducts)
 	api.GET("/products/:sku", s.getProduct)
 	api.GET("/plausibility", s.plausibilityTable)
+	s.codeRoutes(r, api)
 
 	pages := r.Group("/", s.pageAuth, s.language)
 	pages.GET("/", s.homePage)
