@@ -157,6 +157,9 @@ func (s *Server) createTransformation(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	for _, in := range t.Inputs {
+		s.traces.invalidate(traceability.NormalizeLotCode(in.Lot))
+	}
 	views := make([]lotView, 0, len(lots))
 	for _, l := range lots {
 		v, err := s.lotView(c, l)
@@ -202,6 +205,7 @@ func (s *Server) createPacking(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.traces.invalidate(traceability.NormalizeLotCode(req.Lot))
 	s.respondLot(c, http.StatusCreated, l)
 }
 
@@ -296,6 +300,7 @@ func (s *Server) justifyFlag(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.traces.invalidate(l.Code)
 	s.respondLot(c, http.StatusOK, l)
 }
 
@@ -396,6 +401,7 @@ func (s *Server) setCertificationStatus(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.traces.clear() // every lot claiming it shows the new status at once
 	c.JSON(http.StatusOK, cert)
 }
 

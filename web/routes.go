@@ -59,6 +59,7 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/products/:sku", s.getProduct)
 	api.GET("/plausibility", s.plausibilityTable)
 	s.codeRoutes(r, api)
+	s.traceRoutes(r, api)
 
 	pages := r.Group("/", s.pageAuth, s.language)
 	pages.GET("/", s.homePage)

@@ -38,6 +38,7 @@ type Deps struct {
 	Shops        *shops.Service
 	Catalog      *catalog.Service
 	Codes        traceability.Codes // public URL and signer of QR trace codes
+	Scans        *traceability.ScanBuffer
 	Logger       *slog.Logger
 	Now          func() time.Time
 }
@@ -52,6 +53,8 @@ type Server struct {
 	reg     *prometheus.Registry
 	pages   map[string]*template.Template
 	engine  *gin.Engine
+	traces  *traceCache
+	scans   *traceability.ScanBuffer
 }
 
 // New builds the server: templates parsed once, routes registered.
@@ -79,6 +82,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.pages = pages
+	s.traces = newTraceCache(deps.Now)
+	s.scans = deps.Scans
+	if s.scans == nil {
+		s.scans = deps.Traceability.NewScanBuffer()
+	}
 	s.engine = s.routes()
 	return s, nil
 }

@@ -56,9 +56,20 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if err != nil {
 		return errorf(stderr, "QR keys: %v", err)
 	}
+	// Scans are counted in memory and flushed every few seconds; the last
+	// flush runs at shutdown, before the store closes (deferred above).
+	scans := a.trace.NewScanBuffer()
+	scansCtx, stopScans := context.WithCancel(context.Background())
+	scansDone := make(chan struct{})
+	go func() {
+		defer close(scansDone)
+		scans.Run(scansCtx, func(err error) { log.Warn("flush scan counts", "err", err) })
+	}()
+	defer func() { stopScans(); <-scansDone }()
+
 	handler, err := web.New(web.Config{PublicURL: cfg.PublicURL, Version: version},
 		web.Deps{Store: a.store, Accounts: a.accounts, Traceability: a.trace, Shops: a.shops, Catalog: a.catalog,
-			Codes: codes, Logger: log})
+			Codes: codes, Scans: scans, Logger: log})
 	if err != nil {
 		return errorf(stderr, "web: %v", err)
 	}

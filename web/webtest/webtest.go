@@ -36,6 +36,7 @@ type Env struct {
 	Shops        *shops.Service
 	Catalog      *catalog.Service
 	Codes        traceability.Codes
+	Scans        *traceability.ScanBuffer
 	AdminToken   string
 }
 
@@ -82,8 +83,9 @@ func New(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	e.Codes = traceability.Codes{PublicURL: e.Server.URL, Signer: signer}
+	e.Scans = e.Traceability.NewScanBuffer()
 	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL}, web.Deps{
-		Codes: e.Codes,
+		Codes: e.Codes, Scans: e.Scans,
 		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Catalog: e.Catalog,
 		Logger: slog.New(slog.DiscardHandler),
 	})

@@ -1,0 +1,213 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web/webtest"
+)
+
+// packedSaffron is a saffron lot of the Siroua cooperative, AOP and organic,
+// dried and packed into 20 jars of 1 g with a GTIN; serials when asked.
+type packedSaffron struct {
+	f      coopFixture
+	packed lotAnswer
+	aop    string
+}
+
+func newPackedSaffron(t *testing.T, e *webtest.Env, serials bool) packedSaffron {
+	t.Helper()
+	f := newCoop(t, e, "SIROUA", "saffron", 1000)
+	aop := certify(t, e, "SIROUA", "AOP Safran de Taliouine")
+	certify(t, e, "SIROUA", "EU organic", f.parcel)
+	_, dried := f.dry(t, f.lot(t, f.harvest(t, "2025-10-28", 400), f.harvest(t, "2025-11-02", 600)).Code, 1000, 200)
+	if st := e.JSON("POST", "/api/v1/products", e.AdminToken, map[string]any{"sku": "SAF-1G",
+		"names": map[string]string{"fr": "Safran de Taliouine 1 g", "en": "Taliouine saffron 1 g", "ar": "زعفران تالوين 1 غ"},
+		"kind":  "saffron_dried", "cooperative": "SIROUA", "unit_size": map[string]any{"amount": 1, "unit": "g"}, "gtin": "6111234567895"}, nil); st != 201 {
+		t.Fatalf("product: %d", st)
+	}
+	var packed lotAnswer
+	if st := e.JSON("POST", "/api/v1/cooperatives/SIROUA/packings", f.manager, map[string]any{
+		"lot": dried.Code, "sku": "SAF-1G", "units": 20, "best_before": "2028-12-31", "serials": serials}, &packed); st != 201 {
+		t.Fatalf("packing: %d", st)
+	}
+	return packedSaffron{f: f, packed: packed, aop: aop}
+}
+
+// traceURL is the URL printed in the lot's QR code, as a path on the test server.
+func traceURL(t *testing.T, e *webtest.Env, code, serial string) string {
+	t.Helper()
+	l, err := e.Traceability.PublicLot(context.Background(), code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(e.Codes.URL(traceability.RefOf(l, serial)), e.Server.URL)
+}
+
+func getPage(t *testing.T, e *webtest.Env, path, lang string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.URL(path), nil)
+	if lang != "" {
+		req.Header.Set("Accept-Language", lang)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestTracePageOfAPackedSaffronLot(t *testing.T) {
+	e := webtest.New(t)
+	p := newPackedSaffron(t, e, false)
+	path := traceURL(t, e, p.packed.Code, "")
+	if !strings.HasPrefix(path, "/01/06111234567895/10/"+p.packed.Code+"?s=") {
+		t.Fatalf("a product with a GTIN gets a Digital Link: %s", path)
+	}
+	st, page := getPage(t, e, path, "fr")
+	if st != 200 {
+		t.Fatalf("trace page: %d", st)
+	}
+	for _, want := range []string{"Produit authentique", "Safran de Taliouine 1 g", "Coopérative SIROUA", "Tamazirt", "Siroua",
+		"2025-10-28", "2025-11-02", "Séchage", "Conditionnement", "AOP Safran de Taliouine", "EU organic", "valide", "MA-BIO-154", "tile.openstreetmap.org"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("trace page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "Fatima") {
+		t.Error("the public page must not name members")
+	}
+	// Withdrawing the AOP changes the page at once.
+	if st := e.JSON("POST", "/api/v1/certifications/"+p.aop+"/status", e.AdminToken, map[string]string{"status": "withdrawn", "reason": "control failed"}, nil); st != 200 {
+		t.Fatal(st)
+	}
+	_, page = getPage(t, e, path, "fr")
+	if !strings.Contains(page, `class="claim withdrawn"><strong>AOP Safran de Taliouine</strong> — <span class="status">retirée`) {
+		t.Error("withdrawn AOP not shown as withdrawn at once")
+	}
+}
+
+func TestTraceAuthenticity(t *testing.T) {
+	e := webtest.New(t)
+	p := newPackedSaffron(t, e, false)
+	good := traceURL(t, e, p.packed.Code, "")
+	i := strings.Index(good, "?s=")
+	pathPart, sig := good[:i], good[i+3:]
+	flip := func(s string, at int) string {
+		b := []byte(s)
+		if b[at] == 'A' {
+			b[at] = 'B'
+		} else {
+			b[at] = 'A'
+		}
+		return string(b)
+	}
+	lotAt := strings.LastIndex(pathPart, "/") + 5 // a character of the lot's random part
+	cases := []struct {
+		name, path string
+		status     int
+		want       string
+	}{
+		{"as printed", good, 200, "Produit authentique"},
+		{"one character of s changed", pathPart + "?s=" + flip(sig, 3), 200, "code non authentique"},
+		{"one character of the lot changed", flip(pathPart, lotAt) + "?s=" + sig, 404, "Code inconnu"},
+		{"no signature", pathPart, 200, "Code non vérifié"},
+		{"short form /t/ of the same lot", "/t/" + p.packed.Code + "?s=" + sig, 200, "Produit authentique"},
+		{"GTIN of another product", "/01/06111234567888/10/" + p.packed.Code + "?s=" + sig, 404, "Code inconnu"},
+		{"bad GTIN check digit", "/01/06111234567890/10/" + p.packed.Code + "?s=" + sig, 400, "pas un code Terroir valide"},
+		{"lot longer than GS1 allows", "/t/" + strings.Repeat("A", 21), 400, "pas un code Terroir valide"},
+		{"serial the lot never had", pathPart + "/21/0001?s=" + sig, 404, "Code inconnu"},
+	}
+	for _, c := range cases {
+		st, page := getPage(t, e, c.path, "fr")
+		if st != c.status || !strings.Contains(page, c.want) {
+			t.Errorf("%s (%s): %d, want %d with %q", c.name, c.path, st, c.status, c.want)
+		}
+	}
+	// The JSON twin, as API.md lists it.
+	var a map[string]any
+	if st := e.JSON("GET", "/api/v1/trace/"+p.packed.Code+"?s="+url.QueryEscape(sig), "", nil, &a); st != 200 || a["authentic"] != true {
+		t.Fatalf("trace JSON: %d %v", st, a)
+	}
+	for _, k := range []string{"code", "authentic", "product", "cooperative", "origin", "process", "claims", "scans"} {
+		if _, ok := a[k]; !ok {
+			t.Errorf("trace JSON lacks %q", k)
+		}
+	}
+	origin := a["origin"].([]any)[0].(map[string]any)
+	if origin["parcel"] == "" || origin["commune"] != "Taliouine" || origin["harvest_date"] != "2025-10-28" {
+		t.Errorf("origin %v", origin)
+	}
+	if st := e.JSON("GET", "/api/v1/trace/"+p.packed.Code+"?s="+flip(sig, 0), "", nil, &a); st != 200 || a["authentic"] != false {
+		t.Fatalf("altered signature in JSON: %d %v", st, a)
+	}
+	if st := e.JSON("GET", "/api/v1/trace/SAF-00000000X", "", nil, nil); st != 404 {
+		t.Fatalf("unknown code in JSON: %d", st)
+	}
+	// Digital Link with Accept: application/json answers JSON.
+	resp, body := e.Do("GET", good, "", nil, "Accept", "application/json")
+	if resp.StatusCode != 200 || !json.Valid(body) || !strings.Contains(string(body), `"authentic":true`) {
+		t.Fatalf("DL as JSON: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestTracePageLanguages(t *testing.T) {
+	e := webtest.New(t)
+	p := newPackedSaffron(t, e, false)
+	path := traceURL(t, e, p.packed.Code, "")
+	for lang, want := range map[string]string{"en-GB,en;q=0.8": "Authentic product", "ar": "منتج أصلي", "fr-FR": "Produit authentique"} {
+		_, page := getPage(t, e, path, lang)
+		if !strings.Contains(page, want) {
+			t.Errorf("%s: page lacks %q", lang, want)
+		}
+	}
+	_, page := getPage(t, e, path, "ar")
+	if !strings.Contains(page, `dir="rtl"`) || !strings.Contains(page, "زعفران تالوين 1 غ") {
+		t.Error("Arabic page is not right-to-left with the Arabic product name")
+	}
+	if len(page) > 20_000 {
+		t.Errorf("trace page is %d bytes; it must stay light for weak connections", len(page))
+	}
+}
+
+func TestScansAreCountedAndClonedLabelsFlagged(t *testing.T) {
+	e := webtest.New(t)
+	p := newPackedSaffron(t, e, true)
+	unit := traceURL(t, e, p.packed.Code, "07")
+	if !strings.Contains(unit, "/21/07?s=") {
+		t.Fatalf("unit URL %s", unit)
+	}
+	for i := 1; i <= 11; i++ {
+		_, page := getPage(t, e, unit, "en")
+		cloned := strings.Contains(page, "This code has been scanned")
+		if cloned != (i > 10) {
+			t.Fatalf("scan %d: cloned warning %v", i, cloned)
+		}
+		if i == 11 && !strings.Contains(page, "scanned 11 times") {
+			t.Fatal("warning does not give the count")
+		}
+	}
+	// Forged scans are not counted.
+	getPage(t, e, strings.Split(unit, "?")[0]+"?s=AAAAAAAAAAAAAA", "en")
+	if err := e.Scans.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	auditor := e.User("audit@onssa.ma", access.Auditor, "", "SIROUA")
+	var alerts []traceability.ScanStat
+	if st := e.JSON("GET", "/api/v1/cooperatives/SIROUA/scan-alerts", auditor, nil, &alerts); st != 200 || len(alerts) != 1 ||
+		alerts[0].Serial != "07" || alerts[0].Count != 11 || alerts[0].FirstScan.IsZero() {
+		t.Fatalf("scan alerts: %d %+v", st, alerts)
+	}
+	if st := e.JSON("GET", "/api/v1/cooperatives/SIROUA/scan-alerts", "", nil, nil); st != 401 {
+		t.Fatalf("anonymous scan alerts: %d", st)
+	}
+}
