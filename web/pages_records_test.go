@@ -416,3 +416,48 @@ func TestMassBalanceCSVPage(t *testing.T) {
 		}
 	}
 }
+
+func TestLotPageShowsTheClaimsStatusToday(t *testing.T) {
+	e := webtest.New(t)
+	f := newCoop(t, e, "SIROUA", "saffron", 1000)
+	var cert map[string]any
+	if st := e.JSON("POST", "/api/v1/certifications", e.AdminToken, map[string]any{"holder": "SIROUA", "scheme": "AOP Safran de Taliouine",
+		"body": "Normacert", "body_code": "MA-BIO-01", "number": "AOP-2025-017", "valid_from": "2025-01-01", "valid_to": "2030-12-31"}, &cert); st != 201 {
+		t.Fatalf("certification: %d %v", st, cert)
+	}
+	lot := f.lot(t, f.harvest(t, "2025-10-28", 1000))
+	b := newBrowser(t, e)
+	b.loginAs("siroua@coop.ma")
+	_, page := b.get("/lots/" + lot.Code)
+	if !strings.Contains(page, "AOP Safran de Taliouine") || !strings.Contains(page, `badge status-valid">valide<`) {
+		t.Fatal("valid claim not shown as valid")
+	}
+	if st := e.JSON("POST", "/api/v1/certifications/"+cert["id"].(string)+"/status", e.AdminToken, map[string]string{"status": "withdrawn", "reason": "contrôle non conforme"}, nil); st != 200 {
+		t.Fatalf("withdraw: %d", st)
+	}
+	_, page = b.get("/lots/" + lot.Code)
+	if !strings.Contains(page, `class="claim status-withdrawn"`) || !strings.Contains(page, `badge status-withdrawn">retiré<`) || !strings.Contains(page, "ne peut pas porter") {
+		t.Fatal("withdrawal does not show at once on the lot page")
+	}
+}
+
+func TestAuditPageListsOpenFlagsFirst(t *testing.T) {
+	f := newRecords(t)
+	open := f.coopFixture.lot(t, f.harvest(t, "2025-11-03", 9000))
+	justified := f.coopFixture.lot(t, f.harvest(t, "2025-11-04", 2000)) // newer, so listed first by the store
+	if len(open.Flags) != 1 || len(justified.Flags) != 1 {
+		t.Fatalf("lots not flagged: %+v %+v", open.Flags, justified.Flags)
+	}
+	path := fmt.Sprintf("/api/v1/lots/%s/flags/%s/justification", justified.Code, justified.Flags[0].ID)
+	if st := f.e.JSON("POST", path, f.manager, map[string]string{"justification": "Pesée de deux parcelles voisines, corrigée."}, nil); st != 200 {
+		t.Fatalf("justify: %d", st)
+	}
+	_, page := f.browserOf(t, f.auditorEmail).get("/audit/SIROUA")
+	i, j := strings.Index(page, "/lots/"+open.Code), strings.Index(page, "/lots/"+justified.Code)
+	if i < 0 || j < 0 || i > j {
+		t.Fatalf("open flag at %d, justified at %d: open flags must come first", i, j)
+	}
+	if !strings.Contains(page, "Pesée de deux parcelles voisines") {
+		t.Error("the auditor does not see the justification")
+	}
+}
