@@ -23,7 +23,7 @@ type coopFixture struct {
 	parcel  string
 }
 
-func newCoop(t *testing.T, e *webtest.Env, code, crop string, areaM2 int) coopFixture {
+func newCoop(t testing.TB, e *webtest.Env, code, crop string, areaM2 int) coopFixture {
 	t.Helper()
 	kind := crop
 	if crop == "rose" {
@@ -46,7 +46,7 @@ func newCoop(t *testing.T, e *webtest.Env, code, crop string, areaM2 int) coopFi
 	return f
 }
 
-func (f coopFixture) harvest(t *testing.T, date string, grams int64) string {
+func (f coopFixture) harvest(t testing.TB, date string, grams int64) string {
 	t.Helper()
 	var h map[string]any
 	if st := f.e.JSON("POST", "/api/v1/cooperatives/"+f.code+"/harvests", f.manager, map[string]any{
@@ -98,7 +98,7 @@ type lotAnswer struct {
 	} `json:"events"`
 }
 
-func (f coopFixture) lot(t *testing.T, harvests ...string) lotAnswer {
+func (f coopFixture) lot(t testing.TB, harvests ...string) lotAnswer {
 	t.Helper()
 	var l lotAnswer
 	if st := f.e.JSON("POST", "/api/v1/cooperatives/"+f.code+"/lots", f.manager, map[string]any{"product_kind": "saffron", "harvests": harvests}, &l); st != 201 {
@@ -107,7 +107,7 @@ func (f coopFixture) lot(t *testing.T, harvests ...string) lotAnswer {
 	return l
 }
 
-func (f coopFixture) dry(t *testing.T, lot string, inGrams, outGrams int64) (int, lotAnswer) {
+func (f coopFixture) dry(t testing.TB, lot string, inGrams, outGrams int64) (int, lotAnswer) {
 	t.Helper()
 	var out struct {
 		Outputs []lotAnswer `json:"outputs"`

@@ -25,7 +25,6 @@ import (
 // Compare ns/op of the sub-benchmarks: the target is trace ≤ 2 × healthz.
 func BenchmarkTraceVsHealthz(b *testing.B) {
 	e := webtest.New(b)
-	ctx := context.Background()
 	p := seedPackedLots(b, e, 10_000)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	get := func(b *testing.B, url string, accept string) {
@@ -44,7 +43,6 @@ func BenchmarkTraceVsHealthz(b *testing.B) {
 			b.Fatalf("%s: %d", url, resp.StatusCode)
 		}
 	}
-	_ = ctx
 	b.Run("trace_html_cold", func(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -83,8 +81,7 @@ func BenchmarkTraceVsHealthz(b *testing.B) {
 func seedPackedLots(b *testing.B, e *webtest.Env, n int) []string {
 	b.Helper()
 	ctx := context.Background()
-	f := newCoop(&testing.T{}, e, "SIROUA", "saffron", 1000)
-	_ = f
+	f := newCoop(b, e, "SIROUA", "saffron", 1000)
 	now := time.Now().UTC()
 	urls := make([]string, 0, n)
 	batch := make([]any, 0, 500)
