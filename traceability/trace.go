@@ -89,6 +89,7 @@ func (s *Service) Trace(ctx context.Context, code string) (TraceRecord, error) {
 	// is a step.
 	queue := []Lot{l}
 	visited := map[string]bool{l.Code: true}
+	var made []TraceStep // newest first, as the walk goes up
 	for len(queue) > 0 && len(visited) <= maxAncestors {
 		cur := queue[0]
 		queue = queue[1:]
@@ -97,7 +98,7 @@ func (s *Service) Trace(ctx context.Context, code string) (TraceRecord, error) {
 			if cur.Source == SourcePacking {
 				step = "packing"
 			}
-			rec.Steps = append(rec.Steps, TraceStep{Step: step, Date: cur.CreatedAt.Format("2006-01-02"), Lot: cur.Code,
+			made = append(made, TraceStep{Step: step, Date: cur.CreatedAt.Format("2006-01-02"), Lot: cur.Code,
 				ProductKind: cur.ProductKind, Quantity: FormatQuantity(cur.Quantity, cur.Unit)})
 		}
 		for _, in := range cur.Inputs {
@@ -112,6 +113,8 @@ func (s *Service) Trace(ctx context.Context, code string) (TraceRecord, error) {
 			queue = append(queue, parent)
 		}
 	}
+	slices.Reverse(made) // oldest first: a same-day drying comes before its packing
+	rec.Steps = append(rec.Steps, made...)
 	slices.SortStableFunc(rec.Steps, func(a, b TraceStep) int { return strings.Compare(a.Date, b.Date) })
 	if rec.Claims, err = s.ClaimStatuses(ctx, l); err != nil {
 		return TraceRecord{}, err
