@@ -38,7 +38,19 @@ type Product struct {
 	UnitSize     int64             `json:"-" bson:"unit_size"`
 	UnitSizeUnit traceability.Unit `json:"-" bson:"unit_size_unit"`
 	GTIN         string            `json:"gtin,omitempty" bson:"gtin,omitempty"`
-	CreatedAt    time.Time         `json:"created_at" bson:"created_at"`
+	// Descriptions tell the product and its cooperative's story, per language.
+	Descriptions Names `json:"descriptions" bson:"descriptions"`
+	// Prices per sales channel (shop code), each in the channel's currency.
+	Prices map[string]Money `json:"prices" bson:"prices"`
+	// Photo is the stored product photo's ID, if any.
+	Photo     string    `json:"photo,omitempty" bson:"photo,omitempty"`
+	CreatedAt time.Time `json:"created_at" bson:"created_at"`
+}
+
+// PriceIn returns the product's price in a channel.
+func (p Product) PriceIn(channel string) (Money, bool) {
+	m, ok := p.Prices[channel]
+	return m, ok
 }
 
 // Packed returns what packing needs to know of the product.
@@ -55,12 +67,13 @@ var (
 
 // NewProduct is what an admin sends to add a product.
 type NewProduct struct {
-	SKU         string
-	Names       Names
-	Kind        string
-	Cooperative string
-	UnitSize    traceability.Quantity
-	GTIN        string
+	SKU          string
+	Names        Names
+	Kind         string
+	Cooperative  string
+	UnitSize     traceability.Quantity
+	GTIN         string
+	Descriptions Names
 }
 
 var skuPattern = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{1,39}$`)
@@ -116,6 +129,13 @@ func (s *Service) CreateProduct(ctx context.Context, actor access.Actor, np NewP
 	if _, err := s.trace.CooperativeName(ctx, p.Cooperative); err != nil {
 		return Product{}, problem.Field("cooperative", "no cooperative %s", p.Cooperative)
 	}
+	p.Descriptions = Names{FR: strings.TrimSpace(np.Descriptions.FR), EN: strings.TrimSpace(np.Descriptions.EN), AR: strings.TrimSpace(np.Descriptions.AR)}
+	for _, d := range []struct{ field, v string }{{"descriptions.fr", p.Descriptions.FR}, {"descriptions.en", p.Descriptions.EN}, {"descriptions.ar", p.Descriptions.AR}} {
+		if len([]rune(d.v)) > 4000 {
+			return Product{}, problem.Field(d.field, "must be at most 4000 characters")
+		}
+	}
+	p.Prices = map[string]Money{}
 	p.CreatedAt = s.now().UTC()
 	if err := s.store.insertProduct(ctx, p); err != nil {
 		return Product{}, err
@@ -131,4 +151,51 @@ func (s *Service) Product(ctx context.Context, sku string) (Product, error) {
 // Products lists products by SKU.
 func (s *Service) Products(ctx context.Context, page traceability.Page) ([]Product, error) {
 	return s.store.products(ctx, page.Normalized())
+}
+
+// SetPrice sets a product's price in a sales channel. The admin or that
+// channel's shop manager may; the currency must be the channel's
+// (channelCurrency, which the caller reads from the channel's shop).
+func (s *Service) SetPrice(ctx context.Context, actor access.Actor, sku, channel, channelCurrency string, m Money) (Product, error) {
+	channel = traceability.NormalizeCode(channel)
+	if err := actor.ManageShop(channel); err != nil {
+		return Product{}, err
+	}
+	m.Currency = strings.ToUpper(strings.TrimSpace(m.Currency))
+	if err := m.Validate("price"); err != nil {
+		return Product{}, renameMoneyField(err)
+	}
+	if m.Currency != channelCurrency {
+		return Product{}, problem.Field("currency", "channel %s sells in %s", channel, channelCurrency)
+	}
+	var p Product
+	err := s.store.db.Atomically(ctx, func(ctx context.Context) error {
+		var err error
+		if p, err = s.store.product(ctx, strings.ToUpper(strings.TrimSpace(sku))); err != nil {
+			return err
+		}
+		if p.Prices == nil {
+			p.Prices = map[string]Money{}
+		}
+		p.Prices[channel] = m
+		return s.store.setPrice(ctx, p.SKU, channel, m)
+	})
+	return p, err
+}
+
+// renameMoneyField reports "price.amount" as "amount": the price endpoint's
+// body is the Money itself.
+func renameMoneyField(err error) error {
+	if pe, ok := problem.As(err); ok {
+		c := *pe
+		c.Field = strings.TrimPrefix(c.Field, "price.")
+		return &c
+	}
+	return err
+}
+
+// AllProducts returns the whole catalogue (for the catalogue cache; it is
+// hundreds to a few thousand products).
+func (s *Service) AllProducts(ctx context.Context) ([]Product, error) {
+	return s.store.products(ctx, traceability.Page{Limit: 1_000_000})
 }

@@ -23,7 +23,7 @@ func NewStore(db *mongodb.Store) *Store { return &Store{db: db} }
 
 // Indexes are the indexes this package needs.
 func Indexes() []mongodb.Index {
-	return []mongodb.Index{{Collection: "products", Keys: []string{"coop"}}}
+	return []mongodb.Index{{Collection: "products", Keys: []string{"coop"}}, {Collection: "photos"}}
 }
 
 func (s *Store) insertProduct(ctx context.Context, p Product) error {
@@ -51,4 +51,9 @@ func (s *Store) products(ctx context.Context, pg traceability.Page) ([]Product, 
 	}
 	var out []Product
 	return out, cur.All(ctx, &out)
+}
+
+func (s *Store) setPrice(ctx context.Context, sku, channel string, m Money) error {
+	_, err := s.db.Collection("products").UpdateOne(ctx, bson.M{"_id": sku}, bson.M{"$set": bson.M{"prices." + channel: m}})
+	return err
 }

@@ -3,6 +3,8 @@ package shops
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -12,7 +14,8 @@ import (
 	"github.com/terroir-coop/terroir/traceability"
 )
 
-// Store persists shops. It is the only file of the package that knows MongoDB.
+// Store persists shops, balances, shelves, movements, transfers and sales.
+// It is the only file of the package that knows MongoDB.
 type Store struct {
 	db *mongodb.Store
 }
@@ -21,7 +24,18 @@ type Store struct {
 func NewStore(db *mongodb.Store) *Store { return &Store{db: db} }
 
 // Indexes are the indexes this package needs.
-func Indexes() []mongodb.Index { return []mongodb.Index{{Collection: "shops"}} }
+func Indexes() []mongodb.Index {
+	return []mongodb.Index{
+		{Collection: "shops"},
+		{Collection: "balances", Keys: []string{"shop"}},
+		{Collection: "balances", Keys: []string{"coop"}},
+		{Collection: "shelves", Keys: []string{"shop"}},
+		{Collection: "movements", Keys: []string{"shop"}},
+		{Collection: "transfers", Keys: []string{"from"}},
+		{Collection: "transfers", Keys: []string{"to"}},
+		{Collection: "sales", Keys: []string{"shop"}},
+	}
+}
 
 func (s *Store) insertShop(ctx context.Context, sh Shop) error {
 	_, err := s.db.Collection("shops").InsertOne(ctx, sh)
@@ -42,11 +56,203 @@ func (s *Store) shop(ctx context.Context, code string) (Shop, error) {
 
 func (s *Store) shops(ctx context.Context, p traceability.Page) ([]Shop, error) {
 	p = p.Normalized()
-	cur, err := s.db.Collection("shops").Find(ctx, bson.M{}, options.Find().
-		SetSort(bson.D{{Key: "_id", Value: 1}}).SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit)))
+	var out []Shop
+	return out, find(ctx, s.db.Collection("shops"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, p, &out)
+}
+
+func find(ctx context.Context, c *mongo.Collection, filter any, sort bson.D, p traceability.Page, out any) error {
+	opts := options.Find().SetSort(sort)
+	if p.Limit > 0 {
+		opts.SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit))
+	}
+	cur, err := c.Find(ctx, filter, opts)
+	if err != nil {
+		return err
+	}
+	return cur.All(ctx, out)
+}
+
+func bsonShop(shop string) bson.M { return bson.M{"shop": shop} }
+func bsonCoop(coop string) bson.M { return bson.M{"coop": coop} }
+
+func (s *Store) balance(ctx context.Context, shop, lot string) (Balance, error) {
+	var b Balance
+	err := s.db.Collection("balances").FindOne(ctx, bson.M{"_id": balanceID(shop, lot)}).Decode(&b)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return b, ErrBalanceNotFound
+	}
+	return b, err
+}
+
+// saveBalance writes a balance whole. Callers hold Atomically.
+func (s *Store) saveBalance(ctx context.Context, b Balance) error {
+	_, err := s.db.Collection("balances").ReplaceOne(ctx, bson.M{"_id": b.ID}, b, options.Replace().SetUpsert(true))
+	return err
+}
+
+func (s *Store) balancesOf(ctx context.Context, filter bson.M) ([]Balance, error) {
+	if filter == nil {
+		filter = bson.M{}
+	}
+	var out []Balance
+	return out, find(ctx, s.db.Collection("balances"), filter, bson.D{{Key: "_id", Value: 1}}, traceability.Page{}, &out)
+}
+
+func (s *Store) insertMovement(ctx context.Context, m Movement) error {
+	_, err := s.db.Collection("movements").InsertOne(ctx, m)
+	return err
+}
+
+func (s *Store) movements(ctx context.Context, shop string, f MovementFilter, p traceability.Page) ([]Movement, error) {
+	filter := bson.M{"shop": shop}
+	if f.Lot != "" {
+		filter["lot"] = traceability.NormalizeLotCode(f.Lot)
+	}
+	if f.SKU != "" {
+		filter["sku"] = strings.ToUpper(f.SKU)
+	}
+	if f.Kind != "" {
+		filter["kind"] = f.Kind
+	}
+	var out []Movement
+	return out, find(ctx, s.db.Collection("movements"), filter, bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}, p, &out)
+}
+
+// movementSums adds up every movement per balance (shop|lot).
+func (s *Store) movementSums(ctx context.Context) (map[string]int64, error) {
+	cur, err := s.db.Collection("movements").Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"shop": 1, "lot": 1, "units": 1}))
 	if err != nil {
 		return nil, err
 	}
-	var out []Shop
-	return out, cur.All(ctx, &out)
+	defer cur.Close(ctx)
+	sums := map[string]int64{}
+	for cur.Next(ctx) {
+		var m Movement
+		if err := cur.Decode(&m); err != nil {
+			return nil, err
+		}
+		sums[balanceID(m.Shop, m.Lot)] += m.Units
+	}
+	return sums, cur.Err()
+}
+
+var errNoShelf = errors.New("no shelf")
+
+func (s *Store) shelf(ctx context.Context, shop, sku string) (Shelf, error) {
+	var sh Shelf
+	err := s.db.Collection("shelves").FindOne(ctx, bson.M{"_id": shelfID(shop, sku)}).Decode(&sh)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Shelf{ID: shelfID(shop, sku), Shop: shop, SKU: sku}, errNoShelf
+	}
+	return sh, err
+}
+
+func (s *Store) saveShelf(ctx context.Context, sh Shelf) error {
+	_, err := s.db.Collection("shelves").ReplaceOne(ctx, bson.M{"_id": sh.ID}, sh, options.Replace().SetUpsert(true))
+	return err
+}
+
+// addToShelf puts a lot on its product's shelf, keeping FEFO order
+// (earliest best-before first, then lot code). Callers hold Atomically.
+func (s *Store) addToShelf(ctx context.Context, shop, sku string, sl ShelfLot) error {
+	sh, err := s.shelf(ctx, shop, sku)
+	if err != nil && err != errNoShelf {
+		return err
+	}
+	if slices.ContainsFunc(sh.Lots, func(x ShelfLot) bool { return x.Lot == sl.Lot }) {
+		return nil
+	}
+	sh.Lots = append(sh.Lots, sl)
+	slices.SortFunc(sh.Lots, func(a, b ShelfLot) int { return strings.Compare(a.BestBefore+a.Lot, b.BestBefore+b.Lot) })
+	return s.saveShelf(ctx, sh)
+}
+
+// adjustShelf moves a shelf's totals with a balance change and takes an
+// emptied lot off the shelf. Callers hold Atomically.
+func (s *Store) adjustShelf(ctx context.Context, b Balance, units, reserved int64) error {
+	sh, err := s.shelf(ctx, b.Shop, b.SKU)
+	if err != nil && err != errNoShelf {
+		return err
+	}
+	if err == errNoShelf {
+		sh.Lots = []ShelfLot{{Lot: b.Lot, BestBefore: b.BestBefore, Claims: b.Claims}}
+	}
+	sh.Units += units
+	sh.Reserved += reserved
+	if b.Units == 0 && b.Reserved == 0 {
+		sh.Lots = slices.DeleteFunc(sh.Lots, func(x ShelfLot) bool { return x.Lot == b.Lot })
+	} else if !slices.ContainsFunc(sh.Lots, func(x ShelfLot) bool { return x.Lot == b.Lot }) {
+		sh.Lots = append(sh.Lots, ShelfLot{Lot: b.Lot, BestBefore: b.BestBefore, Claims: b.Claims})
+		slices.SortFunc(sh.Lots, func(a, b ShelfLot) int { return strings.Compare(a.BestBefore+a.Lot, b.BestBefore+b.Lot) })
+	}
+	return s.saveShelf(ctx, sh)
+}
+
+func (s *Store) shelvesOf(ctx context.Context, shop string) ([]Shelf, error) {
+	var out []Shelf
+	return out, find(ctx, s.db.Collection("shelves"), bson.M{"shop": shop}, bson.D{{Key: "_id", Value: 1}}, traceability.Page{}, &out)
+}
+
+func (s *Store) setThreshold(ctx context.Context, shop, sku string, threshold int64) error {
+	sh, err := s.shelf(ctx, shop, sku)
+	if err != nil && err != errNoShelf {
+		return err
+	}
+	sh.Threshold = threshold
+	return s.saveShelf(ctx, sh)
+}
+
+func (s *Store) insertSale(ctx context.Context, sale Sale) error {
+	_, err := s.db.Collection("sales").InsertOne(ctx, sale)
+	return err
+}
+
+func (s *Store) sale(ctx context.Context, id string) (Sale, error) {
+	var sale Sale
+	err := s.db.Collection("sales").FindOne(ctx, bson.M{"_id": id}).Decode(&sale)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return sale, ErrSaleNotFound
+	}
+	return sale, err
+}
+
+// returnedUnits is what was already returned of a lot from a sale.
+func (s *Store) returnedUnits(ctx context.Context, sale, lot string) (int64, error) {
+	var ms []Movement
+	if err := find(ctx, s.db.Collection("movements"), bson.M{"ref": sale, "lot": lot, "kind": MoveReturn}, bson.D{{Key: "_id", Value: 1}}, traceability.Page{}, &ms); err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, m := range ms {
+		n += m.Units
+	}
+	return n, nil
+}
+
+func (s *Store) insertTransfer(ctx context.Context, t Transfer) error {
+	_, err := s.db.Collection("transfers").InsertOne(ctx, t)
+	return err
+}
+
+func (s *Store) saveTransfer(ctx context.Context, t Transfer) error {
+	_, err := s.db.Collection("transfers").ReplaceOne(ctx, bson.M{"_id": t.ID}, t)
+	return err
+}
+
+func (s *Store) transfer(ctx context.Context, id string) (Transfer, error) {
+	var t Transfer
+	err := s.db.Collection("transfers").FindOne(ctx, bson.M{"_id": id}).Decode(&t)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return t, ErrTransferNotFound
+	}
+	return t, err
+}
+
+func (s *Store) transfersOf(ctx context.Context, shop, status string) ([]Transfer, error) {
+	filter := bson.M{"$or": bson.A{bson.M{"from": shop}, bson.M{"to": shop}}}
+	if status != "" {
+		filter["status"] = status
+	}
+	var out []Transfer
+	return out, find(ctx, s.db.Collection("transfers"), filter, bson.D{{Key: "sent_at", Value: -1}}, traceability.Page{Limit: 500}, &out)
 }

@@ -242,3 +242,17 @@ func (s *Service) ClaimStatuses(ctx context.Context, l Lot) ([]ClaimStatus, erro
 	}
 	return out, nil
 }
+
+// CertificationValidity says, for every certificate, whether it is valid
+// today (the catalogue shows only valid claims).
+func (s *Service) CertificationValidity(ctx context.Context) (map[string]bool, error) {
+	all, err := s.store.allCertifications(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(all))
+	for _, c := range all {
+		out[c.ID] = c.StatusOn(s.now()) == StatusValid
+	}
+	return out, nil
+}

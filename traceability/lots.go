@@ -620,3 +620,58 @@ func (l Lot) HasSerial(serial string) bool {
 	n, err := strconv.ParseInt(serial, 10, 64)
 	return err == nil && n >= 1 && n <= l.Quantity && l.SerialOf(n) == serial
 }
+
+// Custody events recorded by the shops: they do not change what a lot has
+// available at its cooperative (units left it when shipped), only its story.
+const (
+	EventReturned = "returned" // units brought back by a customer
+)
+
+// ShipUnits takes units of a packed lot out of its cooperative's available
+// quantity towards a shop (a receipt at the shop), appending "shipped" and
+// "received" events. It must run inside the caller's Atomically: the shop's
+// balance and the lot change together. More than available returns
+// ErrInsufficientStock naming the field "units".
+func (s *Service) ShipUnits(ctx context.Context, code string, units int64, shop, actor string) (Lot, error) {
+	if units <= 0 {
+		return Lot{}, problem.Field("units", "must be a positive whole number")
+	}
+	l, err := s.store.lot(ctx, NormalizeLotCode(code))
+	if err != nil {
+		return Lot{}, notFoundField("lot", "no lot %q", code)
+	}
+	if l.Source != SourcePacking {
+		return Lot{}, problem.Field("lot", "lot %s is not packed units; shops receive packed lots", l.Code)
+	}
+	if units > l.Available {
+		return Lot{}, &problem.Error{Code: problem.InsufficientStock, Field: "units",
+			Message: fmt.Sprintf("lot %s has %d units available at the cooperative, %d asked", l.Code, l.Available, units)}
+	}
+	now := s.now().UTC()
+	before := l
+	shipped := l.appendEvent(Event{Type: EventShipped, At: now, Actor: actor, Place: l.Cooperative + " → " + shop, Quantity: units})
+	if err := s.store.appendLotEvent(ctx, before, -units, shipped); err != nil {
+		return Lot{}, err
+	}
+	return s.appendCustody(ctx, l, EventReceived, units, shop, actor)
+}
+
+// RecordCustody appends a custody event (received, sold, returned) to a
+// packed lot without changing its available quantity. Callers hold Atomically.
+func (s *Service) RecordCustody(ctx context.Context, code, eventType string, units int64, place, actor string) error {
+	l, err := s.store.lot(ctx, NormalizeLotCode(code))
+	if err != nil {
+		return err
+	}
+	_, err = s.appendCustody(ctx, l, eventType, units, place, actor)
+	return err
+}
+
+func (s *Service) appendCustody(ctx context.Context, l Lot, eventType string, units int64, place, actor string) (Lot, error) {
+	before := l
+	e := l.appendEvent(Event{Type: eventType, At: s.now().UTC(), Actor: actor, Place: place, Quantity: units})
+	if err := s.store.appendLotEvent(ctx, before, 0, e); err != nil {
+		return Lot{}, err
+	}
+	return l, nil
+}

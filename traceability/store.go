@@ -366,3 +366,8 @@ func (s *Store) suspiciousScans(ctx context.Context, coop string) ([]ScanStat, e
 	var out []ScanStat
 	return out, findAll(ctx, s.db.Collection("scans"), bson.M{"coop": coop, "suspicious": true}, Page{Limit: 1000}, &out)
 }
+
+func (s *Store) allCertifications(ctx context.Context) ([]Certification, error) {
+	var out []Certification
+	return out, findAll(ctx, s.db.Collection("certifications"), bson.M{}, Page{Limit: 100_000}, &out)
+}

@@ -402,6 +402,7 @@ func (s *Server) setCertificationStatus(c *gin.Context) {
 		return
 	}
 	s.traces.clear() // every lot claiming it shows the new status at once
+	s.catalog.dropAll()
 	c.JSON(http.StatusOK, cert)
 }
 
@@ -451,6 +452,7 @@ func (s *Server) createProduct(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.catalog.dropAll()
 	c.JSON(http.StatusCreated, productView{p, quantityView{p.UnitSize, p.UnitSizeUnit}})
 }
 

@@ -20,7 +20,11 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		t.Fatal(st)
 	}
 	param := regexp.MustCompile(`:(\w+)`)
-	for _, r := range web.Routes(e.Server.Config.Handler) {
+	routes := web.Routes(e.Web)
+	if len(routes) < 20 {
+		t.Fatalf("only %d routes found: the check would prove nothing", len(routes))
+	}
+	for _, r := range routes {
 		if !strings.HasPrefix(r.Path, "/api/v1/") {
 			continue
 		}

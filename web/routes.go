@@ -60,6 +60,7 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/plausibility", s.plausibilityTable)
 	s.codeRoutes(r, api)
 	s.traceRoutes(r, api)
+	s.shopRoutes(api)
 
 	pages := r.Group("/", s.pageAuth, s.language)
 	pages.GET("/", s.homePage)

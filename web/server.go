@@ -36,7 +36,9 @@ type Deps struct {
 	Accounts     *accounts.Service
 	Traceability *traceability.Service
 	Shops        *shops.Service
+	Stock        *shops.Stock
 	Catalog      *catalog.Service
+	CatalogCache *CatalogCache      // also the Stock's change callback
 	Codes        traceability.Codes // public URL and signer of QR trace codes
 	Scans        *traceability.ScanBuffer
 	Logger       *slog.Logger
@@ -55,6 +57,7 @@ type Server struct {
 	engine  *gin.Engine
 	traces  *traceCache
 	scans   *traceability.ScanBuffer
+	catalog *CatalogCache
 }
 
 // New builds the server: templates parsed once, routes registered.
@@ -84,6 +87,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.pages = pages
 	s.traces = newTraceCache(deps.Now)
 	s.scans = deps.Scans
+	s.catalog = deps.CatalogCache
+	if s.catalog == nil {
+		s.catalog = NewCatalogCache(deps.Now)
+	}
 	if s.scans == nil {
 		s.scans = deps.Traceability.NewScanBuffer()
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web"
 	"github.com/terroir-coop/terroir/web/accounts"
 )
 
@@ -54,11 +55,15 @@ func (c *config) storeFlags(fs *flag.FlagSet) {
 
 // app is the wired application: the store and the domain services.
 type app struct {
-	store    *mongodb.Store
-	trace    *traceability.Service
-	shops    *shops.Service
-	catalog  *catalog.Service
-	accounts *accounts.Service
+	store   *mongodb.Store
+	trace   *traceability.Service
+	shops   *shops.Service
+	catalog *catalog.Service
+	stock   *shops.Stock
+	// catalogCache is the web layer's catalogue cache, made here because the
+	// stock service tells it what moved.
+	catalogCache *web.CatalogCache
+	accounts     *accounts.Service
 }
 
 func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
@@ -79,6 +84,8 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	a.trace = traceability.NewService(traceability.NewStore(store), time.Now)
 	a.shops = shops.NewService(shops.NewStore(store), time.Now)
 	a.catalog = catalog.NewService(catalog.NewStore(store), a.trace, time.Now)
+	a.catalogCache = web.NewCatalogCache(time.Now)
+	a.stock = shops.NewStock(shops.NewStore(store), a.trace, time.Now, a.catalogCache.Changed)
 	a.accounts = accounts.NewService(accounts.NewStore(store), time.Now, a.checkOrg)
 	return a, nil
 }

@@ -68,7 +68,7 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	defer func() { stopScans(); <-scansDone }()
 
 	handler, err := web.New(web.Config{PublicURL: cfg.PublicURL, Version: version},
-		web.Deps{Store: a.store, Accounts: a.accounts, Traceability: a.trace, Shops: a.shops, Catalog: a.catalog,
+		web.Deps{Store: a.store, Accounts: a.accounts, Traceability: a.trace, Shops: a.shops, Stock: a.stock, Catalog: a.catalog, CatalogCache: a.catalogCache,
 			Codes: codes, Scans: scans, Logger: log})
 	if err != nil {
 		return errorf(stderr, "web: %v", err)

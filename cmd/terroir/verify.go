@@ -48,7 +48,15 @@ func verify(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		}
 	}
 	fmt.Fprintf(stdout, "checked %d lots in %s: %d tampered\n", n, time.Since(start).Round(time.Millisecond), len(found))
-	if len(found) > 0 {
+	gaps, balances, err := a.stock.Verify(ctx)
+	if err != nil {
+		return errorf(stderr, "verify shops: %v", err)
+	}
+	for _, g := range gaps {
+		fmt.Fprintf(stdout, "STOCK shop %s lot %s: %s\n", g.Shop, g.Lot, g.Reason)
+	}
+	fmt.Fprintf(stdout, "checked %d shop balances against their movements: %d discrepancies\n", balances, len(gaps))
+	if len(found) > 0 || len(gaps) > 0 {
 		return 1
 	}
 	return 0

@@ -31,10 +31,13 @@ type Env struct {
 	T            testing.TB
 	Store        *mongodb.Store
 	Server       *httptest.Server
+	Web          *web.Server // the handler behind Server
 	Accounts     *accounts.Service
 	Traceability *traceability.Service
 	Shops        *shops.Service
 	Catalog      *catalog.Service
+	CatalogCache *web.CatalogCache
+	Stock        *shops.Stock
 	Codes        traceability.Codes
 	Scans        *traceability.ScanBuffer
 	AdminToken   string
@@ -64,6 +67,8 @@ func New(t testing.TB) *Env {
 	e.Traceability = traceability.NewService(traceability.NewStore(store), time.Now)
 	e.Shops = shops.NewService(shops.NewStore(store), time.Now)
 	e.Catalog = catalog.NewService(catalog.NewStore(store), e.Traceability, time.Now)
+	e.CatalogCache = web.NewCatalogCache(time.Now)
+	e.Stock = shops.NewStock(shops.NewStore(store), e.Traceability, time.Now, e.CatalogCache.Changed)
 	e.Accounts = accounts.NewService(accounts.NewStore(store), time.Now, func(ctx context.Context, role access.Role, org string) error {
 		if role == access.ShopManager {
 			_, err := e.Shops.Shop(ctx, org)
@@ -86,13 +91,14 @@ func New(t testing.TB) *Env {
 	e.Scans = e.Traceability.NewScanBuffer()
 	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL}, web.Deps{
 		Codes: e.Codes, Scans: e.Scans,
-		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Catalog: e.Catalog,
+		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog, CatalogCache: e.CatalogCache,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	handler = srv
+	e.Web = srv
 	if _, err := e.Accounts.CreateUser(ctx, accounts.System, accounts.NewUser{Email: AdminEmail, Password: Password, Role: access.Admin}); err != nil {
 		t.Fatal(err)
 	}

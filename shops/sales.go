@@ -1,0 +1,328 @@
+package shops
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/problem"
+	"github.com/terroir-coop/terroir/traceability"
+)
+
+// LotUnits is a number of units of one lot.
+type LotUnits struct {
+	Lot   string `json:"lot" bson:"lot"`
+	Units int64  `json:"units" bson:"units"`
+}
+
+// Line asks for units of a product at a unit price (minor units). The
+// caller computes the price from the catalogue; shops never trusts a price
+// from a client.
+type Line struct {
+	SKU       string
+	Units     int64
+	UnitPrice int64
+}
+
+// AllocatedLine is a line with the lots its units come from (FEFO).
+type AllocatedLine struct {
+	SKU       string     `json:"sku" bson:"sku"`
+	Units     int64      `json:"units" bson:"units"`
+	UnitPrice int64      `json:"unit_price" bson:"unit_price"`
+	Amount    int64      `json:"amount" bson:"amount"`
+	Lots      []LotUnits `json:"lots" bson:"lots"`
+}
+
+// Sale is a completed sale at a till (or an online order's delivery from
+// the platform's warehouse).
+type Sale struct {
+	ID       string          `json:"id" bson:"_id"`
+	Shop     string          `json:"shop" bson:"shop"`
+	Lines    []AllocatedLine `json:"lines" bson:"lines"`
+	Total    int64           `json:"-" bson:"total"`
+	Currency string          `json:"-" bson:"currency"`
+	Payment  string          `json:"payment" bson:"payment"`
+	Ref      string          `json:"ref,omitempty" bson:"ref,omitempty"` // order ID for online sales
+	Actor    string          `json:"actor" bson:"actor"`
+	At       time.Time       `json:"at" bson:"at"`
+}
+
+// Payments accepted at a till.
+var Payments = []string{"cash", "card"}
+
+// ErrSaleNotFound is returned for an unknown sale.
+var ErrSaleNotFound = problem.New(problem.NotFound, "sale not found")
+
+// checkLines validates a request's lines.
+func checkLines(lines []Line) error {
+	if len(lines) == 0 {
+		return problem.Field("lines", "add at least one product")
+	}
+	if len(lines) > 200 {
+		return problem.Field("lines", "at most 200 lines")
+	}
+	for i, l := range lines {
+		if strings.TrimSpace(l.SKU) == "" {
+			return problem.Field(fmt.Sprintf("lines[%d].sku", i), "is required")
+		}
+		if l.Units <= 0 || l.Units > 10_000 {
+			return problem.Field(fmt.Sprintf("lines[%d].units", i), "must be a whole number between 1 and 10 000")
+		}
+		if l.UnitPrice < 0 {
+			return problem.Field(fmt.Sprintf("lines[%d].sku", i), "has no price in this channel")
+		}
+	}
+	return nil
+}
+
+// allocate picks, for each line, the lots its units come from: earliest
+// best-before first, skipping expired lots, using only free units (not
+// reserved for online orders). It reads and does not write; callers hold
+// Atomically. A line that cannot be served → ErrInsufficientStock naming it.
+func (st *Stock) allocate(ctx context.Context, shop string, lines []Line) ([]AllocatedLine, map[string]*Balance, error) {
+	today := st.now().UTC().Format(time.DateOnly)
+	bals := map[string]*Balance{}
+	taken := map[string]int64{}
+	out := make([]AllocatedLine, len(lines))
+	for i, ln := range lines {
+		sku := strings.ToUpper(strings.TrimSpace(ln.SKU))
+		al := AllocatedLine{SKU: sku, Units: ln.Units, UnitPrice: ln.UnitPrice, Amount: ln.Units * ln.UnitPrice}
+		shelf, err := st.store.shelf(ctx, shop, sku)
+		if err != nil && err != errNoShelf {
+			return nil, nil, err
+		}
+		need := ln.Units
+		for _, sl := range shelf.Lots { // kept in FEFO order
+			if need == 0 {
+				break
+			}
+			if sl.BestBefore != "" && sl.BestBefore < today {
+				continue // never sell an expired lot
+			}
+			b := bals[sl.Lot]
+			if b == nil {
+				bb, err := st.store.balance(ctx, shop, sl.Lot)
+				if err != nil {
+					continue
+				}
+				b = &bb
+				bals[sl.Lot] = b
+			}
+			free := b.Free() - taken[sl.Lot]
+			if free <= 0 {
+				continue
+			}
+			n := min(free, need)
+			taken[sl.Lot] += n
+			need -= n
+			al.Lots = append(al.Lots, LotUnits{Lot: sl.Lot, Units: n})
+		}
+		if need > 0 {
+			return nil, nil, &problem.Error{Code: problem.InsufficientStock, Field: fmt.Sprintf("lines[%d].units", i),
+				Message: fmt.Sprintf("only %d units of %s can be sold here now", ln.Units-need, sku)}
+		}
+		out[i] = al
+	}
+	return out, bals, nil
+}
+
+// SaleRequest is a till sale.
+type SaleRequest struct {
+	Lines    []Line
+	Currency string
+	Payment  string
+}
+
+// Sell records a till sale: each line's units come from lots picked FEFO,
+// never from expired lots and never below zero, even with several tills
+// selling the last units at once.
+func (st *Stock) Sell(ctx context.Context, actor access.Actor, shop string, req SaleRequest) (Sale, error) {
+	shop = traceability.NormalizeCode(shop)
+	if err := actor.OperateShop(shop); err != nil {
+		return Sale{}, err
+	}
+	if err := traceability.OneOf("payment", req.Payment, Payments); err != nil {
+		return Sale{}, err
+	}
+	if err := checkLines(req.Lines); err != nil {
+		return Sale{}, err
+	}
+	sale := Sale{ID: traceability.NewID("sal"), Shop: shop, Currency: req.Currency, Payment: req.Payment, Actor: actor.Email}
+	err := st.db.Atomically(ctx, func(ctx context.Context) error {
+		lines, bals, err := st.allocate(ctx, shop, req.Lines)
+		if err != nil {
+			return err
+		}
+		sale.Lines = lines
+		sale.At = st.now().UTC()
+		sale.Total = 0
+		for _, l := range lines {
+			sale.Total += l.Amount
+			for _, lu := range l.Lots {
+				if err := st.move(ctx, bals[lu.Lot], Movement{Kind: MoveSale, Units: -lu.Units, Ref: sale.ID, Actor: actor.Email}); err != nil {
+					return err
+				}
+				if err := st.trace.RecordCustody(ctx, lu.Lot, traceability.EventSold, lu.Units, shop, actor.Email); err != nil {
+					return err
+				}
+			}
+		}
+		return st.store.insertSale(ctx, sale)
+	})
+	if err != nil {
+		return Sale{}, err
+	}
+	for _, l := range sale.Lines {
+		st.changed(shop, l.SKU)
+	}
+	return sale, nil
+}
+
+// Sale returns one of a shop's sales (the receipt).
+func (st *Stock) Sale(ctx context.Context, actor access.Actor, shop, id string) (Sale, error) {
+	shop = traceability.NormalizeCode(shop)
+	if err := actor.ManageShop(shop); err != nil {
+		return Sale{}, err
+	}
+	s, err := st.store.sale(ctx, id)
+	if err != nil || s.Shop != shop {
+		return Sale{}, ErrSaleNotFound
+	}
+	return s, nil
+}
+
+// ReturnRequest brings units of a sold lot back to the shelf.
+type ReturnRequest struct {
+	Sale  string
+	Lot   string
+	Units int64
+}
+
+// Return puts units a customer brought back on the shelf, at most what the
+// sale took from that lot.
+func (st *Stock) Return(ctx context.Context, actor access.Actor, shop string, req ReturnRequest) (Balance, error) {
+	shop = traceability.NormalizeCode(shop)
+	if err := actor.ManageShop(shop); err != nil {
+		return Balance{}, err
+	}
+	if req.Units <= 0 {
+		return Balance{}, problem.Field("units", "must be a positive whole number")
+	}
+	var b Balance
+	err := st.db.Atomically(ctx, func(ctx context.Context) error {
+		sale, err := st.store.sale(ctx, req.Sale)
+		if err != nil || sale.Shop != shop {
+			return &problem.Error{Code: problem.NotFound, Field: "sale", Message: "no such sale in this shop"}
+		}
+		lot := traceability.NormalizeLotCode(req.Lot)
+		var sold int64
+		for _, l := range sale.Lines {
+			for _, lu := range l.Lots {
+				if lu.Lot == lot {
+					sold += lu.Units
+				}
+			}
+		}
+		returned, err := st.store.returnedUnits(ctx, sale.ID, lot)
+		if err != nil {
+			return err
+		}
+		if req.Units > sold-returned {
+			return problem.Field("units", "sale %s took %d units of lot %s, %d already returned", sale.ID, sold, lot, returned)
+		}
+		if b, err = st.store.balance(ctx, shop, lot); err != nil {
+			return err
+		}
+		if err := st.move(ctx, &b, Movement{Kind: MoveReturn, Units: req.Units, Ref: sale.ID, Actor: actor.Email}); err != nil {
+			return err
+		}
+		return st.trace.RecordCustody(ctx, lot, traceability.EventReturned, req.Units, shop, actor.Email)
+	})
+	if err == nil {
+		st.changed(shop, b.SKU)
+	}
+	return b, err
+}
+
+// Reserve holds units for an online order: lots picked FEFO, their reserved
+// count raised so no till or other order can take them. It runs inside the
+// caller's Atomically (the order is written in the same step).
+func (st *Stock) Reserve(ctx context.Context, shop string, lines []Line) ([]AllocatedLine, error) {
+	if err := checkLines(lines); err != nil {
+		return nil, err
+	}
+	alloc, bals, err := st.allocate(ctx, shop, lines)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range alloc {
+		for _, lu := range l.Lots {
+			b := bals[lu.Lot]
+			b.Reserved += lu.Units
+			b.UpdatedAt = st.now().UTC()
+			if err := st.store.saveBalance(ctx, *b); err != nil {
+				return nil, err
+			}
+			if err := st.store.adjustShelf(ctx, *b, 0, lu.Units); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return alloc, nil
+}
+
+// Release gives reserved units back (an order expired or was cancelled).
+// Callers hold Atomically.
+func (st *Stock) Release(ctx context.Context, shop string, alloc []AllocatedLine) error {
+	for _, l := range alloc {
+		for _, lu := range l.Lots {
+			b, err := st.store.balance(ctx, shop, lu.Lot)
+			if err != nil {
+				return err
+			}
+			b.Reserved -= min(lu.Units, b.Reserved)
+			b.UpdatedAt = st.now().UTC()
+			if err := st.store.saveBalance(ctx, b); err != nil {
+				return err
+			}
+			if err := st.store.adjustShelf(ctx, b, 0, -lu.Units); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CommitReservation turns reserved units into a sale (an order was paid):
+// units and reserved both drop, with one sale movement per lot and the lot's
+// "sold" custody event. Callers hold Atomically.
+func (st *Stock) CommitReservation(ctx context.Context, shop string, alloc []AllocatedLine, ref, actor string) error {
+	for _, l := range alloc {
+		for _, lu := range l.Lots {
+			b, err := st.store.balance(ctx, shop, lu.Lot)
+			if err != nil {
+				return err
+			}
+			if b.Reserved < lu.Units {
+				return fmt.Errorf("shops: commit %s: lot %s has %d reserved, %d to commit", ref, lu.Lot, b.Reserved, lu.Units)
+			}
+			b.Reserved -= lu.Units
+			if err := st.store.adjustShelf(ctx, b, 0, -lu.Units); err != nil {
+				return err
+			}
+			if err := st.move(ctx, &b, Movement{Kind: MoveSale, Units: -lu.Units, Ref: ref, Actor: actor}); err != nil {
+				return err
+			}
+			if err := st.trace.RecordCustody(ctx, lu.Lot, traceability.EventSold, lu.Units, shop, actor); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Changed tells the caches that (shop, sku) moved; orders call it after a
+// committed reservation change.
+func (st *Stock) Changed(shop, sku string) { st.changed(shop, sku) }
