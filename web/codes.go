@@ -8,7 +8,10 @@ import (
 
 // codeRoutes registers what prints and exports trace codes: QR images,
 // label sheets, EPCIS documents and the GS1 resolver description.
-func (s *Server) codeRoutes(r *gin.Engine, api *gin.RouterGroup) {}
+func (s *Server) codeRoutes(r *gin.Engine, api *gin.RouterGroup) {
+	api.GET("/lots/:code/qr.png", s.lotQR)
+	api.GET("/lots/:code/labels.pdf", s.lotLabels)
+}
 
 // linkset answers a GS1 Digital Link request with ?linkType=all: the links
 // available for the item, as JSON.
