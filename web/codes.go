@@ -11,6 +11,7 @@ import (
 func (s *Server) codeRoutes(r *gin.Engine, api *gin.RouterGroup) {
 	api.GET("/lots/:code/qr.png", s.lotQR)
 	api.GET("/lots/:code/labels.pdf", s.lotLabels)
+	api.GET("/lots/:code/epcis", s.lotEPCIS)
 }
 
 // linkset answers a GS1 Digital Link request with ?linkType=all: the links
