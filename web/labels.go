@@ -184,10 +184,13 @@ const (
 // must be at least minModuleMM. When it is not, the QR may grow up to the
 // label's full height, still at whole dots; when even that is too small the
 // grid cannot carry this URL legibly and the caller asks for a larger one.
-// The URL decides the version: for our URLs (public URL, /01/{gtin}/10/{lot}
-// /21/{serial}, ?s= and 14 signature characters, 70–95 bytes) go-qrcode picks
-// version 5 or 6 at level M, 45 or 49 modules with the quiet zone, so the
-// modules are 0.68 mm on 3x8, 0.76 mm on 2x7 and 0.42 mm on 4x10.
+// The URL decides the version. Measured with go-qrcode at level M: /t/{lot}
+// URLs (about 57 bytes) are version 4, 41 modules with the quiet zone;
+// /01/{gtin}/10/{lot}/21/{serial} URLs are version 5 (84 bytes, 45
+// modules) or, with a long public URL and a 20-character lot, version 6
+// (105 bytes, 49 modules). Modules then print at 0.59–0.68 mm on 3x8,
+// 0.59–0.76 mm on 2x7 and 0.42 mm (5 dots) on 4x10, the symbol 17–21 mm
+// wide there.
 func qrLayout(g labelGrid, modules int) (module float64, err error) {
 	n := float64(modules)
 	box := math.Min(g.h-2*g.pad, g.w*qrWidthShare)
