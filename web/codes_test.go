@@ -240,3 +240,33 @@ func TestLabelSheetRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestScannedQROpensTheAuthenticTracePage is issue 4's acceptance: the URL
+// decoded from qr.png opens the right trace page, marked authentic; one
+// character changed in the lot or in s gives the counterfeit warning.
+func TestScannedQROpensTheAuthenticTracePage(t *testing.T) {
+	e := webtest.New(t)
+	j := packedJars(t, e, 30, false)
+	_, png := e.Do("GET", "/api/v1/lots/"+j.packed.Code+"/qr.png", j.manager, nil)
+	scanned := decodeQR(t, png)
+	st, page := getPage(t, e, strings.TrimPrefix(scanned, e.Server.URL), "fr")
+	if st != 200 || !strings.Contains(page, "Produit authentique") || !strings.Contains(page, j.packed.Code) {
+		t.Fatalf("scanned URL %s: %d", scanned, st)
+	}
+	i := strings.Index(scanned, "?s=")
+	change := func(s string, at int) string {
+		b := []byte(s)
+		b[at] = map[bool]byte{true: 'B', false: 'A'}[b[at] == 'A']
+		return string(b)
+	}
+	lotAt := strings.Index(scanned, j.packed.Code) + 6
+	for name, u := range map[string]string{
+		"lot changed": change(scanned, lotAt),
+		"s changed":   change(scanned, i+5),
+	} {
+		st, page := getPage(t, e, strings.TrimPrefix(u, e.Server.URL), "fr")
+		if !(st == 404 && strings.Contains(page, "Code inconnu")) && !(st == 200 && strings.Contains(page, "code non authentique")) {
+			t.Errorf("%s (%s): %d without a counterfeit warning", name, u, st)
+		}
+	}
+}
