@@ -326,3 +326,24 @@ func (st *Stock) CommitReservation(ctx context.Context, shop string, alloc []All
 // Changed tells the caches that (shop, sku) moved; orders call it after a
 // committed reservation change.
 func (st *Stock) Changed(shop, sku string) { st.changed(shop, sku) }
+
+// Restock puts an order's units back on the shelf (a refunded order whose
+// goods came back, or never left). Callers hold Atomically and make sure it
+// happens once per order.
+func (st *Stock) Restock(ctx context.Context, shop string, alloc []AllocatedLine, ref, actor string) error {
+	for _, l := range alloc {
+		for _, lu := range l.Lots {
+			b, err := st.store.balance(ctx, shop, lu.Lot)
+			if err != nil {
+				return err
+			}
+			if err := st.move(ctx, &b, Movement{Kind: MoveReturn, Units: lu.Units, Ref: ref, Actor: actor}); err != nil {
+				return err
+			}
+			if err := st.trace.RecordCustody(ctx, lu.Lot, traceability.EventReturned, lu.Units, shop, actor); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -21,6 +21,7 @@ var statusOf = map[problem.Code]int{
 	problem.TooLarge:          http.StatusRequestEntityTooLarge,
 	problem.Unprocessable:     http.StatusUnprocessableEntity,
 	problem.TooManyRequests:   http.StatusTooManyRequests,
+	problem.Unavailable:       http.StatusServiceUnavailable,
 }
 
 // errorBody is the error shape of API.md.

@@ -61,6 +61,7 @@ func (s *Server) routes() *gin.Engine {
 	s.codeRoutes(r, api)
 	s.traceRoutes(r, api)
 	s.shopRoutes(api)
+	s.orderRoutes(api)
 
 	pages := r.Group("/", s.pageAuth, s.language)
 	pages.GET("/", s.homePage)

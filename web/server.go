@@ -15,6 +15,7 @@ import (
 
 	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/mongodb"
+	"github.com/terroir-coop/terroir/orders"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/accounts"
@@ -38,6 +39,8 @@ type Deps struct {
 	Shops        *shops.Service
 	Stock        *shops.Stock
 	Catalog      *catalog.Service
+	Orders       *orders.Service
+	Payments     orders.Payments // verifies Stripe webhooks
 	CatalogCache *CatalogCache      // also the Stock's change callback
 	Codes        traceability.Codes // public URL and signer of QR trace codes
 	Scans        *traceability.ScanBuffer

@@ -12,6 +12,7 @@ import (
 	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/mongodb"
+	"github.com/terroir-coop/terroir/orders"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web"
@@ -27,6 +28,9 @@ type config struct {
 	QRKey         string
 	AdminEmail    string
 	AdminPassword string
+	StripeKey     string
+	StripeWebhook string
+	StripeAPIBase string
 }
 
 func configFrom(getenv func(string) string) config {
@@ -44,6 +48,9 @@ func configFrom(getenv func(string) string) config {
 		QRKey:         getenv("TERROIR_QR_KEY"),
 		AdminEmail:    getenv("TERROIR_ADMIN_EMAIL"),
 		AdminPassword: getenv("TERROIR_ADMIN_PASSWORD"),
+		StripeKey:     getenv("STRIPE_SECRET_KEY"),
+		StripeWebhook: getenv("STRIPE_WEBHOOK_SECRET"),
+		StripeAPIBase: getenv("STRIPE_API_BASE"),
 	}
 }
 
@@ -63,6 +70,8 @@ type app struct {
 	// catalogCache is the web layer's catalogue cache, made here because the
 	// stock service tells it what moved.
 	catalogCache *web.CatalogCache
+	orders       *orders.Service
+	payments     *orders.Stripe
 	accounts     *accounts.Service
 }
 
@@ -75,6 +84,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	idx = append(idx, traceability.Indexes()...)
 	idx = append(idx, shops.Indexes()...)
 	idx = append(idx, catalog.Indexes()...)
+	idx = append(idx, orders.Indexes()...)
 	idx = append(idx, accounts.Indexes()...)
 	if err := store.EnsureIndexes(ctx, idx); err != nil {
 		store.Close()
@@ -86,6 +96,9 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	a.catalog = catalog.NewService(catalog.NewStore(store), a.trace, time.Now)
 	a.catalogCache = web.NewCatalogCache(time.Now)
 	a.stock = shops.NewStock(shops.NewStore(store), a.trace, time.Now, a.catalogCache.Changed)
+	a.payments = orders.NewStripe(cfg.StripeKey, cfg.StripeWebhook, cfg.StripeAPIBase, nil)
+	a.orders = orders.NewService(orders.NewStore(store), a.catalog, a.shops, a.stock, a.payments,
+		orders.Config{PublicURL: strings.TrimRight(cfg.PublicURL, "/")}, time.Now)
 	a.accounts = accounts.NewService(accounts.NewStore(store), time.Now, a.checkOrg)
 	return a, nil
 }

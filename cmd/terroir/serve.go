@@ -69,7 +69,7 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 
 	handler, err := web.New(web.Config{PublicURL: cfg.PublicURL, Version: version},
 		web.Deps{Store: a.store, Accounts: a.accounts, Traceability: a.trace, Shops: a.shops, Stock: a.stock, Catalog: a.catalog, CatalogCache: a.catalogCache,
-			Codes: codes, Scans: scans, Logger: log})
+			Codes: codes, Scans: scans, Orders: a.orders, Payments: a.payments, Logger: log})
 	if err != nil {
 		return errorf(stderr, "web: %v", err)
 	}
@@ -86,6 +86,7 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		return errorf(stderr, "listen on %s: %v", cfg.Addr, err)
 	}
 	go sweep(ctx, a, log)
+	go expireOrders(ctx, a, log)
 
 	embedded := "embedded store in " + cfg.DataDir
 	if cfg.MongoURI != "" {
@@ -133,6 +134,23 @@ func sweep(ctx context.Context, a *app, log interface{ Warn(string, ...any) }) {
 		case <-t.C:
 			if err := a.accounts.SweepExpired(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("sweep expired credentials", "err", err)
+			}
+		}
+	}
+}
+
+// expireOrders releases the reservations of unpaid orders every 30 s. Every
+// instance may run it: each order expires once (orders.Service.ExpireDue).
+func expireOrders(ctx context.Context, a *app, log interface{ Warn(string, ...any) }) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := a.orders.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("expire orders", "err", err)
 			}
 		}
 	}

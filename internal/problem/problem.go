@@ -28,6 +28,7 @@ const (
 	TooLarge          Code = "too_large"          // 413
 	Unprocessable     Code = "unprocessable"      // 422: well-formed but not acceptable
 	TooManyRequests   Code = "too_many_requests"  // 429: throttled
+	Unavailable       Code = "unavailable"        // 503: a dependency (payments) is down
 )
 
 // Error is a failure the client can act on.

@@ -20,6 +20,7 @@ import (
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/mongodb/mongotest"
+	"github.com/terroir-coop/terroir/orders"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web"
@@ -40,6 +41,8 @@ type Env struct {
 	Stock        *shops.Stock
 	Codes        traceability.Codes
 	Scans        *traceability.ScanBuffer
+	Orders       *orders.Service
+	Payments     *orders.Stripe
 	AdminToken   string
 }
 
@@ -59,6 +62,7 @@ func New(t testing.TB) *Env {
 	idx = append(idx, traceability.Indexes()...)
 	idx = append(idx, shops.Indexes()...)
 	idx = append(idx, catalog.Indexes()...)
+	idx = append(idx, orders.Indexes()...)
 	idx = append(idx, accounts.Indexes()...)
 	if err := store.EnsureIndexes(ctx, idx); err != nil {
 		t.Fatal(err)
@@ -89,8 +93,10 @@ func New(t testing.TB) *Env {
 	}
 	e.Codes = traceability.Codes{PublicURL: e.Server.URL, Signer: signer}
 	e.Scans = e.Traceability.NewScanBuffer()
+	e.Payments = orders.NewStripe("sk_test_terroir", WebhookSecret, StripeMock(t), nil)
+	e.Orders = orders.NewService(orders.NewStore(store), e.Catalog, e.Shops, e.Stock, e.Payments, orders.Config{PublicURL: e.Server.URL}, time.Now)
 	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL}, web.Deps{
-		Codes: e.Codes, Scans: e.Scans,
+		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
 		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog, CatalogCache: e.CatalogCache,
 		Logger: slog.New(slog.DiscardHandler),
 	})

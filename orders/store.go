@@ -1,0 +1,180 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/terroir-coop/terroir/internal/mongodb"
+	"github.com/terroir-coop/terroir/traceability"
+)
+
+// Store persists orders, idempotency records, provider events and the
+// outbox. It is the only file of the package that knows MongoDB.
+type Store struct {
+	db *mongodb.Store
+}
+
+// NewStore returns a store on db.
+func NewStore(db *mongodb.Store) *Store { return &Store{db: db} }
+
+// Indexes are the indexes this package needs.
+func Indexes() []mongodb.Index {
+	return []mongodb.Index{
+		{Collection: "orders", Keys: []string{"channel"}},
+		{Collection: "orders", Keys: []string{"status"}},
+		{Collection: "idempotency"},
+		{Collection: "stripe_events"},
+		{Collection: "order_refs"},
+		{Collection: "outbox", Keys: []string{"channel"}},
+	}
+}
+
+type idemRecord struct {
+	Key       string    `bson:"_id"`
+	BodyHash  string    `bson:"body_hash"`
+	OrderID   string    `bson:"order_id"`
+	Token     string    `bson:"token"`
+	CreatedAt time.Time `bson:"created_at"`
+}
+
+var errNoRecord = errors.New("no record")
+
+func (s *Store) idempotency(ctx context.Context, key string) (idemRecord, error) {
+	var r idemRecord
+	err := s.db.Collection("idempotency").FindOne(ctx, bson.M{"_id": "order|" + key}).Decode(&r)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return r, errNoRecord
+	}
+	return r, err
+}
+
+func (s *Store) insertIdempotency(ctx context.Context, r idemRecord) error {
+	r.Key = "order|" + r.Key
+	_, err := s.db.Collection("idempotency").InsertOne(ctx, r)
+	return err
+}
+
+func (s *Store) insertOrder(ctx context.Context, o Order) error {
+	_, err := s.db.Collection("orders").InsertOne(ctx, o)
+	return err
+}
+
+func (s *Store) order(ctx context.Context, id string) (Order, error) {
+	var o Order
+	err := s.db.Collection("orders").FindOne(ctx, bson.M{"_id": id}).Decode(&o)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return o, ErrOrderNotFound
+	}
+	return o, err
+}
+
+// saveOrder writes an order, guarded on the status it was read with.
+func (s *Store) saveOrder(ctx context.Context, o Order, before string) error {
+	r, err := s.db.Collection("orders").ReplaceOne(ctx, bson.M{"_id": o.ID, "status": before}, o)
+	if err != nil {
+		return err
+	}
+	if r.MatchedCount != 1 {
+		return errors.New("orders: order changed while being updated")
+	}
+	return nil
+}
+
+func (s *Store) setCheckout(ctx context.Context, id string, co Checkout) error {
+	_, err := s.db.Collection("orders").UpdateOne(ctx, bson.M{"_id": id},
+		bson.M{"$set": bson.M{"session_id": co.SessionID, "checkout_url": co.URL}})
+	return err
+}
+
+func (s *Store) orders(ctx context.Context, channel, status string, p traceability.Page) ([]Order, error) {
+	filter := bson.M{"channel": channel}
+	if status != "" {
+		filter["status"] = status
+	}
+	cur, err := s.db.Collection("orders").Find(ctx, filter, options.Find().
+		SetSort(bson.D{{Key: "created_at", Value: -1}}).SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit)))
+	if err != nil {
+		return nil, err
+	}
+	var out []Order
+	return out, cur.All(ctx, &out)
+}
+
+// pendingBefore lists unpaid orders whose reservation ran out, and orders
+// with a refund still due.
+func (s *Store) pendingBefore(ctx context.Context, t time.Time) ([]string, error) {
+	cur, err := s.db.Collection("orders").Find(ctx, bson.M{"status": "pending_payment", "expires_at": bson.M{"$lt": t}},
+		options.Find().SetProjection(bson.M{"_id": 1}))
+	if err != nil {
+		return nil, err
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}
+
+func (s *Store) refundsDue(ctx context.Context) ([]Order, error) {
+	var out []Order
+	cur, err := s.db.Collection("orders").Find(ctx, bson.M{"refund_due": true})
+	if err != nil {
+		return nil, err
+	}
+	return out, cur.All(ctx, &out)
+}
+
+func (s *Store) eventSeen(ctx context.Context, id string) (bool, error) {
+	err := s.db.Collection("stripe_events").FindOne(ctx, bson.M{"_id": id}).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (s *Store) insertEvent(ctx context.Context, ev Event) error {
+	_, err := s.db.Collection("stripe_events").InsertOne(ctx, bson.M{"_id": ev.ID, "type": ev.Type, "order": ev.OrderID, "created": ev.Created})
+	if mongodb.IsDuplicateKey(err) {
+		return ErrDuplicateEvent
+	}
+	return err
+}
+
+func (s *Store) linkPaymentIntent(ctx context.Context, pi, order string) error {
+	_, err := s.db.Collection("order_refs").ReplaceOne(ctx, bson.M{"_id": pi}, bson.M{"_id": pi, "order": order}, options.Replace().SetUpsert(true))
+	return err
+}
+
+func (s *Store) orderByPaymentIntent(ctx context.Context, pi string) (string, error) {
+	var doc struct {
+		Order string `bson:"order"`
+	}
+	err := s.db.Collection("order_refs").FindOne(ctx, bson.M{"_id": pi}).Decode(&doc)
+	return doc.Order, err
+}
+
+func (s *Store) insertOutbox(ctx context.Context, e Email) error {
+	_, err := s.db.Collection("outbox").InsertOne(ctx, e)
+	return err
+}
+
+func (s *Store) outbox(ctx context.Context, channel string, p traceability.Page) ([]Email, error) {
+	cur, err := s.db.Collection("outbox").Find(ctx, bson.M{"channel": channel}, options.Find().
+		SetSort(bson.D{{Key: "created_at", Value: -1}}).SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit)))
+	if err != nil {
+		return nil, err
+	}
+	var out []Email
+	return out, cur.All(ctx, &out)
+}
