@@ -341,4 +341,3 @@ func (s *Service) PackingList(ctx context.Context, actor access.Actor, id string
 	}
 	return o, nil
 }
-

@@ -148,4 +148,3 @@ func lowerCurrency(c string) string {
 	}
 	return string(b)
 }
-

@@ -40,7 +40,7 @@ type Deps struct {
 	Stock        *shops.Stock
 	Catalog      *catalog.Service
 	Orders       *orders.Service
-	Payments     orders.Payments // verifies Stripe webhooks
+	Payments     orders.Payments    // verifies Stripe webhooks
 	CatalogCache *CatalogCache      // also the Stock's change callback
 	Codes        traceability.Codes // public URL and signer of QR trace codes
 	Scans        *traceability.ScanBuffer
