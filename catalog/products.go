@@ -42,6 +42,8 @@ type Product struct {
 	Descriptions Names `json:"descriptions" bson:"descriptions"`
 	// Prices per sales channel (shop code), each in the channel's currency.
 	Prices map[string]Money `json:"prices" bson:"prices"`
+	// Shares are the producers' agreed shares per channel (settlement).
+	Shares map[string]Share `json:"shares,omitempty" bson:"shares,omitempty"`
 	// Photo is the stored product photo's ID, if any.
 	Photo     string    `json:"photo,omitempty" bson:"photo,omitempty"`
 	CreatedAt time.Time `json:"created_at" bson:"created_at"`
@@ -198,4 +200,68 @@ func renameMoneyField(err error) error {
 // hundreds to a few thousand products).
 func (s *Service) AllProducts(ctx context.Context) ([]Product, error) {
 	return s.store.products(ctx, traceability.Page{Limit: 1_000_000})
+}
+
+// Share is what the cooperative receives of each unit sold in a channel:
+// a fixed producer price per unit, or a percentage of the sale price.
+type Share struct {
+	Kind    string `json:"kind" bson:"kind"`                           // fixed or percent
+	Amount  int64  `json:"amount,omitempty" bson:"amount,omitempty"`   // fixed: minor units per unit
+	Percent int64  `json:"percent,omitempty" bson:"percent,omitempty"` // percent: basis points (7000 = 70 %)
+}
+
+// DefaultShare applies until a product's agreement for a channel is
+// recorded: 70 % of the sale price to the cooperative, the network's usual
+// solidarity-shop agreement.
+var DefaultShare = Share{Kind: "percent", Percent: 7000}
+
+// ShareIn returns the product's share agreement in a channel.
+func (p Product) ShareIn(channel string) Share {
+	if sh, ok := p.Shares[channel]; ok {
+		return sh
+	}
+	return DefaultShare
+}
+
+// ProducerShare is the cooperative's part of a line of units at a gross
+// amount: fixed × units, or gross × percent rounded down to the minor unit
+// (the cooperative never gets a fraction of a centime more than agreed).
+func (sh Share) ProducerShare(units, gross int64) int64 {
+	if sh.Kind == "fixed" {
+		return sh.Amount * units
+	}
+	return gross * sh.Percent / 10_000
+}
+
+// SetShare records a product's share agreement in a channel. Admins only.
+func (s *Service) SetShare(ctx context.Context, actor access.Actor, sku, channel string, sh Share) (Product, error) {
+	if err := actor.RequireAdmin(); err != nil {
+		return Product{}, err
+	}
+	channel = traceability.NormalizeCode(channel)
+	switch sh.Kind {
+	case "fixed":
+		if sh.Amount <= 0 || sh.Amount > 100_000_000 || sh.Percent != 0 {
+			return Product{}, problem.Field("amount", "a fixed share is a positive amount in minor units per unit, without percent")
+		}
+	case "percent":
+		if sh.Percent <= 0 || sh.Percent > 10_000 || sh.Amount != 0 {
+			return Product{}, problem.Field("percent", "a percent share is in basis points, 1 to 10000 (7000 = 70 %), without amount")
+		}
+	default:
+		return Product{}, problem.Field("kind", "must be fixed or percent")
+	}
+	var p Product
+	err := s.store.db.Atomically(ctx, func(ctx context.Context) error {
+		var err error
+		if p, err = s.store.product(ctx, strings.ToUpper(strings.TrimSpace(sku))); err != nil {
+			return err
+		}
+		if p.Shares == nil {
+			p.Shares = map[string]Share{}
+		}
+		p.Shares[channel] = sh
+		return s.store.setShare(ctx, p.SKU, channel, sh)
+	})
+	return p, err
 }

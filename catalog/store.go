@@ -57,3 +57,8 @@ func (s *Store) setPrice(ctx context.Context, sku, channel string, m Money) erro
 	_, err := s.db.Collection("products").UpdateOne(ctx, bson.M{"_id": sku}, bson.M{"$set": bson.M{"prices." + channel: m}})
 	return err
 }
+
+func (s *Store) setShare(ctx context.Context, sku, channel string, sh Share) error {
+	_, err := s.db.Collection("products").UpdateOne(ctx, bson.M{"_id": sku}, bson.M{"$set": bson.M{"shares." + channel: sh}})
+	return err
+}

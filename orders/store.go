@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/terroir-coop/terroir/internal/mongodb"
+	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 )
 
@@ -31,6 +32,9 @@ func Indexes() []mongodb.Index {
 		{Collection: "stripe_events"},
 		{Collection: "order_refs"},
 		{Collection: "outbox", Keys: []string{"channel"}},
+		{Collection: "advances", Keys: []string{"coop"}},
+		{Collection: "repayments", Keys: []string{"coop"}},
+		{Collection: "payouts", Keys: []string{"coop"}},
 	}
 }
 
@@ -177,4 +181,61 @@ func (s *Store) outbox(ctx context.Context, channel string, p traceability.Page)
 	}
 	var out []Email
 	return out, cur.All(ctx, &out)
+}
+
+// paidBetween lists the orders paid in [from, to) that still count: not
+// refunded.
+func (s *Store) paidBetween(ctx context.Context, from, to time.Time) ([]Order, error) {
+	cur, err := s.db.Collection("orders").Find(ctx, bson.M{"paid_at": bson.M{"$gte": from, "$lt": to},
+		"status": bson.M{"$in": bson.A{StatusPaid, StatusFulfilled, StatusDelivered}}})
+	if err != nil {
+		return nil, err
+	}
+	var out []Order
+	return out, cur.All(ctx, &out)
+}
+
+func (s *Store) advancesOf(ctx context.Context, coop string) ([]Advance, error) {
+	var out []Advance
+	cur, err := s.db.Collection("advances").Find(ctx, bson.M{"coop": coop})
+	if err != nil {
+		return nil, err
+	}
+	return out, cur.All(ctx, &out)
+}
+
+func (s *Store) insertAdvance(ctx context.Context, a Advance) error {
+	_, err := s.db.Collection("advances").InsertOne(ctx, a)
+	return err
+}
+
+func (s *Store) repaymentsOf(ctx context.Context, coop string) ([]Repayment, error) {
+	var out []Repayment
+	cur, err := s.db.Collection("repayments").Find(ctx, bson.M{"coop": coop})
+	if err != nil {
+		return nil, err
+	}
+	return out, cur.All(ctx, &out)
+}
+
+func (s *Store) insertRepayment(ctx context.Context, r Repayment) error {
+	_, err := s.db.Collection("repayments").InsertOne(ctx, r)
+	if mongodb.IsDuplicateKey(err) {
+		return problem.New(problem.Conflict, "this month is already closed")
+	}
+	return err
+}
+
+func (s *Store) payoutsOf(ctx context.Context, coop, month string) ([]Payout, error) {
+	var out []Payout
+	cur, err := s.db.Collection("payouts").Find(ctx, bson.M{"coop": coop, "month": month})
+	if err != nil {
+		return nil, err
+	}
+	return out, cur.All(ctx, &out)
+}
+
+func (s *Store) insertPayout(ctx context.Context, p Payout) error {
+	_, err := s.db.Collection("payouts").InsertOne(ctx, p)
+	return err
 }

@@ -347,3 +347,9 @@ func (st *Stock) Restock(ctx context.Context, shop string, alloc []AllocatedLine
 	}
 	return nil
 }
+
+// SalesBetween lists the till sales of every shop in [from, to) (for
+// settlement statements).
+func (st *Stock) SalesBetween(ctx context.Context, from, to time.Time) ([]Sale, error) {
+	return st.store.salesBetween(ctx, from, to)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -255,4 +256,9 @@ func (s *Store) transfersOf(ctx context.Context, shop, status string) ([]Transfe
 	}
 	var out []Transfer
 	return out, find(ctx, s.db.Collection("transfers"), filter, bson.D{{Key: "sent_at", Value: -1}}, traceability.Page{Limit: 500}, &out)
+}
+
+func (s *Store) salesBetween(ctx context.Context, from, to time.Time) ([]Sale, error) {
+	var out []Sale
+	return out, find(ctx, s.db.Collection("sales"), bson.M{"at": bson.M{"$gte": from, "$lt": to}}, bson.D{{Key: "at", Value: 1}}, traceability.Page{}, &out)
 }

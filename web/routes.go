@@ -62,6 +62,7 @@ func (s *Server) routes() *gin.Engine {
 	s.traceRoutes(r, api)
 	s.shopRoutes(api)
 	s.orderRoutes(api)
+	s.settlementRoutes(api)
 
 	pages := r.Group("/", s.pageAuth, s.language)
 	pages.GET("/", s.homePage)
