@@ -77,25 +77,27 @@ var demoUsers = []accounts.NewUser{
 
 // seedDemo adds the demo network. It is idempotent: what exists is left as
 // it is, so seeding twice duplicates nothing.
-func seedDemo(ctx context.Context, a *app, out io.Writer) error {
+func seedDemo(ctx context.Context, a *app, out io.Writer) (string, error) {
 	sys := accounts.System
+	fresh := false
 	for _, dc := range demoCoops {
 		_, err := a.trace.CreateCooperative(ctx, sys, dc.coop)
 		if errors.Is(err, traceability.ErrCooperativeExists) {
 			continue // members were added when it was created
 		}
 		if err != nil {
-			return fmt.Errorf("cooperative %s: %w", dc.coop.Code, err)
+			return "", fmt.Errorf("cooperative %s: %w", dc.coop.Code, err)
 		}
+		fresh = true
 		for _, mb := range dc.members {
 			if _, err := a.trace.AddMember(ctx, sys, dc.coop.Code, mb); err != nil {
-				return fmt.Errorf("member %s: %w", mb.Name, err)
+				return "", fmt.Errorf("member %s: %w", mb.Name, err)
 			}
 		}
 	}
 	for _, sh := range demoShops {
 		if _, err := a.shops.CreateShop(ctx, sys, sh); err != nil && !errors.Is(err, shops.ErrShopExists) {
-			return fmt.Errorf("shop %s: %w", sh.Code, err)
+			return "", fmt.Errorf("shop %s: %w", sh.Code, err)
 		}
 	}
 	fmt.Fprintf(out, "Demo accounts (password %q):\n", demoPassword)
@@ -103,7 +105,7 @@ func seedDemo(ctx context.Context, a *app, out io.Writer) error {
 		nu.Password = demoPassword
 		nu.Scope = append([]string(nil), nu.Scope...)
 		if _, err := a.accounts.CreateUser(ctx, sys, nu); err != nil && !errors.Is(err, accounts.ErrUserExists) {
-			return fmt.Errorf("user %s: %w", nu.Email, err)
+			return "", fmt.Errorf("user %s: %w", nu.Email, err)
 		}
 		org := nu.Org
 		if len(nu.Scope) > 0 {
@@ -111,7 +113,19 @@ func seedDemo(ctx context.Context, a *app, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "  %-26s %-13s %s\n", nu.Email, nu.Role, org)
 	}
-	return nil
+	if !fresh {
+		jars, err := a.trace.Lots(ctx, sys, "SIROUA-SAFRAN", traceability.Page{Limit: 20})
+		if err != nil {
+			return "", err
+		}
+		for _, l := range jars {
+			if l.Source == traceability.SourcePacking {
+				return l.Code, nil
+			}
+		}
+		return "", nil
+	}
+	return seedDemoRecords(ctx, a)
 }
 
 func seed(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -128,7 +142,7 @@ func seed(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 		return errorf(stderr, "%v", err)
 	}
 	defer a.close()
-	if err := seedDemo(ctx, a, stdout); err != nil {
+	if _, err := seedDemo(ctx, a, stdout); err != nil {
 		return errorf(stderr, "demo seed: %v", err)
 	}
 	return 0

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web"
 )
 
@@ -46,8 +47,9 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 			log.Info("created the first admin", "email", cfg.AdminEmail)
 		}
 	}
+	var demoJars string
 	if *demo {
-		if err := seedDemo(ctx, a, stdout); err != nil {
+		if demoJars, err = seedDemo(ctx, a, stdout); err != nil {
 			return errorf(stderr, "demo seed: %v", err)
 		}
 	}
@@ -55,6 +57,12 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	codes, err := a.traceCodes(ctx, cfg)
 	if err != nil {
 		return errorf(stderr, "QR keys: %v", err)
+	}
+	if demoJars != "" {
+		if l, err := a.trace.PublicLot(ctx, demoJars); err == nil {
+			fmt.Fprintf(stdout, "A jar of Taliouine saffron, as its QR code opens it:\n  %s\nThe catalogue: %s/shop/TAROUDANNT · the EU shop: %s/shop/EU-PLATFORM\n",
+				codes.URL(traceability.RefOf(l, "")), cfg.PublicURL, cfg.PublicURL)
+		}
 	}
 	// Scans are counted in memory and flushed every few seconds; the last
 	// flush runs at shutdown, before the store closes (deferred above).
