@@ -237,10 +237,14 @@ func (s *Service) ClaimStatuses(ctx context.Context, l Lot) ([]ClaimStatus, erro
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ClaimStatus{Certification: c.ID, Scheme: c.Scheme, Body: c.Body, BodyCode: c.BodyCode,
-			Number: c.Number, ValidTo: c.ValidTo, Status: c.StatusOn(s.now())})
+		out = append(out, claimStatusOf(c, s.now()))
 	}
 	return out, nil
+}
+
+func claimStatusOf(c Certification, now time.Time) ClaimStatus {
+	return ClaimStatus{Certification: c.ID, Scheme: c.Scheme, Body: c.Body, BodyCode: c.BodyCode,
+		Number: c.Number, ValidTo: c.ValidTo, Status: c.StatusOn(now)}
 }
 
 // CertificationValidity says, for every certificate, whether it is valid

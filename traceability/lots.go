@@ -675,3 +675,8 @@ func (s *Service) appendCustody(ctx context.Context, l Lot, eventType string, un
 	}
 	return l, nil
 }
+
+// OnLotChange registers fn to be told the code of every lot this process
+// changes, right after the change is written. The web layer drops its
+// cached trace pages with it.
+func (s *Service) OnLotChange(fn func(code string)) { s.store.watchLots(fn) }

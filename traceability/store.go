@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -16,10 +17,29 @@ import (
 // package that knows about MongoDB.
 type Store struct {
 	db *mongodb.Store
+
+	mu       sync.RWMutex
+	lotWatch []func(code string)
 }
 
 // NewStore returns a store on db.
 func NewStore(db *mongodb.Store) *Store { return &Store{db: db} }
+
+// watchLots registers fn to be told the code of every lot this process
+// changes, right after the change is written (caches of lot pages).
+func (s *Store) watchLots(fn func(code string)) {
+	s.mu.Lock()
+	s.lotWatch = append(s.lotWatch, fn)
+	s.mu.Unlock()
+}
+
+func (s *Store) lotChanged(code string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, fn := range s.lotWatch {
+		fn(code)
+	}
+}
 
 // Indexes are the indexes this package needs.
 func Indexes() []mongodb.Index {
@@ -248,6 +268,7 @@ func (s *Store) consume(ctx context.Context, before Lot, amount int64, e Event, 
 	if r.MatchedCount != 1 {
 		return errLotChanged
 	}
+	s.lotChanged(before.Code)
 	return nil
 }
 
@@ -269,6 +290,7 @@ func (s *Store) appendLotEvent(ctx context.Context, before Lot, delta int64, e E
 	if r.MatchedCount != 1 {
 		return errLotChanged
 	}
+	s.lotChanged(before.Code)
 	return nil
 }
 
@@ -283,6 +305,7 @@ func (s *Store) justify(ctx context.Context, code string, prevSeq int64, flags [
 	if r.MatchedCount != 1 {
 		return errLotChanged
 	}
+	s.lotChanged(code)
 	return nil
 }
 

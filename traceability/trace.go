@@ -116,15 +116,13 @@ func (s *Service) Trace(ctx context.Context, code string) (TraceRecord, error) {
 	slices.Reverse(made) // oldest first: a same-day drying comes before its packing
 	rec.Steps = append(rec.Steps, made...)
 	slices.SortStableFunc(rec.Steps, func(a, b TraceStep) int { return strings.Compare(a.Date, b.Date) })
-	if rec.Claims, err = s.ClaimStatuses(ctx, l); err != nil {
-		return TraceRecord{}, err
-	}
 	for _, cl := range l.Claims {
 		c, err := s.store.certification(ctx, cl.Certification)
 		if err != nil {
 			return TraceRecord{}, err
 		}
 		rec.Certificates = append(rec.Certificates, c)
+		rec.Claims = append(rec.Claims, claimStatusOf(c, s.now()))
 	}
 	for _, e := range l.Events {
 		switch e.Type {

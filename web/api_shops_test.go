@@ -2,10 +2,12 @@ package web_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/web/webtest"
 )
 
@@ -299,5 +301,26 @@ func TestCatalogueShowsPriceAvailabilityAndLiveClaims(t *testing.T) {
 	e.JSON("GET", "/api/v1/catalog?channel=TAROUDANNT", "", nil, &items)
 	if items[0].Price.Amount != 13000 {
 		t.Fatalf("new price not shown: %+v", items[0].Price)
+	}
+}
+
+// TestTracePageFollowsLotChangesMadeOutsideTheHandlers: a change written by
+// any service of this process (here a sale made through the stock service
+// directly) drops the cached trace page at once, whatever the TTL.
+func TestTracePageFollowsLotChangesMadeOutsideTheHandlers(t *testing.T) {
+	e := webtest.New(t)
+	f := newShops(t, e, false)
+	f.receive(t, e, f.trd, "TAROUDANNT", 3)
+	path := traceURL(t, e, f.packed.Code, "")
+	if _, page := getPage(t, e, path, "en"); strings.Contains(page, "sold") {
+		t.Fatal("sold before any sale")
+	}
+	actor := access.Actor{UserID: "u", Email: "trd@shop.ma", Role: access.ShopManager, Org: "TAROUDANNT"}
+	if _, err := e.Stock.Sell(context.Background(), actor, "TAROUDANNT", shops.SaleRequest{
+		Lines: []shops.Line{{SKU: "SAF-1G", Units: 1, UnitPrice: 12000}}, Currency: "MAD", Payment: "cash"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := getPage(t, e, path, "en"); !strings.Contains(page, "sold") {
+		t.Fatal("the cached trace page did not follow the sale")
 	}
 }

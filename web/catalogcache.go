@@ -18,15 +18,14 @@ import (
 // Freshness: a stock change in this process marks its (shop, sku) dirty
 // (Changed, wired as the shops.Stock callback), and the next request
 // re-reads just those shelves by _id; a product or price change drops the
-// channel. Changes made by another instance show within catalogTTL.
+// channel. Changes made by another instance show within the TTL.
 type CatalogCache struct {
 	mu       sync.Mutex
 	channels map[string]*channelCatalog
 	dirty    map[string]map[string]bool // shop → skus
 	now      func() time.Time
+	ttl      time.Duration
 }
-
-const catalogTTL = 30 * time.Second
 
 type channelCatalog struct {
 	built    time.Time
@@ -35,9 +34,10 @@ type channelCatalog struct {
 	valid    map[string]bool        // certificates valid today
 }
 
-// NewCatalogCache returns an empty cache.
-func NewCatalogCache(now func() time.Time) *CatalogCache {
-	return &CatalogCache{channels: map[string]*channelCatalog{}, dirty: map[string]map[string]bool{}, now: now}
+// NewCatalogCache returns an empty cache whose channels are rebuilt after
+// ttl (another instance's changes; this process's show at once).
+func NewCatalogCache(now func() time.Time, ttl time.Duration) *CatalogCache {
+	return &CatalogCache{channels: map[string]*channelCatalog{}, dirty: map[string]map[string]bool{}, now: now, ttl: ttl}
 }
 
 // Changed marks a shelf as moved.
@@ -64,7 +64,7 @@ func (c *CatalogCache) channel(ctx context.Context, channel string, cat *catalog
 	dirty := c.dirty[channel]
 	delete(c.dirty, channel)
 	c.mu.Unlock()
-	if cc != nil && c.now().Sub(cc.built) <= catalogTTL {
+	if cc != nil && c.now().Sub(cc.built) <= c.ttl {
 		if len(dirty) == 0 {
 			return cc, nil
 		}

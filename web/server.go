@@ -29,6 +29,11 @@ type Config struct {
 	SessionTTL time.Duration // browser sessions; 12 h when zero
 	TokenTTL   time.Duration // API tokens; 24 h when zero
 	Version    string
+	// CacheTTL bounds how long a cached trace page or catalogue may miss
+	// another instance's change. This process's own changes show at once.
+	// With the embedded store one process owns the data, so cmd/terroir
+	// sets it long; with a replica set and several instances, short.
+	CacheTTL time.Duration
 }
 
 // Deps are the services the web layer serves.
@@ -74,6 +79,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = 24 * time.Hour
 	}
+	if cfg.CacheTTL <= 0 {
+		cfg.CacheTTL = 10 * time.Second
+	}
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
@@ -88,11 +96,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.pages = pages
-	s.traces = newTraceCache(deps.Now)
+	s.traces = newTraceCache(deps.Now, cfg.CacheTTL)
+	deps.Traceability.OnLotChange(func(code string) { s.traces.invalidate(code) })
 	s.scans = deps.Scans
 	s.catalog = deps.CatalogCache
 	if s.catalog == nil {
-		s.catalog = NewCatalogCache(deps.Now)
+		s.catalog = NewCatalogCache(deps.Now, cfg.CacheTTL)
 	}
 	if s.scans == nil {
 		s.scans = deps.Traceability.NewScanBuffer()

@@ -51,13 +51,9 @@ func (s *Server) resolve(ctx context.Context, ref traceability.TraceRef, sig str
 	if !traceability.ValidLotCode(code) {
 		return scanned{}, traceability.ErrLotNotFound // a typo or a forgery: no lookup needed
 	}
-	e := s.traces.get(code)
-	if e == nil {
-		rec, err := s.deps.Traceability.Trace(ctx, code)
-		if err != nil {
-			return scanned{}, err
-		}
-		e = s.traces.put(code, rec)
+	e, err := s.traceEntry(ctx, code)
+	if err != nil {
+		return scanned{}, err
 	}
 	l := e.rec.Lot
 	if ref.GTIN != "" && ref.GTIN != l.GTIN {
@@ -194,15 +190,28 @@ func (s *Server) traceJSON(c *gin.Context) {
 
 // lotForTrace reads the lot (from the cache when it is there).
 func (s *Server) lotForTrace(ctx context.Context, code string) (traceability.Lot, error) {
-	if e := s.traces.get(code); e != nil {
-		return e.rec.Lot, nil
-	}
-	rec, err := s.deps.Traceability.Trace(ctx, code)
+	e, err := s.traceEntry(ctx, code)
 	if err != nil {
 		return traceability.Lot{}, err
 	}
-	s.traces.put(code, rec)
-	return rec.Lot, nil
+	return e.rec.Lot, nil
+}
+
+// traceEntry returns the cached trace record of a lot, building it (and the
+// product as each language shows it) on a miss.
+func (s *Server) traceEntry(ctx context.Context, code string) (*traceEntry, error) {
+	if e := s.traces.get(code); e != nil {
+		return e, nil
+	}
+	rec, err := s.deps.Traceability.Trace(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	products := make(map[string]traceProduct, len(languages))
+	for _, lang := range languages {
+		products[lang] = s.productOf(ctx, rec.Lot, lang)
+	}
+	return s.traces.put(code, rec, products), nil
 }
 
 // traceAnswer is the public JSON of API.md.
@@ -259,7 +268,7 @@ func (s *Server) writeTraceJSON(c *gin.Context, sc scanned) {
 	rec := sc.entry.rec
 	l := rec.Lot
 	a := traceAnswer{Code: l.Code, Serial: sc.serial, Authentic: sc.state == stateAuthentic, State: sc.state,
-		Product:     s.productOf(c.Request.Context(), l, "fr"),
+		Product:     sc.entry.products["fr"],
 		Cooperative: traceCooperative{rec.Cooperative.Code, rec.Cooperative.Name, rec.Cooperative.Commune, rec.Cooperative.Province},
 		Origin:      nonNilSlice(rec.Origin), Producers: rec.Producers, Women: rec.Women,
 		Process: nonNilSlice(rec.Steps), Claims: nonNilSlice(rec.Claims), Custody: nonNilSlice(rec.Custody),
@@ -340,7 +349,7 @@ func (s *Server) renderTrace(c *gin.Context, sc scanned, lang, cacheKey string) 
 	v := s.traceView(c, lang)
 	rec := sc.entry.rec
 	v.State, v.Serial, v.Rec = sc.state, sc.serial, rec
-	v.Product = s.productOf(c.Request.Context(), rec.Lot, lang)
+	v.Product = sc.entry.products[lang]
 	for _, st := range rec.Steps {
 		label := v.T["tr_step_"+st.Step]
 		if label == "" {

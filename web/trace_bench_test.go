@@ -82,6 +82,11 @@ func seedPackedLots(b *testing.B, e *webtest.Env, n int) []string {
 	b.Helper()
 	ctx := context.Background()
 	f := newCoop(b, e, "SIROUA", "saffron", 1000)
+	if st := e.JSON("POST", "/api/v1/products", e.AdminToken, map[string]any{"sku": "SAF-1G",
+		"names": map[string]string{"fr": "Safran de Taliouine 1 g", "en": "Taliouine saffron 1 g", "ar": "زعفران تالوين 1 غ"},
+		"kind":  "saffron_dried", "cooperative": "SIROUA", "unit_size": map[string]any{"amount": 1, "unit": "g"}, "gtin": "6111234567895"}, nil); st != 201 {
+		b.Fatalf("product: %d", st)
+	}
 	now := time.Now().UTC()
 	urls := make([]string, 0, n)
 	batch := make([]any, 0, 500)
@@ -90,7 +95,7 @@ func seedPackedLots(b *testing.B, e *webtest.Env, n int) []string {
 		if err != nil {
 			b.Fatal(err)
 		}
-		l := traceability.Lot{Code: code, Cooperative: "SIROUA", ProductKind: "saffron_dried", Source: traceability.SourcePacking,
+		l := traceability.Lot{Code: code, Cooperative: "SIROUA", ProductKind: "saffron_dried", Source: traceability.SourcePacking, SKU: "SAF-1G",
 			Quantity: 50, Available: 50, Unit: traceability.Piece, GTIN: "06111234567895", BestBefore: "2028-12-31",
 			UnitSize: 1000, UnitSizeOf: traceability.Milligram, Inputs: []traceability.EventRef{}, Outputs: []traceability.EventRef{},
 			Claims: []traceability.Claim{}, Flags: []traceability.Flag{}, CreatedBy: "seed", CreatedAt: now,

@@ -94,7 +94,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	a.trace = traceability.NewService(traceability.NewStore(store), time.Now)
 	a.shops = shops.NewService(shops.NewStore(store), time.Now)
 	a.catalog = catalog.NewService(catalog.NewStore(store), a.trace, time.Now)
-	a.catalogCache = web.NewCatalogCache(time.Now)
+	a.catalogCache = web.NewCatalogCache(time.Now, cacheTTL(store))
 	a.stock = shops.NewStock(shops.NewStore(store), a.trace, time.Now, a.catalogCache.Changed)
 	a.payments = orders.NewStripe(cfg.StripeKey, cfg.StripeWebhook, cfg.StripeAPIBase, nil)
 	a.orders = orders.NewService(orders.NewStore(store), a.catalog, a.shops, a.stock, a.payments,
@@ -147,4 +147,15 @@ func (a *app) traceCodes(ctx context.Context, cfg config) (traceability.Codes, e
 		return traceability.Codes{}, err
 	}
 	return traceability.Codes{PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Signer: signer}, nil
+}
+
+// cacheTTL is how long a page cache may miss another instance's change:
+// with the embedded store this process is the only writer (the lock file),
+// so its own invalidations are complete and entries may live long; with a
+// replica set other instances write too.
+func cacheTTL(store *mongodb.Store) time.Duration {
+	if store.Embedded() {
+		return 10 * time.Minute
+	}
+	return 10 * time.Second
 }

@@ -71,7 +71,7 @@ func New(t testing.TB) *Env {
 	e.Traceability = traceability.NewService(traceability.NewStore(store), time.Now)
 	e.Shops = shops.NewService(shops.NewStore(store), time.Now)
 	e.Catalog = catalog.NewService(catalog.NewStore(store), e.Traceability, time.Now)
-	e.CatalogCache = web.NewCatalogCache(time.Now)
+	e.CatalogCache = web.NewCatalogCache(time.Now, 10*time.Second)
 	e.Stock = shops.NewStock(shops.NewStore(store), e.Traceability, time.Now, e.CatalogCache.Changed)
 	e.Accounts = accounts.NewService(accounts.NewStore(store), time.Now, func(ctx context.Context, role access.Role, org string) error {
 		if role == access.ShopManager {
