@@ -304,3 +304,188 @@ func TestShopFormsNeedTheCSRFToken(t *testing.T) {
 		t.Fatal("a threshold was set without the CSRF token")
 	}
 }
+
+func TestShopBackOfficeForms(t *testing.T) {
+	e := webtest.New(t)
+	f := newTill(t, e)
+	b := userBrowser(t, e, "trd@shop.ma")
+	_, page := b.get("/shop-admin/TAROUDANNT")
+	csrf := csrfOf(t, page)
+
+	// A receipt beyond what the lot has left: 409, the message by the field,
+	// what was typed kept.
+	resp, page := b.post("/shop-admin/TAROUDANNT/receipts", url.Values{"csrf": {csrf}, "lot": {f.packed.Code}, "units": {"11"}})
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, `value="11" aria-invalid="true"`) || !strings.Contains(page, `value="`+f.packed.Code+`"`) {
+		t.Fatalf("receipt beyond the lot: %d", resp.StatusCode)
+	}
+	if !regexp.MustCompile(`id="receive">\s*<input[^>]+>\s*<p class="error" role="alert">units: `).MatchString(page) {
+		t.Error("the insufficient_stock message is not shown in the receipt form")
+	}
+	resp, _ = b.post("/shop-admin/TAROUDANNT/receipts", url.Values{"csrf": {csrf}, "lot": {f.packed.Code}, "units": {"10"}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "flash=") {
+		t.Fatalf("receipt: %d", resp.StatusCode)
+	}
+	if u := stockUnits(t, e, "TAROUDANNT", f.packed.Code); u != 20 {
+		t.Fatalf("units after the receipt: %d", u)
+	}
+
+	// A threshold above what is free raises an alert.
+	if resp, _ = b.post("/shop-admin/TAROUDANNT/thresholds", url.Values{"csrf": {csrf}, "sku": {"SAF-2G"}, "threshold": {"8"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("threshold: %d", resp.StatusCode)
+	}
+	if resp, page = b.post("/shop-admin/TAROUDANNT/thresholds", url.Values{"csrf": {csrf}, "sku": {"SAF-1G"}, "threshold": {"-1"}}); resp.StatusCode != 400 || !strings.Contains(page, `value="-1" aria-invalid="true"`) {
+		t.Fatalf("negative threshold: %d", resp.StatusCode)
+	}
+	_, page = b.get("/shop-admin/TAROUDANNT")
+	alerts := page[strings.Index(page, `id="alerts"`):strings.Index(page, `id="by-product"`)]
+	if !strings.Contains(alerts, "SAF-2G") || strings.Contains(alerts, "SAF-1G") {
+		t.Errorf("low-stock alerts: %s", alerts)
+	}
+
+	// Send 4 jars to Agadir; Agadir confirms 3 (one broken on the way).
+	resp, page = b.post("/shop-admin/TAROUDANNT/transfers", url.Values{"csrf": {csrf}, "to": {"AGADIR"}, "lot": {f.packed.Code}, "units": {"40"}})
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, `value="40" aria-invalid="true"`) {
+		t.Fatalf("transfer beyond the stock: %d", resp.StatusCode)
+	}
+	if resp, _ = b.post("/shop-admin/TAROUDANNT/transfers", url.Values{"csrf": {csrf}, "to": {"AGADIR"}, "lot": {f.packed.Code}, "units": {"4"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("transfer: %d", resp.StatusCode)
+	}
+	ag := userBrowser(t, e, "aga@shop.ma")
+	_, page = ag.get("/shop-admin/AGADIR")
+	m := regexp.MustCompile(`action="/shop-admin/AGADIR/transfers/([^/"]+)/receive"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("Agadir does not see the transfer in transit")
+	}
+	if resp, _ = b.post("/shop-admin/AGADIR/transfers/"+m[1]+"/receive", url.Values{"csrf": {csrf}, "lot": {f.packed.Code}, "received": {"3"}}); resp.StatusCode != 403 {
+		t.Fatalf("the sender confirms the arrival: %d", resp.StatusCode)
+	}
+	agCSRF := csrfOf(t, page)
+	if resp, page = ag.post("/shop-admin/AGADIR/transfers/"+m[1]+"/receive", url.Values{"csrf": {agCSRF}, "lot": {f.packed.Code}, "received": {"5"}}); resp.StatusCode != 400 || !strings.Contains(page, `role="alert"`) {
+		t.Fatalf("more arrived than sent: %d", resp.StatusCode)
+	}
+	if resp, _ = ag.post("/shop-admin/AGADIR/transfers/"+m[1]+"/receive", url.Values{"csrf": {agCSRF}, "lot": {f.packed.Code}, "received": {"3"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("arrival: %d", resp.StatusCode)
+	}
+	if u := stockUnits(t, e, "AGADIR", f.packed.Code); u != 3 {
+		t.Fatalf("Agadir holds %d", u)
+	}
+	_, page = b.get("/shop-admin/TAROUDANNT")
+	if sent := page[strings.Index(page, `id="sent"`):]; !strings.Contains(sent, "1 manquantes") {
+		t.Errorf("the sender does not see the missing jar")
+	}
+
+	// A loss needs a reason; then it is in the history.
+	if resp, page = b.post("/shop-admin/TAROUDANNT/adjustments", url.Values{"csrf": {csrf}, "lot": {f.packed.Code}, "kind": {"loss"}, "units": {"1"}, "reason": {""}}); resp.StatusCode != 400 || !strings.Contains(page, `name="reason" required maxlength="500" value="" aria-invalid="true"`) {
+		t.Fatalf("loss without a reason: %d", resp.StatusCode)
+	}
+	if resp, _ = b.post("/shop-admin/TAROUDANNT/adjustments", url.Values{"csrf": {csrf}, "lot": {f.packed.Code}, "kind": {"loss"}, "units": {"1"}, "reason": {"bocal cassé en rayon"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("loss: %d", resp.StatusCode)
+	}
+	_, page = b.get("/shop-admin/TAROUDANNT/movements?kind=loss")
+	if !strings.Contains(page, "bocal cassé en rayon") || strings.Contains(page, "mv-receipt") {
+		t.Error("history filtered by kind")
+	}
+	_, page = b.get("/shop-admin/TAROUDANNT/movements?lot=" + f.packed2)
+	if !strings.Contains(page, "mv-receipt") || strings.Contains(page, "<code>"+f.packed.Code+"</code>") {
+		t.Error("history filtered by lot")
+	}
+	checkShopLedger(t, e)
+}
+
+func TestMovementHistoryPages(t *testing.T) {
+	e := webtest.New(t)
+	f := newTill(t, e)
+	for i := 0; i < 30; i++ {
+		if st := e.JSON("POST", "/api/v1/shops/TAROUDANNT/adjustments", f.trd, map[string]any{"lot": f.packed.Code, "units": 1, "reason": "count"}, nil); st != 201 {
+			t.Fatal(st)
+		}
+	}
+	b := userBrowser(t, e, "trd@shop.ma")
+	_, page := b.get("/shop-admin/TAROUDANNT/movements?sku=saf-1g")
+	if n := strings.Count(page, "<tr class=\"mv-"); n != 25 || !strings.Contains(page, "mo=25") {
+		t.Fatalf("first page: %d rows", n)
+	}
+	_, page = b.get("/shop-admin/TAROUDANNT/movements?sku=saf-1g&mo=25")
+	if n := strings.Count(page, "<tr class=\"mv-"); n != 6 { // 30 adjustments + 1 receipt
+		t.Fatalf("second page: %d rows", n)
+	}
+}
+
+func TestStockCountReviewThenApply(t *testing.T) {
+	e := webtest.New(t)
+	f := newTill(t, e)
+	b := userBrowser(t, e, "trd@shop.ma")
+	_, page := b.get("/shop-admin/TAROUDANNT/count")
+	if !strings.Contains(page, `name="counted"`) || strings.Count(page, `<tr data-lot=`) != 2 {
+		t.Fatal("the count lists every lot")
+	}
+	csrf := csrfOf(t, page)
+	count := url.Values{"csrf": {csrf}, "lot": {f.packed.Code, f.packed2}, "expected": {"10", "6"}, "counted": {"8", ""}}
+	count.Set("do", "review")
+	resp, page := b.post("/shop-admin/TAROUDANNT/count", count)
+	if resp.StatusCode != 200 || !strings.Contains(page, "<span dir=\"ltr\">-2</span>") || strings.Contains(page, f.packed2) || !strings.Contains(page, `name="confirm"`) {
+		t.Fatalf("review: %d", resp.StatusCode)
+	}
+	if e.Count("movements") != 2 {
+		t.Fatal("the review changed the stock")
+	}
+	// Applying needs the confirmation.
+	apply := url.Values{"csrf": {csrf}, "lot": {f.packed.Code}, "expected": {"10"}, "counted": {"8"}, "do": {"apply"}, "reason": {"inventaire de fin de mois"}}
+	if resp, page = b.post("/shop-admin/TAROUDANNT/count", apply); resp.StatusCode != 400 || !strings.Contains(page, "Cochez la confirmation") {
+		t.Fatalf("apply without confirmation: %d", resp.StatusCode)
+	}
+	// A sale between review and apply: the count is reviewed again.
+	e.JSON("POST", "/api/v1/shops/TAROUDANNT/sales", f.trd, map[string]any{"lines": []map[string]any{{"sku": "SAF-1G", "units": 1}}, "payment": "cash"}, nil)
+	apply.Set("confirm", "yes")
+	if resp, page = b.post("/shop-admin/TAROUDANNT/count", apply); resp.StatusCode != 409 || !strings.Contains(page, `name="expected" value="9"`) {
+		t.Fatalf("apply after the stock moved: %d", resp.StatusCode)
+	}
+	apply.Set("expected", "9")
+	resp, _ = b.post("/shop-admin/TAROUDANNT/count", apply)
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "flash=") {
+		t.Fatalf("apply: %d", resp.StatusCode)
+	}
+	if u := stockUnits(t, e, "TAROUDANNT", f.packed.Code); u != 8 {
+		t.Fatalf("units after the count: %d", u)
+	}
+	_, page = b.get("/shop-admin/TAROUDANNT/movements?kind=adjustment")
+	if !strings.Contains(page, "inventaire de fin de mois") || !strings.Contains(page, "<span dir=\"ltr\">-1</span>") {
+		t.Error("the count's adjustment is not in the history")
+	}
+	// Bad counts are refused on their line, nothing applied.
+	bad := url.Values{"csrf": {csrf}, "lot": {f.packed.Code}, "expected": {"8"}, "counted": {"-3"}, "do": {"review"}}
+	if resp, page = b.post("/shop-admin/TAROUDANNT/count", bad); resp.StatusCode != 400 || !regexp.MustCompile(`value="-3"[^>]+aria-invalid="true"`).MatchString(page) {
+		t.Fatalf("negative count: %d", resp.StatusCode)
+	}
+	found, _, err := e.Stock.Verify(context.Background())
+	if err != nil || len(found) != 0 {
+		t.Fatalf("verify after the count: %+v %v", found, err)
+	}
+	checkShopLedger(t, e)
+}
+
+func TestCooperativeSeesWhereItsLotsAreAndWhatSold(t *testing.T) {
+	e := webtest.New(t)
+	f := newTill(t, e)
+	if st := e.JSON("POST", "/api/v1/shops/AGADIR/receipts", f.aga, map[string]any{"lot": f.packed.Code, "units": 4}, nil); st != 201 {
+		t.Fatal(st)
+	}
+	e.JSON("POST", "/api/v1/shops/TAROUDANNT/sales", f.trd, map[string]any{"lines": []map[string]any{{"sku": "SAF-1G", "units": 3}, {"sku": "SAF-2G", "units": 2}}, "payment": "cash"}, nil)
+	e.JSON("POST", "/api/v1/shops/AGADIR/sales", f.aga, map[string]any{"lines": []map[string]any{{"sku": "SAF-1G", "units": 1}}, "payment": "card"}, nil)
+	b := userBrowser(t, e, "siroua@coop.ma")
+	_, page := b.get("/coop/SIROUA")
+	if !strings.Contains(page, `href="/coop/SIROUA/holdings"`) {
+		t.Error("the cooperative page has no link to its holdings")
+	}
+	_, page = b.get("/coop/SIROUA/holdings")
+	held := page[strings.Index(page, `id="held"`):strings.Index(page, `id="sold"`)]
+	for _, want := range []string{"Boutique solidaire de Taroudannt", "Boutique solidaire d&#39;Agadir", f.packed.Code, f.packed2, "<td class=\"num\">7</td>", "<td class=\"num\">4</td>", "<td class=\"num\">3</td>"} {
+		if !strings.Contains(held, want) {
+			t.Errorf("holdings lack %s", want)
+		}
+	}
+	sold := page[strings.Index(page, `id="sold"`):]
+	if !strings.Contains(sold, "<td class=\"num\">6</td>") || strings.Count(sold, "<tr><td>") != 3 {
+		t.Errorf("sales: %s", sold)
+	}
+}
