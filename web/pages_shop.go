@@ -251,7 +251,9 @@ func (s *Server) tillSubmit(c *gin.Context) {
 		}
 		s.markTillLine(v, d.Error, t)
 	}
-	d.Form["q"] = v.Query
+	if v.Searched {
+		d.Form["q"] = v.Query // other buttons leave the search field empty for the next product
+	}
 	s.render(c, status, "till", d)
 }
 
