@@ -76,6 +76,7 @@ func (s *Server) routes() *gin.Engine {
 	pages.GET("/coop/:coop", s.coopPage)
 	pages.POST("/coop/:coop/members", s.coopAddMember)
 	s.recordPages(pages)
+	s.shopPages(pages)
 	return r
 }
 
