@@ -268,7 +268,7 @@ func TestCatalogueShowsPriceAvailabilityAndLiveClaims(t *testing.T) {
 	if items[0].AvailableUnits != 5 || len(items[0].Claims) != 2 || items[0].Names["ar"] == "" {
 		t.Fatalf("catalogue with stock: %+v", items)
 	}
-	for q, n := range map[string]int{"taliouine": 1, "زعفران": 1, "argan": 0} {
+	for q, n := range map[string]int{"taliouine": 1, "زعفران": 1, "argan": 0, "safran 1 g": 1, "safran argan": 0} {
 		e.JSON("GET", "/api/v1/catalog?channel=TAROUDANNT&q="+q, "", nil, &items)
 		if len(items) != n {
 			t.Errorf("search %q: %d items, want %d", q, len(items), n)

@@ -173,8 +173,9 @@ func (cc *channelCatalog) items(channel string) []catalogItem {
 	return out
 }
 
-// matches applies the catalogue's filters; q matches a name in any of the
-// three languages, ignoring case.
+// matches applies the catalogue's filters; every word of q must appear in
+// the SKU or in the name in one of the three languages, ignoring case
+// ("safran 1 g" finds "Safran de Taliouine 1 g").
 func (it catalogItem) matches(kind, coop, claim, q string) bool {
 	if kind != "" && it.Kind != kind || coop != "" && it.Cooperative != coop {
 		return false
@@ -185,9 +186,17 @@ func (it catalogItem) matches(kind, coop, claim, q string) bool {
 	if q == "" {
 		return true
 	}
-	q = strings.ToLower(q)
+	words := strings.Fields(strings.ToLower(q))
 	for _, n := range []string{it.Names.FR, it.Names.EN, it.Names.AR, it.SKU} {
-		if strings.Contains(strings.ToLower(n), q) {
+		n = strings.ToLower(n)
+		all := true
+		for _, w := range words {
+			if !strings.Contains(n, w) {
+				all = false
+				break
+			}
+		}
+		if all {
 			return true
 		}
 	}

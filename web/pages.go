@@ -215,6 +215,8 @@ func homeOf(a access.Actor) string {
 		return "/admin"
 	case access.CoopManager:
 		return "/coop/" + a.Org
+	case access.ShopManager:
+		return "/shop-admin/" + a.Org
 	}
 	return "/"
 }
