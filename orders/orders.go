@@ -64,6 +64,10 @@ type Order struct {
 	Total         catalog.Money         `json:"total" bson:"total"`
 	Customer      Customer              `json:"customer" bson:"customer"`
 	TokenHash     string                `json:"-" bson:"token_hash"`
+	// Token is kept so the emails can carry the order's link: it grants
+	// reading this order only, and whoever reads the database reads the
+	// orders anyway.
+	Token string `json:"-" bson:"token"`
 	SessionID     string                `json:"-" bson:"session_id,omitempty"`
 	CheckoutURL   string                `json:"checkout_url,omitempty" bson:"checkout_url,omitempty"`
 	PaymentIntent string                `json:"-" bson:"payment_intent,omitempty"`
@@ -229,7 +233,7 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 		now := s.now().UTC()
 		token := traceability.NewID("tok") + traceability.NewID("")
 		o := Order{ID: traceability.NewID("ord"), Channel: ch.Code, Status: StatusPendingPayment, Lines: alloc,
-			Customer: req.Customer, TokenHash: hashToken(token), ExpiresAt: now.Add(ReservationTTL), CreatedAt: now,
+			Customer: req.Customer, TokenHash: hashToken(token), Token: token, ExpiresAt: now.Add(ReservationTTL), CreatedAt: now,
 			History: []StatusChange{{Status: StatusPendingPayment, At: now}}, Names: names}
 		o.Total = catalog.Money{Currency: ch.Currency}
 		for _, l := range alloc {

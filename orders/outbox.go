@@ -25,7 +25,7 @@ type Email struct {
 }
 
 func orderLink(publicURL string, o Order) string {
-	return publicURL + "/orders/" + o.ID + " (use the link from your order confirmation page to open it)"
+	return publicURL + "/orders/" + o.ID + "?token=" + o.Token
 }
 
 func linesText(o Order) string {
@@ -50,8 +50,8 @@ func confirmationEmail(o Order, publicURL string, now time.Time) Email {
 func shipmentEmail(o Order, publicURL string, now time.Time) Email {
 	return Email{ID: traceability.NewID("eml"), To: o.Customer.Email, Order: o.ID, Channel: o.Channel, CreatedAt: now.UTC(),
 		Subject: "Votre commande " + o.ID + " est expédiée / Your order has shipped",
-		Body: fmt.Sprintf("Bonjour %s,\n\nVotre colis est parti. Numéro de suivi : %s\n\n%s\nTerroir\n",
-			o.Customer.Name, o.Tracking, linesText(o))}
+		Body: fmt.Sprintf("Bonjour %s,\n\nVotre colis est parti. Numéro de suivi : %s\n\n%s\nSuivre la commande : %s\n\nTerroir\n",
+			o.Customer.Name, o.Tracking, linesText(o), orderLink(publicURL, o))}
 }
 
 // Outbox lists a channel's emails, newest first.

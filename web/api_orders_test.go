@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -253,8 +254,9 @@ func TestWebhookPaysOnceAndRefusesForgeries(t *testing.T) {
 		t.Fatalf("late expiry changed a paid order: %s", got.Status)
 	}
 	var mails []map[string]any
-	if st := e.JSON("GET", "/api/v1/shops/EU-PLATFORM/outbox", f.eu, nil, &mails); st != 200 || len(mails) != 1 || mails[0]["to"] != "claire@example.fr" {
-		t.Fatalf("confirmation email: %d %v", st, mails)
+	if st := e.JSON("GET", "/api/v1/shops/EU-PLATFORM/outbox", f.eu, nil, &mails); st != 200 || len(mails) != 1 || mails[0]["to"] != "claire@example.fr" ||
+		!strings.Contains(mails[0]["body"].(string), "/orders/"+o.ID+"?token="+o.OrderToken) {
+		t.Fatalf("confirmation email with the order's link: %d %v", st, mails)
 	}
 	// Stripe refunds it from its dashboard: charge.refunded finds the order
 	// from the payment intent.

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -269,7 +270,7 @@ func TestCatalogueShowsPriceAvailabilityAndLiveClaims(t *testing.T) {
 		t.Fatalf("catalogue with stock: %+v", items)
 	}
 	for q, n := range map[string]int{"taliouine": 1, "زعفران": 1, "argan": 0, "safran 1 g": 1, "safran argan": 0} {
-		e.JSON("GET", "/api/v1/catalog?channel=TAROUDANNT&q="+q, "", nil, &items)
+		e.JSON("GET", "/api/v1/catalog?channel=TAROUDANNT&q="+url.QueryEscape(q), "", nil, &items)
 		if len(items) != n {
 			t.Errorf("search %q: %d items, want %d", q, len(items), n)
 		}
