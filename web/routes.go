@@ -75,6 +75,7 @@ func (s *Server) routes() *gin.Engine {
 	pages.GET("/coop/:coop", s.coopPage)
 	pages.POST("/coop/:coop/members", s.coopAddMember)
 	s.recordPages(pages)
+	s.storePages(r, pages)
 	return r
 }
 
