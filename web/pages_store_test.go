@@ -303,3 +303,110 @@ func TestCheckoutCountriesAreThoseOrdersShipTo(t *testing.T) {
 }
 
 func adminActor() access.Actor { return access.Actor{UserID: "test-admin", Role: access.Admin} }
+
+// paidOrder places an order through the storefront and pays it with a
+// signed webhook; it returns the order's ID.
+func paidOrder(t *testing.T, e *webtest.Env, units string, pi string) string {
+	t.Helper()
+	b := newBrowser(t, e)
+	b.addToCart("SAF-1G", units)
+	csrf, nonce := b.checkoutForm()
+	b.submitCheckout(csrf, nonce, customerForm())
+	_, id, _ := b.lastOrder()
+	if pi != "" {
+		if st := webhookEvent(t, e, "", "checkout.session.completed", id, pi, time.Now(), webtest.WebhookSecret); st != 200 {
+			t.Fatalf("pay: %d", st)
+		}
+	}
+	return id
+}
+
+func statusOfOrder(t *testing.T, e *webtest.Env, id string) orders.Order {
+	t.Helper()
+	o, err := e.Orders.Order(context.Background(), adminActor(), id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestFulfilmentPagesShipDeliverRefundAndCancel(t *testing.T) {
+	e := webtest.New(t)
+	f := newPlatform(t, e)
+	e.User("other@shop.ma", "shop_manager", "AGADIR")
+	id := paidOrder(t, e, "2", "pi_fulfil")
+	pending := paidOrder(t, e, "3", "")
+
+	m := newBrowser(t, e)
+	if resp, _ := m.get("/platform/EU-PLATFORM"); resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Fatalf("fulfilment without login: %d", resp.StatusCode)
+	}
+	m.loginAs("eu@plateforme.fr")
+	resp, page := m.get("/platform/EU-PLATFORM")
+	if resp.StatusCode != 200 || !strings.Contains(page, id) || strings.Contains(page, pending) ||
+		!regexp.MustCompile(`Liste de préparation[\s\S]*<td class="num">2</td><td><code>`+f.packed.Code).MatchString(page) {
+		t.Fatalf("orders to pack: %d %s", resp.StatusCode, page)
+	}
+	if _, page := m.get("/platform/EU-PLATFORM?status=pending_payment"); !strings.Contains(page, pending) || strings.Contains(page, `id="o-`+id) {
+		t.Fatal("status filter")
+	}
+	base := "/platform/EU-PLATFORM/orders/" + id
+	_, page = m.get(base)
+	csrf := csrfOf(t, page)
+	if resp, _ := m.post(base+"/ship", url.Values{"tracking": {"6A1"}}); resp.StatusCode != 403 || statusOfOrder(t, e, id).Status != "paid" {
+		t.Fatalf("ship without CSRF: %d", resp.StatusCode)
+	}
+	if resp, page := m.post(base+"/ship", url.Values{"csrf": {csrf}, "tracking": {" "}}); resp.StatusCode != 400 || !strings.Contains(page, `role="alert"`) {
+		t.Fatalf("ship without tracking: %d", resp.StatusCode)
+	}
+	// Another shop's manager can neither see nor act.
+	o := newBrowser(t, e)
+	o.loginAs("other@shop.ma")
+	if resp, _ := o.get("/platform/EU-PLATFORM"); resp.StatusCode != 403 {
+		t.Fatalf("another shop's manager lists: %d", resp.StatusCode)
+	}
+	_, opage := o.get("/")
+	if resp, _ := o.post(base+"/ship", url.Values{"csrf": {csrfOf(t, opage)}, "tracking": {"6A1"}}); resp.StatusCode != 403 {
+		t.Fatalf("another shop's manager ships: %d", resp.StatusCode)
+	}
+	if resp, _ := o.get("/platform/EU-PLATFORM/outbox"); resp.StatusCode != 403 {
+		t.Fatalf("another shop's manager reads the outbox: %d", resp.StatusCode)
+	}
+	// An order of this platform under another shop's URL is not found.
+	if resp, _ := o.get("/platform/AGADIR/orders/" + id); resp.StatusCode != 404 {
+		t.Fatalf("order under another shop: %d", resp.StatusCode)
+	}
+	if resp, _ := m.post(base+"/ship", url.Values{"csrf": {csrf}, "tracking": {"6A12345678901"}}); resp.StatusCode != 303 || statusOfOrder(t, e, id).Tracking != "6A12345678901" {
+		t.Fatalf("ship: %d", resp.StatusCode)
+	}
+	if resp, _ := m.post(base+"/deliver", url.Values{"csrf": {csrf}}); resp.StatusCode != 303 || statusOfOrder(t, e, id).Status != "delivered" {
+		t.Fatalf("deliver: %d", resp.StatusCode)
+	}
+	if resp, _ := m.post(base+"/refund", url.Values{"csrf": {csrf}, "restock": {"yes"}, "reason": {"jars came back"}}); resp.StatusCode != 303 || statusOfOrder(t, e, id).Status != "refunded" {
+		t.Fatalf("refund: %d", resp.StatusCode)
+	}
+	if u, r := platformStock(t, e, f.eu); u != 20 || r != 3 {
+		t.Fatalf("after refund with restock: %d units, %d reserved", u, r)
+	}
+	// Cancelling asks first.
+	pbase := "/platform/EU-PLATFORM/orders/" + pending
+	if resp, page := m.post(pbase+"/cancel", url.Values{"csrf": {csrf}}); resp.StatusCode != 200 || !strings.Contains(page, `id="confirm-cancel"`) || statusOfOrder(t, e, pending).Status != "pending_payment" {
+		t.Fatalf("cancel without confirmation: %d", resp.StatusCode)
+	}
+	if resp, _ := m.post(pbase+"/cancel", url.Values{"csrf": {csrf}, "confirm": {"yes"}, "reason": {"customer asked"}}); resp.StatusCode != 303 || statusOfOrder(t, e, pending).Status != "cancelled" {
+		t.Fatalf("cancel: %d", resp.StatusCode)
+	}
+	if _, r := platformStock(t, e, f.eu); r != 0 {
+		t.Fatalf("cancel left %d reserved", r)
+	}
+	// A refused transition shows on the page, nothing changes.
+	if resp, page := m.post(pbase+"/deliver", url.Values{"csrf": {csrf}}); resp.StatusCode != 409 || !strings.Contains(page, "cancelled") {
+		t.Fatalf("deliver a cancelled order: %d", resp.StatusCode)
+	}
+	// The outbox shows the confirmation and the shipment emails.
+	resp, page = m.get("/platform/EU-PLATFORM/outbox")
+	if resp.StatusCode != 200 || strings.Count(page, "claire@example.fr") != 2 || !strings.Contains(page, "6A12345678901") {
+		t.Fatalf("outbox: %d %s", resp.StatusCode, page)
+	}
+	checkShopLedger(t, e)
+}
