@@ -77,6 +77,7 @@ func (s *Server) routes() *gin.Engine {
 	pages.POST("/coop/:coop/members", s.coopAddMember)
 	s.recordPages(pages)
 	s.shopPages(pages)
+	s.storePages(r, pages)
 	return r
 }
 
