@@ -33,6 +33,7 @@ type channelCatalog struct {
 	products []catalog.Product
 	shelves  map[string]shops.Shelf // by sku
 	valid    map[string]bool        // certificates valid today
+	memo     catalogMemo            // pages' derived views (catalog_pages.go); a new channelCatalog starts empty
 }
 
 // NewCatalogCache returns an empty cache.

@@ -74,6 +74,7 @@ func (s *Server) routes() *gin.Engine {
 	pages.GET("/coop/:coop", s.coopPage)
 	pages.POST("/coop/:coop/members", s.coopAddMember)
 	s.recordPages(pages)
+	s.catalogRoutes(r, api)
 	return r
 }
 
