@@ -90,13 +90,7 @@ func (c *CatalogCache) known(channel string) bool {
 // channelView returns the channel's catalogue and its memo, filled. An
 // unknown channel is ErrShopNotFound-like: a not_found problem.
 func (s *Server) channelView(ctx context.Context, channel string) (*channelCatalog, *catalogMemo, error) {
-	var cc *channelCatalog
-	var err error
-	if s.catalog.known(channel) {
-		cc, err = s.catalog.channel(ctx, channel, s.deps.Catalog, s.deps.Stock, s.deps.Traceability)
-	} else {
-		cc, err = s.catalogOf(ctx, channel)
-	}
+	cc, err := s.catalogOf(ctx, channel)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,7 +103,7 @@ func (s *Server) channelView(ctx context.Context, channel string) (*channelCatal
 	if m.shop, err = s.deps.Shops.Shop(ctx, channel); err != nil {
 		return nil, nil, err
 	}
-	items := cc.items(channel)
+	items := slices.Clone(cc.items(channel)) // items() is shared: sort a copy
 	// In stock first: a visitor looks for what can be bought today.
 	slices.SortStableFunc(items, func(a, b catalogItem) int {
 		return boolRank(a.AvailableUnits == 0) - boolRank(b.AvailableUnits == 0)
