@@ -184,7 +184,7 @@ func TestProductPage(t *testing.T) {
 		t.Fatalf("product page: %d", st)
 	}
 	for _, w := range []string{"<h1>Safran de Taliouine 1 g</h1>", "Taliouine saffron 1 g", "زعفران تالوين 1 غ", "120,00\u00a0DH", "En stock : 12",
-		"Contenance", "<bdi>1 g</bdi>", "Taliouine", "Productrices et producteurs de ces lots : 1, dont 1 femmes",
+		"Contenance", "<bdi>1 g</bdi>", "Taliouine", "Productrices et producteurs de ces lots : 1, dont 1 femme(s)",
 		"AOP Safran de Taliouine</strong> — <span class=\"status\">valide", "EU organic", f.packed.Code} {
 		if !strings.Contains(body, w) {
 			t.Errorf("product page lacks %q", w)

@@ -12,7 +12,7 @@ var _ = registerMessages(map[string]map[string]string{
 		"cat_page": "Page %d sur %d", "cat_unknown_channel": "Cette boutique n'existe pas.",
 		"cat_unknown_product": "Ce produit n'est pas proposé dans cette boutique.", "cat_back": "← Retour au catalogue",
 		"cat_unit_size": "Contenance", "cat_sku": "Référence", "cat_story": "La coopérative", "cat_group": "membre de",
-		"cat_producers": "Productrices et producteurs de ces lots : %d, dont %d femmes",
+		"cat_producers": "Productrices et producteurs de ces lots : %d, dont %d femme(s)",
 		"cat_no_claims": "Aucune certification pour les lots en boutique.",
 		"cat_lots":      "Lots en boutique : vérifiez leur origine", "cat_trace_lot": "Traçabilité du lot",
 		"cat_no_lots": "Aucun lot en boutique pour le moment.", "cat_more_lots": "et %d autres lots",
