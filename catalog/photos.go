@@ -12,6 +12,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,8 +62,8 @@ func PhotoSize(id string) (w, h int) {
 	if m == nil {
 		return 0, 0
 	}
-	fmt.Sscan(m[1], &w)
-	fmt.Sscan(m[2], &h)
+	w, _ = strconv.Atoi(m[1])
+	h, _ = strconv.Atoi(m[2])
 	return w, h
 }
 

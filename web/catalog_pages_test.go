@@ -47,7 +47,7 @@ func newCatalog(t *testing.T, e *webtest.Env) shopFixture {
 
 func TestCatalogPageInThreeLanguages(t *testing.T) {
 	e := webtest.New(t)
-	newCatalog(t, e)
+	f := newCatalog(t, e)
 	for _, c := range []struct {
 		lang   string
 		header string
@@ -78,7 +78,17 @@ func TestCatalogPageInThreeLanguages(t *testing.T) {
 			t.Errorf("%s: a product with no lot in stock shows claims", c.lang)
 		}
 	}
-	// ?lang= wins over Accept-Language; the API's own answer agrees.
+	// A till sale shows at once: the rendered page is not served stale.
+	if st := e.JSON("POST", "/api/v1/shops/TAROUDANNT/sales", f.trd, map[string]any{"lines": []map[string]any{{"sku": "SAF-1G", "units": 1}}, "payment": "cash"}, nil); st != 201 {
+		t.Fatalf("sale: %d", st)
+	}
+	if _, body := getPage(t, e, "/shop/TAROUDANNT", "fr"); !strings.Contains(body, "En stock : 11") {
+		t.Error("the catalogue still shows the stock before the sale")
+	}
+	if _, body := getPage(t, e, "/shop/TAROUDANNT/SAF-1G", "fr"); !strings.Contains(body, "En stock : 11") {
+		t.Error("the product page still shows the stock before the sale")
+	}
+	// ?lang= wins over Accept-Language.
 	if _, body := getPage(t, e, "/shop/taroudannt?lang=en", "fr"); !strings.Contains(body, "MAD 120.00") {
 		t.Error("?lang=en did not give English")
 	}
@@ -274,6 +284,7 @@ func TestPhotoUpload(t *testing.T) {
 	e := webtest.New(t)
 	f := newCatalog(t, e)
 	// More than the 1 MiB body limit of other requests, less than 2 MiB.
+	getPage(t, e, "/shop/TAROUDANNT", "fr") // cache the page without a photo
 	big := encodePNG(t, testImage(720, 540, true))
 	if len(big) < 1<<20 || len(big) > 2<<20 {
 		t.Fatalf("test photo is %d bytes", len(big))
