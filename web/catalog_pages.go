@@ -52,6 +52,7 @@ type catalogMemo struct {
 	shop   shops.Shop
 	items  []catalogItem // in stock first, then by SKU
 	bySKU  map[string]int
+	search []string // per item: its names and SKU, lower-cased once
 	kinds  []string
 	claims []string
 	coops  map[string]traceability.Cooperative
@@ -111,6 +112,7 @@ func (s *Server) channelView(ctx context.Context, channel string) (*channelCatal
 	m.items, m.bySKU, m.coops = items, make(map[string]int, len(items)), map[string]traceability.Cooperative{}
 	for i, it := range items {
 		m.bySKU[it.SKU] = i
+		m.search = append(m.search, strings.ToLower(strings.Join([]string{it.Names.FR, it.Names.EN, it.Names.AR, it.SKU}, "\x00")))
 		if !slices.Contains(m.kinds, it.Kind) {
 			m.kinds = append(m.kinds, it.Kind)
 		}
@@ -307,9 +309,12 @@ func (s *Server) catalogPage(c *gin.Context) {
 	for _, cl := range m.claims {
 		v.Claims = append(v.Claims, option{cl, cl, strings.EqualFold(cl, claim)})
 	}
+	// matches() without q, then q against the lower-cased names: the same
+	// rule as the JSON catalogue without lower-casing 4 000 strings a search.
+	lq := strings.ToLower(q)
 	var found []*catalogItem
 	for i := range m.items {
-		if m.items[i].matches(kind, coop, claim, q) {
+		if m.items[i].matches(kind, coop, claim, "") && (lq == "" || strings.Contains(m.search[i], lq)) {
 			found = append(found, &m.items[i])
 		}
 	}
