@@ -62,3 +62,30 @@ func (s *Store) setShare(ctx context.Context, sku, channel string, sh Share) err
 	_, err := s.db.Collection("products").UpdateOne(ctx, bson.M{"_id": sku}, bson.M{"$set": bson.M{"shares." + channel: sh}})
 	return err
 }
+
+func (s *Store) insertPhoto(ctx context.Context, p Photo) error {
+	_, err := s.db.Collection("photos").InsertOne(ctx, p)
+	return err
+}
+
+func (s *Store) photo(ctx context.Context, id string) (Photo, error) {
+	var p Photo
+	err := s.db.Collection("photos").FindOne(ctx, bson.M{"_id": id}).Decode(&p)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return p, ErrPhotoNotFound
+	}
+	return p, err
+}
+
+func (s *Store) deletePhoto(ctx context.Context, id string) error {
+	_, err := s.db.Collection("photos").DeleteOne(ctx, bson.M{"_id": id})
+	return err
+}
+
+func (s *Store) setProductPhoto(ctx context.Context, sku, photo string) error {
+	res, err := s.db.Collection("products").UpdateOne(ctx, bson.M{"_id": sku}, bson.M{"$set": bson.M{"photo": photo}})
+	if err == nil && res.MatchedCount == 0 {
+		return ErrProductNotFound
+	}
+	return err
+}

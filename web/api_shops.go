@@ -84,8 +84,11 @@ func (s *Server) catalogItems(c *gin.Context) ([]catalogItem, error) {
 		return nil, err
 	}
 	all := cc.items(channel)
-	out := all[:0:0]
 	kind, coop, claim, q := c.Query("kind"), traceability.NormalizeCode(c.Query("cooperative")), c.Query("claim"), strings.TrimSpace(c.Query("q"))
+	if kind == "" && coop == "" && claim == "" && q == "" {
+		return all, nil // shared and read-only: no copy of the whole catalogue per request
+	}
+	out := all[:0:0]
 	for _, it := range all {
 		if it.matches(kind, coop, claim, q) {
 			out = append(out, it)
@@ -95,6 +98,11 @@ func (s *Server) catalogItems(c *gin.Context) ([]catalogItem, error) {
 }
 
 func (s *Server) catalogOf(ctx context.Context, channel string) (*channelCatalog, error) {
+	// A cached channel was built after its shop was found (shops are never
+	// deleted), so only an unknown one costs a read.
+	if s.catalog.known(channel) {
+		return s.catalog.channel(ctx, channel, s.deps.Catalog, s.deps.Stock, s.deps.Traceability)
+	}
 	if _, err := s.deps.Shops.Shop(ctx, channel); err != nil {
 		return nil, &problem.Error{Code: problem.NotFound, Field: "channel", Message: fmt.Sprintf("no channel %s", channel)}
 	}

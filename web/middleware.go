@@ -89,11 +89,12 @@ func (s *Server) observe(c *gin.Context) {
 // limitBody caps every request body; reading past the cap fails with
 // *http.MaxBytesError, which errors.go turns into 413.
 func (s *Server) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > s.cfg.BodyLimit {
-		fail(c, &http.MaxBytesError{Limit: s.cfg.BodyLimit})
+	limit := s.bodyLimit(c)
+	if c.Request.ContentLength > limit {
+		fail(c, &http.MaxBytesError{Limit: limit})
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.BodyLimit)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	c.Next()
 }
 
