@@ -184,25 +184,6 @@ func (s *Server) priceCart(ctx context.Context, lang string, lines []cartLine) (
 	return pc, items, nil
 }
 
-// formatMoney writes an amount as people of the page's language read it:
-// "12,00 €" in French and Arabic pages, "€12.00" in English.
-func formatMoney(m catalog.Money, lang string) string {
-	sign, a := "", m.Amount
-	if a < 0 {
-		sign, a = "-", -a
-	}
-	sym := m.Currency
-	if sym == "EUR" {
-		sym = "€"
-	}
-	if lang == "en" {
-		if sym == "€" {
-			return fmt.Sprintf("%s€%d.%02d", sign, a/100, a%100)
-		}
-		return fmt.Sprintf("%s%d.%02d %s", sign, a/100, a%100, sym)
-	}
-	return fmt.Sprintf("%s%d,%02d\u00a0%s", sign, a/100, a%100, sym)
-}
 
 // cartView is what cart.html shows.
 type cartView struct {
@@ -545,10 +526,10 @@ type orderLineView struct {
 	SKU, Name        string
 	Units            int64
 	UnitPrice, Total string
-	Lots             []lotLink
+	Lots             []orderLot
 }
 
-type lotLink struct {
+type orderLot struct {
 	Lot        string
 	Units      int64
 	BestBefore string
@@ -595,7 +576,7 @@ func (s *Server) orderPageView(ctx context.Context, o orders.Order, lang string)
 			UnitPrice: formatMoney(catalog.Money{Amount: l.UnitPrice, Currency: o.Total.Currency}, lang),
 			Total:     formatMoney(catalog.Money{Amount: l.Amount, Currency: o.Total.Currency}, lang)}
 		for _, lu := range l.Lots {
-			ll := lotLink{Lot: lu.Lot, Units: lu.Units}
+			ll := orderLot{Lot: lu.Lot, Units: lu.Units}
 			lot, err := s.deps.Traceability.PublicLot(ctx, lu.Lot)
 			switch {
 			case err == nil:

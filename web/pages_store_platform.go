@@ -88,7 +88,7 @@ func (s *Server) platformOrdersPage(c *gin.Context) {
 		for _, l := range o.Lines {
 			lv := orderLineView{SKU: l.SKU, Name: o.Names[l.SKU], Units: l.Units}
 			for _, lu := range l.Lots {
-				lv.Lots = append(lv.Lots, lotLink{Lot: lu.Lot, Units: lu.Units})
+				lv.Lots = append(lv.Lots, orderLot{Lot: lu.Lot, Units: lu.Units})
 			}
 			po.Lines = append(po.Lines, lv)
 		}
