@@ -57,29 +57,29 @@ type StatusChange struct {
 
 // Order is an online order on a channel.
 type Order struct {
-	ID            string                `json:"id" bson:"_id"`
-	Channel       string                `json:"channel" bson:"channel"`
-	Status        string                `json:"status" bson:"status"`
-	Lines         []shops.AllocatedLine `json:"lines" bson:"lines"`
-	Total         catalog.Money         `json:"total" bson:"total"`
-	Customer      Customer              `json:"customer" bson:"customer"`
-	TokenHash     string                `json:"-" bson:"token_hash"`
+	ID        string                `json:"id" bson:"_id"`
+	Channel   string                `json:"channel" bson:"channel"`
+	Status    string                `json:"status" bson:"status"`
+	Lines     []shops.AllocatedLine `json:"lines" bson:"lines"`
+	Total     catalog.Money         `json:"total" bson:"total"`
+	Customer  Customer              `json:"customer" bson:"customer"`
+	TokenHash string                `json:"-" bson:"token_hash"`
 	// Token is kept so the emails can carry the order's link: it grants
 	// reading this order only, and whoever reads the database reads the
 	// orders anyway.
-	Token string `json:"-" bson:"token"`
-	SessionID     string                `json:"-" bson:"session_id,omitempty"`
-	CheckoutURL   string                `json:"checkout_url,omitempty" bson:"checkout_url,omitempty"`
-	PaymentIntent string                `json:"-" bson:"payment_intent,omitempty"`
-	ExpiresAt     time.Time             `json:"expires_at" bson:"expires_at"`
-	CreatedAt     time.Time             `json:"created_at" bson:"created_at"`
-	PaidAt        time.Time             `json:"paid_at,omitzero" bson:"paid_at,omitempty"`
-	Tracking      string                `json:"tracking,omitempty" bson:"tracking,omitempty"`
-	RefundID      string                `json:"-" bson:"refund_id,omitempty"`
-	RefundDue     bool                  `json:"-" bson:"refund_due,omitempty"` // paid after it expired: give the money back
-	Restocked     bool                  `json:"restocked,omitempty" bson:"restocked,omitempty"`
-	History       []StatusChange        `json:"history" bson:"history"`
-	Names         map[string]string     `json:"-" bson:"names"` // product names (fr) at order time, for emails and Stripe
+	Token         string            `json:"-" bson:"token"`
+	SessionID     string            `json:"-" bson:"session_id,omitempty"`
+	CheckoutURL   string            `json:"checkout_url,omitempty" bson:"checkout_url,omitempty"`
+	PaymentIntent string            `json:"-" bson:"payment_intent,omitempty"`
+	ExpiresAt     time.Time         `json:"expires_at" bson:"expires_at"`
+	CreatedAt     time.Time         `json:"created_at" bson:"created_at"`
+	PaidAt        time.Time         `json:"paid_at,omitzero" bson:"paid_at,omitempty"`
+	Tracking      string            `json:"tracking,omitempty" bson:"tracking,omitempty"`
+	RefundID      string            `json:"-" bson:"refund_id,omitempty"`
+	RefundDue     bool              `json:"-" bson:"refund_due,omitempty"` // paid after it expired: give the money back
+	Restocked     bool              `json:"restocked,omitempty" bson:"restocked,omitempty"`
+	History       []StatusChange    `json:"history" bson:"history"`
+	Names         map[string]string `json:"-" bson:"names"` // product names (fr) at order time, for emails and Stripe
 }
 
 // Sentinel errors.

@@ -184,7 +184,6 @@ func (s *Server) priceCart(ctx context.Context, lang string, lines []cartLine) (
 	return pc, items, nil
 }
 
-
 // cartView is what cart.html shows.
 type cartView struct {
 	Cart      pricedCart
