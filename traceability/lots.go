@@ -222,7 +222,9 @@ func (s *Service) buildOriginLot(ctx context.Context, actor access.Actor, coop, 
 		if err != nil {
 			return Lot{}, err
 		}
-		lot.Quantity += h.Quantity
+		if lot.Quantity, ok = addQuantities(lot.Quantity, h.Quantity); !ok {
+			return Lot{}, errTotalTooLarge(field)
+		}
 		lot.Origin = append(lot.Origin, OriginLine{
 			Harvest: h.ID, Date: h.Date, Crop: h.Crop, Quantity: h.Quantity,
 			Parcel: p.ID, ParcelName: p.Name, Commune: p.Commune, Lon: p.Lon, Lat: p.Lat,
@@ -359,7 +361,11 @@ func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string
 		}
 		outTotals := map[string]int64{}
 		for _, o := range outs {
-			outTotals[o.kind] += o.amount
+			total, ok := addQuantities(outTotals[o.kind], o.amount)
+			if !ok {
+				return problem.Field("outputs", "the outputs' total is too large to be counted")
+			}
+			outTotals[o.kind] = total
 		}
 		for _, o := range outs {
 			lot := Lot{Cooperative: coop, ProductKind: o.kind, Source: SourceTransformation, Quantity: o.amount,
