@@ -246,7 +246,7 @@ func (s *Service) SetShare(ctx context.Context, actor access.Actor, sku, channel
 		}
 	case "percent":
 		if sh.Percent <= 0 || sh.Percent > 10_000 || sh.Amount != 0 {
-			return Product{}, problem.Field("percent", "a percent share is in basis points, 1 to 10000 (7000 = 70 %), without amount")
+			return Product{}, problem.Field("percent", "a percent share is in basis points, 1 to 10000 (7000 = 70 %%), without amount")
 		}
 	default:
 		return Product{}, problem.Field("kind", "must be fixed or percent")
