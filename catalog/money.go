@@ -32,8 +32,9 @@ func (m Money) Validate(field string) error {
 // String formats the amount for people: "120.00 MAD", "12.50 EUR".
 func (m Money) String() string {
 	sign := ""
-	a := m.Amount
-	if a < 0 {
+	// In uint64, so that the most negative amount is negated exactly.
+	a := uint64(m.Amount)
+	if m.Amount < 0 {
 		sign, a = "-", -a
 	}
 	return fmt.Sprintf("%s%d.%02d %s", sign, a/100, a%100, strings.TrimSpace(m.Currency))

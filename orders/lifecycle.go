@@ -205,10 +205,12 @@ var errSkip = errors.New("skip")
 // Ship marks a paid order shipped with its tracking number.
 func (s *Service) Ship(ctx context.Context, actor access.Actor, id, tracking string) (Order, error) {
 	tracking = strings.TrimSpace(tracking)
-	if err := requireTracking(tracking); err != nil {
-		return Order{}, err
-	}
+	// The tracking number is checked once access is granted, so a caller
+	// who may not ship is refused as such (401/403), not told what to fix.
 	return s.staffTransition(ctx, actor, id, func(ctx context.Context, o *Order) error {
+		if err := requireTracking(tracking); err != nil {
+			return err
+		}
 		if o.Status != StatusPaid {
 			return errWrongStatus(*o, "paid")
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/problem"
@@ -56,6 +57,10 @@ func (s *Service) ImportHarvests(ctx context.Context, actor access.Actor, coop s
 	var (
 		rows    []Harvest
 		refused []RowError
+		// seasons holds each parcel's season totals with the rows so far
+		// added, so a file whose sum would overflow is refused before
+		// anything is written (the embedded store has no transactions).
+		seasons = map[string]int64{}
 	)
 	refuse := func(row int, err error) {
 		if len(refused) >= 100 {
@@ -93,7 +98,7 @@ func (s *Service) ImportHarvests(ctx context.Context, actor access.Actor, coop s
 			refuse(row, problem.Field("amount", "%q is not a whole number", rec[4]))
 			continue
 		}
-		h, _, err := s.validateHarvest(ctx, actor, coop, NewHarvest{Parcel: rec[0], Member: rec[1], Date: rec[2], Crop: rec[3],
+		h, p, err := s.validateHarvest(ctx, actor, coop, NewHarvest{Parcel: rec[0], Member: rec[1], Date: rec[2], Crop: rec[3],
 			Quantity: Quantity{Amount: amount, Unit: rec[5]}})
 		if err != nil {
 			if p, ok := problem.As(err); ok && p.Field == "quantity" {
@@ -102,6 +107,18 @@ func (s *Service) ImportHarvests(ctx context.Context, actor access.Actor, coop s
 			refuse(row, err)
 			continue
 		}
+		day, _ := time.Parse(time.DateOnly, h.Date)
+		key := seasonKey(seasonOf(day), h.Crop)
+		season, seen := seasons[p.ID+"|"+key]
+		if !seen {
+			season = p.SeasonTotals[key]
+		}
+		season, ok := addQuantities(season, h.Quantity)
+		if !ok {
+			refuse(row, errTotalTooLarge("amount"))
+			continue
+		}
+		seasons[p.ID+"|"+key] = season
 		h.ID = NewID("hrv")
 		h.CreatedAt = now
 		rows = append(rows, h)

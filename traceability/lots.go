@@ -222,7 +222,9 @@ func (s *Service) buildOriginLot(ctx context.Context, actor access.Actor, coop, 
 		if err != nil {
 			return Lot{}, err
 		}
-		lot.Quantity += h.Quantity
+		if lot.Quantity, ok = addQuantities(lot.Quantity, h.Quantity); !ok {
+			return Lot{}, errTotalTooLarge(field)
+		}
 		lot.Origin = append(lot.Origin, OriginLine{
 			Harvest: h.ID, Date: h.Date, Crop: h.Crop, Quantity: h.Quantity,
 			Parcel: p.ID, ParcelName: p.Name, Commune: p.Commune, Lon: p.Lon, Lat: p.Lat,
@@ -359,7 +361,11 @@ func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string
 		}
 		outTotals := map[string]int64{}
 		for _, o := range outs {
-			outTotals[o.kind] += o.amount
+			total, ok := addQuantities(outTotals[o.kind], o.amount)
+			if !ok {
+				return problem.Field("outputs", "the outputs' total is too large to be counted")
+			}
+			outTotals[o.kind] = total
 		}
 		for _, o := range outs {
 			lot := Lot{Cooperative: coop, ProductKind: o.kind, Source: SourceTransformation, Quantity: o.amount,
@@ -564,20 +570,21 @@ func (s *Service) Lots(ctx context.Context, actor access.Actor, coop string, pag
 // JustifyFlag records the cooperative's written justification of a flag.
 func (s *Service) JustifyFlag(ctx context.Context, actor access.Actor, code, flagID, text string) (Lot, error) {
 	text = strings.TrimSpace(text)
-	if err := RequireText("justification", text, 2000); err != nil {
-		return Lot{}, err
-	}
-	if len([]rune(text)) < 10 {
-		return Lot{}, problem.Field("justification", "must explain the finding in at least 10 characters")
-	}
 	var lot Lot
 	err := s.store.db.Atomically(ctx, func(ctx context.Context) error {
 		l, err := s.store.lot(ctx, NormalizeLotCode(code))
 		if err != nil {
 			return err
 		}
+		// Access first: who may not justify learns nothing of the rules.
 		if err := actor.ManageCoop(l.Cooperative); err != nil {
 			return err
+		}
+		if err := RequireText("justification", text, 2000); err != nil {
+			return err
+		}
+		if len([]rune(text)) < 10 {
+			return problem.Field("justification", "must explain the finding in at least 10 characters")
 		}
 		i := slices.IndexFunc(l.Flags, func(f Flag) bool { return f.ID == flagID })
 		if i < 0 {

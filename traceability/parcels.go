@@ -226,7 +226,10 @@ func (s *Service) recordHarvest(ctx context.Context, h *Harvest) error {
 	}
 	day, _ := time.Parse(time.DateOnly, h.Date)
 	key := seasonKey(seasonOf(day), h.Crop)
-	total := p.SeasonTotals[key] + h.Quantity
+	total, ok := addQuantities(p.SeasonTotals[key], h.Quantity)
+	if !ok {
+		return errTotalTooLarge("quantity")
+	}
 	if reason, ok := CheckHarvest(h.Crop, total, p.AreaM2); !ok {
 		h.Flag = reason
 	}

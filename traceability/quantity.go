@@ -157,3 +157,21 @@ func abs64(v int64) int64 {
 	}
 	return v
 }
+
+// addQuantities sums two non-negative base amounts, reporting false when the
+// sum does not fit in an int64. Each quantity is bounded by Base, but sums of
+// many (a parcel's season, a lot's harvests) are not, and a wrapped sum would
+// turn into a negative total or a store error after part of a request was
+// written.
+func addQuantities(a, b int64) (int64, bool) {
+	if b > 0 && a > math.MaxInt64-b {
+		return 0, false
+	}
+	return a + b, true
+}
+
+// errTotalTooLarge is the refusal of a quantity whose total with what is
+// already recorded would not fit.
+func errTotalTooLarge(field string) error {
+	return &FieldError{Code: problem.Invalid, Field: field, Message: "is too large: the total it makes with what is already recorded cannot be counted"}
+}

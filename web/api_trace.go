@@ -186,6 +186,12 @@ func (s *Server) createPacking(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	// Access first: who may not pack for this cooperative is refused as
+	// such, and learns nothing of the catalogue.
+	if err := actorOf(c).ManageCoop(traceability.NormalizeCode(c.Param("coop"))); err != nil {
+		fail(c, err)
+		return
+	}
 	if req.SKU == "" {
 		fail(c, problem.Field("sku", "is required"))
 		return

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -19,7 +21,16 @@ import (
 // types, malformed or trailing data and oversized bodies become errors that
 // name the field. Nothing of a rejected body is used.
 func decodeJSON(c *gin.Context, v any) error {
-	dec := json.NewDecoder(c.Request.Body)
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return jsonError(err)
+	}
+	// encoding/json replaces invalid UTF-8 with U+FFFD without a word, so a
+	// mangled name would be stored; refuse it, naming the field, instead.
+	if !utf8.Valid(body) {
+		return problem.Field(fieldAtInvalidUTF8(body), "is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -32,6 +43,79 @@ func decodeJSON(c *gin.Context, v any) error {
 		return problem.New(problem.Invalid, "request body must hold a single JSON object")
 	}
 	return nil
+}
+
+// fieldAtInvalidUTF8 names the field ("customer.name") whose key or string
+// value holds the first invalid UTF-8 byte of body, or "body".
+func fieldAtInvalidUTF8(body []byte) string {
+	bad := 0
+	for bad < len(body) {
+		r, size := utf8.DecodeRune(body[bad:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		bad += size
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type level struct {
+		object bool
+		key    string
+		expect bool // an object's next string is a key
+	}
+	var stack []level
+	path := func() string {
+		var parts []string
+		for _, l := range stack {
+			if l.object && l.key != "" {
+				parts = append(parts, l.key)
+			}
+		}
+		return strings.Join(parts, ".")
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		top := len(stack) - 1
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, level{object: true, expect: true})
+			case '[':
+				stack = append(stack, level{})
+			default:
+				stack = stack[:top]
+				if top > 0 && stack[top-1].object {
+					stack[top-1].expect = true
+				}
+			}
+			continue
+		case string:
+			if top >= 0 && stack[top].object && stack[top].expect {
+				stack[top].key, stack[top].expect = t, false
+				if dec.InputOffset() > int64(bad) {
+					return orBody(path())
+				}
+				continue
+			}
+		}
+		if dec.InputOffset() > int64(bad) {
+			return orBody(path())
+		}
+		if top >= 0 && stack[top].object {
+			stack[top].expect = true
+		}
+	}
+	return "body"
+}
+
+func orBody(path string) string {
+	if path == "" {
+		return "body"
+	}
+	return path
 }
 
 func jsonError(err error) error {
