@@ -26,14 +26,14 @@ import (
 // accepted one redirects with ?flash=. Access is decided by the services.
 func (s *Server) recordPages(pages *gin.RouterGroup) {
 	pages.GET("/coop/:coop/parcels", s.parcelsPage)
-	pages.POST("/coop/:coop/parcels", s.parcelsAdd)
+	pages.POST("/coop/:coop/parcels", s.managesCoop, s.parcelsAdd)
 	pages.GET("/coop/:coop/harvests", s.harvestsPage)
-	pages.POST("/coop/:coop/harvests", s.harvestsAdd)
-	pages.POST("/coop/:coop/harvests/import", s.harvestsImport)
+	pages.POST("/coop/:coop/harvests", s.managesCoop, s.harvestsAdd)
+	pages.POST("/coop/:coop/harvests/import", s.managesCoop, s.harvestsImport)
 	pages.GET("/coop/:coop/lots", s.lotsPage)
-	pages.POST("/coop/:coop/lots", s.lotsCreate)
-	pages.POST("/coop/:coop/transformations", s.lotsTransform)
-	pages.POST("/coop/:coop/packings", s.lotsPack)
+	pages.POST("/coop/:coop/lots", s.managesCoop, s.lotsCreate)
+	pages.POST("/coop/:coop/transformations", s.managesCoop, s.lotsTransform)
+	pages.POST("/coop/:coop/packings", s.managesCoop, s.lotsPack)
 	pages.GET("/lots/:code", s.lotPage)
 	pages.POST("/lots/:code/flags/:flag/justification", s.lotJustify)
 	pages.GET("/audit/:coop", s.auditPage)
@@ -441,4 +441,16 @@ func (s *Server) harvestsImport(c *gin.Context) {
 	}()
 	flash := fmt.Sprintf(messages[langOf(c)]["harvests_imported"], n)
 	s.afterRecordForm(c, err, "import", coopPath(c.Param("coop"), "harvests"), flash, s.showHarvests)
+}
+
+// managesCoop refuses a cooperative's record forms to whoever may not write
+// its records, before the form is read: an auditor gets 403, not a
+// validation error about a form they may not send.
+func (s *Server) managesCoop(c *gin.Context) {
+	if err := actorOf(c).ManageCoop(traceability.NormalizeCode(c.Param("coop"))); err != nil {
+		s.pageFail(c, err)
+		c.Abort()
+		return
+	}
+	c.Next()
 }

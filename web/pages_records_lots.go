@@ -386,6 +386,12 @@ func (s *Server) showLot(c *gin.Context, formErr error, which string) {
 }
 
 func (s *Server) lotJustify(c *gin.Context) {
+	if l, err := s.deps.Traceability.PublicLot(c.Request.Context(), c.Param("code")); err == nil {
+		if err := actorOf(c).ManageCoop(l.Cooperative); err != nil {
+			s.pageFail(c, err)
+			return
+		}
+	}
 	if !s.checkCSRF(c) {
 		return
 	}

@@ -201,6 +201,10 @@ func (s *Server) shopAdminSend(c *gin.Context) {
 		return
 	}
 	shop := traceability.NormalizeCode(c.Param("shop"))
+	if err := actorOf(c).OperateShop(shop); err != nil {
+		s.pageFail(c, err)
+		return
+	}
 	units, err := wholeNumber("units", c.PostForm("units"))
 	if err == nil {
 		_, err = s.deps.Stock.Send(c.Request.Context(), actorOf(c), shop, c.PostForm("to"), []shops.LotUnits{{Lot: c.PostForm("lot"), Units: units}})

@@ -90,14 +90,14 @@ func newWorld(tb testing.TB) world {
 func (w world) fill(path string) string {
 	r := strings.NewReplacer(":coop", "SIROUA", ":shop", "TAROUDANNT", ":sku", "SAF-1G", ":channel", "TAROUDANNT",
 		":code", w.packed, ":lot", w.packed, ":gtin", "06111234567895", ":serial", "1", ":flag", "flg_none",
-		":id", "ID", ":month", w.month, "*path", "style.css")
+		":id", "ID", ":month", w.month, "*path", "style.css", ":file", "none.jpg")
 	p := r.Replace(path)
 	switch {
 	case strings.Contains(path, "/certifications/:id"):
 		p = strings.Replace(p, "ID", w.cert, 1)
 	case strings.Contains(path, "/orders/:id"):
 		p = strings.Replace(p, "ID", w.order, 1)
-	case strings.Contains(path, "/sales/:id"):
+	case strings.Contains(path, "/sales/:id"), strings.Contains(path, "/receipts/:id"):
 		p = strings.Replace(p, "ID", w.sale, 1)
 	default:
 		p = strings.Replace(p, "ID", "trf_none", 1)
