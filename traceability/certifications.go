@@ -214,6 +214,9 @@ func (s *Service) originClaims(ctx context.Context, coop, kind string, origin []
 			claims = append(claims, Claim{Certification: c.ID, Scheme: c.Scheme})
 		}
 	}
+	// A stable order (by scheme) so pages and labels show the marks the
+	// same way every time.
+	slices.SortFunc(claims, func(a, b Claim) int { return strings.Compare(a.Scheme+a.Certification, b.Scheme+b.Certification) })
 	return claims, nil
 }
 

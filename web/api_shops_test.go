@@ -313,7 +313,7 @@ func TestTracePageFollowsLotChangesMadeOutsideTheHandlers(t *testing.T) {
 	f := newShops(t, e, false)
 	f.receive(t, e, f.trd, "TAROUDANNT", 3)
 	path := traceURL(t, e, f.packed.Code, "")
-	if _, page := getPage(t, e, path, "en"); strings.Contains(page, "sold") {
+	if _, page := getPage(t, e, path, "en"); strings.Contains(page, "Sold") {
 		t.Fatal("sold before any sale")
 	}
 	actor := access.Actor{UserID: "u", Email: "trd@shop.ma", Role: access.ShopManager, Org: "TAROUDANNT"}
@@ -321,7 +321,7 @@ func TestTracePageFollowsLotChangesMadeOutsideTheHandlers(t *testing.T) {
 		Lines: []shops.Line{{SKU: "SAF-1G", Units: 1, UnitPrice: 12000}}, Currency: "MAD", Payment: "cash"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, page := getPage(t, e, path, "en"); !strings.Contains(page, "sold") {
+	if _, page := getPage(t, e, path, "en"); !strings.Contains(page, "Sold") {
 		t.Fatal("the cached trace page did not follow the sale")
 	}
 }

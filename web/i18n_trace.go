@@ -24,7 +24,8 @@ var _ = registerMessages(map[string]map[string]string{
 		"kind_argan_kernels": "Amandons d'argan", "kind_argan_oil": "Huile d'argan", "kind_olive": "Olives", "kind_olive_oil": "Huile d'olive",
 		"kind_pamm": "Plantes aromatiques", "kind_pamm_dried": "Plantes aromatiques séchées", "kind_essential_oil": "Huile essentielle",
 		"kind_hydrosol": "Hydrolat", "kind_rose": "Roses", "kind_honey": "Miel", "kind_almond": "Amandes", "kind_almond_kernels": "Amandes décortiquées",
-		"kind_crafts": "Artisanat",
+		"kind_crafts":      "Artisanat",
+		"tr_event_shipped": "Expédié", "tr_event_received": "Reçu en boutique", "tr_event_sold": "Vendu", "tr_event_returned": "Rapporté",
 	},
 	"en": {
 		"tr_title_problem": "Code not recognised", "tr_authentic": "Authentic product",
@@ -48,7 +49,8 @@ var _ = registerMessages(map[string]map[string]string{
 		"kind_argan_kernels": "Argan kernels", "kind_argan_oil": "Argan oil", "kind_olive": "Olives", "kind_olive_oil": "Olive oil",
 		"kind_pamm": "Aromatic plants", "kind_pamm_dried": "Dried aromatic plants", "kind_essential_oil": "Essential oil",
 		"kind_hydrosol": "Hydrosol", "kind_rose": "Roses", "kind_honey": "Honey", "kind_almond": "Almonds", "kind_almond_kernels": "Shelled almonds",
-		"kind_crafts": "Crafts",
+		"kind_crafts":      "Crafts",
+		"tr_event_shipped": "Shipped", "tr_event_received": "Received at the shop", "tr_event_sold": "Sold", "tr_event_returned": "Returned",
 	},
 	"ar": {
 		"tr_title_problem": "رمز غير معروف", "tr_authentic": "منتج أصلي",
@@ -72,6 +74,7 @@ var _ = registerMessages(map[string]map[string]string{
 		"kind_argan_kernels": "لوز الأركان", "kind_argan_oil": "زيت الأركان", "kind_olive": "زيتون", "kind_olive_oil": "زيت الزيتون",
 		"kind_pamm": "نباتات عطرية", "kind_pamm_dried": "نباتات عطرية مجففة", "kind_essential_oil": "زيت عطري",
 		"kind_hydrosol": "ماء مقطر", "kind_rose": "ورود", "kind_honey": "عسل", "kind_almond": "لوز", "kind_almond_kernels": "لوز مقشر",
-		"kind_crafts": "صناعة تقليدية",
+		"kind_crafts":      "صناعة تقليدية",
+		"tr_event_shipped": "أُرسل", "tr_event_received": "استُلم في المتجر", "tr_event_sold": "بيع", "tr_event_returned": "أُعيد",
 	},
 })

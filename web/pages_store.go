@@ -222,6 +222,18 @@ func (s *Server) showCart(c *gin.Context, status int, refused map[string]string)
 			v.Products = append(v.Products, pickItem{SKU: it.SKU, Name: it.Names.In(lang), Price: formatMoney(it.Price, lang), Available: it.AvailableUnits})
 		}
 	}
+	// Coming from a product page (/cart?add=SKU): that product first.
+	if add := strings.ToUpper(c.Query("add")); add != "" {
+		slices.SortStableFunc(v.Products, func(a, b pickItem) int {
+			switch {
+			case a.SKU == add && b.SKU != add:
+				return -1
+			case b.SKU == add && a.SKU != add:
+				return 1
+			}
+			return 0
+		})
+	}
 	d := s.data(c, "st_cart", v)
 	if len(refused) > 0 {
 		d.Flash = ""

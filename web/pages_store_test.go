@@ -410,3 +410,22 @@ func TestFulfilmentPagesShipDeliverRefundAndCancel(t *testing.T) {
 	}
 	checkShopLedger(t, e)
 }
+
+// TestProductPageLeadsToTheCart: on the EU platform's catalogue a product in
+// stock links to the cart, which offers that product first.
+func TestProductPageLeadsToTheCart(t *testing.T) {
+	e := webtest.New(t)
+	newPlatform(t, e)
+	st, page := getPage(t, e, "/shop/EU-PLATFORM/SAF-1G", "fr")
+	if st != 200 || !strings.Contains(page, `href="/cart?add=SAF-1G#picker"`) {
+		t.Fatalf("product page %d lacks the cart link", st)
+	}
+	if _, page := getPage(t, e, "/shop/TAROUDANNT/SAF-1G", "fr"); strings.Contains(page, "/cart?add=") {
+		t.Fatal("a till shop's catalogue offers the online cart")
+	}
+	_, page = getPage(t, e, "/cart?add=SAF-1G", "fr")
+	picker := page[strings.Index(page, `id="picker"`):]
+	if !strings.HasPrefix(picker[strings.Index(picker, `name="sku" value="`)+len(`name="sku" value="`):], "SAF-1G") {
+		t.Fatal("the cart does not offer the product first")
+	}
+}

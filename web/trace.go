@@ -320,6 +320,7 @@ type traceView struct {
 	Rec       traceability.TraceRecord
 	Steps     []stepView
 	Claims    []claimView
+	Custody   []custodyView
 	Map       *mapView
 	Report    string
 }
@@ -331,6 +332,11 @@ type stepView struct {
 
 type claimView struct {
 	traceability.ClaimStatus
+	Label string
+}
+
+type custodyView struct {
+	traceability.CustodyStep
 	Label string
 }
 
@@ -359,6 +365,13 @@ func (s *Server) renderTrace(c *gin.Context, sc scanned, lang, cacheKey string) 
 	}
 	for _, cl := range rec.Claims {
 		v.Claims = append(v.Claims, claimView{cl, v.T["tr_status_"+cl.Status]})
+	}
+	for _, cu := range rec.Custody {
+		label := v.T["tr_event_"+cu.Event]
+		if label == "" {
+			label = cu.Event
+		}
+		v.Custody = append(v.Custody, custodyView{cu, label})
 	}
 	if sc.cloned() {
 		v.Cloned = fmt.Sprintf(v.T["tr_cloned"], sc.scans)
