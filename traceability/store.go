@@ -255,20 +255,27 @@ func (s *Store) eachLot(ctx context.Context, fn func(Lot) error) error {
 // sequence the caller read and on the available quantity, so that even
 // without the caller's lock nothing could be consumed twice.
 func (s *Store) consume(ctx context.Context, before Lot, amount int64, e Event, outputs []EventRef) error {
-	r, err := s.db.Collection("lots").UpdateOne(ctx,
+	return s.updateLot(ctx, before.Code,
 		bson.M{"_id": before.Code, "seq": before.Seq, "available": bson.M{"$gte": amount}},
 		bson.M{
 			"$inc":  bson.M{"available": -amount},
 			"$push": bson.M{"events": e, "outputs": bson.M{"$each": outputs}},
 			"$set":  bson.M{"seq": e.Seq, "last_hash": e.Hash},
 		})
+}
+
+// updateLot applies a guarded update to one lot (the guard is in filter:
+// the sequence the caller read, and the quantity it needs), refuses with
+// errLotChanged when the guard does not hold, and tells the lot's watchers.
+func (s *Store) updateLot(ctx context.Context, code string, filter, update bson.M) error {
+	r, err := s.db.Collection("lots").UpdateOne(ctx, filter, update)
 	if err != nil {
 		return err
 	}
 	if r.MatchedCount != 1 {
 		return errLotChanged
 	}
-	s.lotChanged(before.Code)
+	s.lotChanged(code)
 	return nil
 }
 
@@ -279,34 +286,18 @@ func (s *Store) appendLotEvent(ctx context.Context, before Lot, delta int64, e E
 	if delta < 0 {
 		filter["available"] = bson.M{"$gte": -delta}
 	}
-	r, err := s.db.Collection("lots").UpdateOne(ctx, filter, bson.M{
+	return s.updateLot(ctx, before.Code, filter, bson.M{
 		"$inc":  bson.M{"available": delta},
 		"$push": bson.M{"events": e},
 		"$set":  bson.M{"seq": e.Seq, "last_hash": e.Hash},
 	})
-	if err != nil {
-		return err
-	}
-	if r.MatchedCount != 1 {
-		return errLotChanged
-	}
-	s.lotChanged(before.Code)
-	return nil
 }
 
 func (s *Store) justify(ctx context.Context, code string, prevSeq int64, flags []Flag, e Event) error {
-	r, err := s.db.Collection("lots").UpdateOne(ctx, bson.M{"_id": code, "seq": prevSeq}, bson.M{
+	return s.updateLot(ctx, code, bson.M{"_id": code, "seq": prevSeq}, bson.M{
 		"$set":  bson.M{"flags": flags, "seq": e.Seq, "last_hash": e.Hash},
 		"$push": bson.M{"events": e},
 	})
-	if err != nil {
-		return err
-	}
-	if r.MatchedCount != 1 {
-		return errLotChanged
-	}
-	s.lotChanged(code)
-	return nil
 }
 
 func (s *Store) insertCertification(ctx context.Context, c Certification) error {
