@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +103,28 @@ func TestStatementReconcilesToTheCent(t *testing.T) {
 	}
 	if code := e.JSON("GET", "/api/v1/cooperatives/SIROUA/statements/2026-13", auditor, nil, &apiErr); code != 400 || apiErr.Error.Field != "month" {
 		t.Fatalf("bad month: %d %+v", code, apiErr)
+	}
+}
+
+func TestStatementPageAndCSV(t *testing.T) {
+	e := webtest.New(t)
+	f := newShops(t, e, false)
+	f.receive(t, e, f.trd, "TAROUDANNT", 3)
+	e.JSON("POST", "/api/v1/shops/TAROUDANNT/sales", f.trd, map[string]any{"lines": []map[string]any{{"sku": "SAF-1G", "units": 2}}, "payment": "cash"}, nil)
+	b := newBrowser(t, e)
+	_, page := b.get("/login")
+	b.post("/login", url.Values{"csrf": {csrfOf(t, page)}, "email": {"siroua@coop.ma"}, "password": {webtest.Password}})
+	month := time.Now().UTC().Format("2006-01")
+	resp, page := b.get("/coop/SIROUA/statements/" + month)
+	if resp.StatusCode != 200 || !strings.Contains(page, "Relevé de ventes") || !strings.Contains(page, "SAF-1G") || !strings.Contains(page, "240,00") {
+		t.Fatalf("statement page: %d", resp.StatusCode)
+	}
+	resp, csvBody := b.get("/coop/SIROUA/statements/" + month + ".csv")
+	if resp.StatusCode != 200 || !strings.Contains(csvBody, "MAD,2,24000,16800,7200") {
+		t.Fatalf("statement csv: %d %s", resp.StatusCode, csvBody)
+	}
+	other := newBrowser(t, e)
+	if resp, _ := other.get("/coop/SIROUA/statements/" + month); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("anonymous: %d", resp.StatusCode)
 	}
 }

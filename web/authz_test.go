@@ -167,6 +167,8 @@ var accessRules = map[string][]int{
 	"GET /orders/:id":                              adminOnly,
 	"POST /api/v1/products/:sku/photo":             manageA,
 	"GET /coop/:coop/holdings":                     readA,
+	"GET /coop/:coop/statements":                   readA,
+	"GET /coop/:coop/statements/:month":            readA,
 	"GET /till/:shop":                              shopOnly,
 	"POST /till/:shop":                             shopOnly,
 	"GET /till/:shop/receipts/:id":                 ownerShopS,

@@ -78,6 +78,7 @@ func (s *Server) routes() *gin.Engine {
 	s.recordPages(pages)
 	s.shopPages(pages)
 	s.storePages(r, pages)
+	s.settlementPages(pages)
 	s.catalogRoutes(r, api)
 	return r
 }
