@@ -23,7 +23,7 @@ func (s *Server) routes() *gin.Engine {
 	static, _ := fs.Sub(assets, "static")
 	r.GET("/static/*path", staticHandler(static))
 
-	api := r.Group("/api/v1", s.apiAuth, noStore)
+	api := r.Group("/api/v1", s.apiAuth, noStore, s.idempotent)
 	api.GET("/openapi.json", s.openAPI)
 	api.POST("/auth/token", s.issueToken)
 	api.GET("/me", s.me)

@@ -19,6 +19,7 @@ import (
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/accounts"
+	"github.com/terroir-coop/terroir/web/replay"
 )
 
 // Config is the web layer's configuration; cmd/terroir fills it from the
@@ -46,6 +47,7 @@ type Deps struct {
 	Catalog      *catalog.Service
 	Orders       *orders.Service
 	Payments     orders.Payments    // verifies Stripe webhooks
+	Replay       *replay.Service    // Idempotency-Key replays of creating API requests
 	CatalogCache *CatalogCache      // also the Stock's change callback
 	Codes        traceability.Codes // public URL and signer of QR trace codes
 	Scans        *traceability.ScanBuffer

@@ -17,6 +17,7 @@ import (
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web"
 	"github.com/terroir-coop/terroir/web/accounts"
+	"github.com/terroir-coop/terroir/web/replay"
 )
 
 // config is everything the process reads from its environment and flags.
@@ -71,6 +72,7 @@ type app struct {
 	// stock service tells it what moved.
 	catalogCache *web.CatalogCache
 	orders       *orders.Service
+	replay       *replay.Service
 	payments     *orders.Stripe
 	accounts     *accounts.Service
 }
@@ -85,6 +87,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	idx = append(idx, shops.Indexes()...)
 	idx = append(idx, catalog.Indexes()...)
 	idx = append(idx, orders.Indexes()...)
+	idx = append(idx, replay.Indexes()...)
 	idx = append(idx, accounts.Indexes()...)
 	if err := store.EnsureIndexes(ctx, idx); err != nil {
 		store.Close()
@@ -99,6 +102,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	a.payments = orders.NewStripe(cfg.StripeKey, cfg.StripeWebhook, cfg.StripeAPIBase, nil)
 	a.orders = orders.NewService(orders.NewStore(store), a.catalog, a.shops, a.stock, a.payments,
 		orders.Config{PublicURL: strings.TrimRight(cfg.PublicURL, "/")}, time.Now)
+	a.replay = replay.NewService(replay.NewStore(store), time.Now)
 	a.accounts = accounts.NewService(accounts.NewStore(store), time.Now, a.checkOrg)
 	return a, nil
 }

@@ -77,7 +77,7 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 
 	handler, err := web.New(web.Config{PublicURL: cfg.PublicURL, Version: version, CacheTTL: cacheTTL(a.store)},
 		web.Deps{Store: a.store, Accounts: a.accounts, Traceability: a.trace, Shops: a.shops, Stock: a.stock, Catalog: a.catalog, CatalogCache: a.catalogCache,
-			Codes: codes, Scans: scans, Orders: a.orders, Payments: a.payments, Logger: log})
+			Codes: codes, Scans: scans, Orders: a.orders, Payments: a.payments, Replay: a.replay, Logger: log})
 	if err != nil {
 		return errorf(stderr, "web: %v", err)
 	}
@@ -142,6 +142,9 @@ func sweep(ctx context.Context, a *app, log interface{ Warn(string, ...any) }) {
 		case <-t.C:
 			if err := a.accounts.SweepExpired(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("sweep expired credentials", "err", err)
+			}
+			if err := a.replay.Sweep(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("sweep idempotency keys", "err", err)
 			}
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web"
 	"github.com/terroir-coop/terroir/web/accounts"
+	"github.com/terroir-coop/terroir/web/replay"
 )
 
 // Env is a running server and its parts.
@@ -63,6 +64,7 @@ func New(t testing.TB) *Env {
 	idx = append(idx, shops.Indexes()...)
 	idx = append(idx, catalog.Indexes()...)
 	idx = append(idx, orders.Indexes()...)
+	idx = append(idx, replay.Indexes()...)
 	idx = append(idx, accounts.Indexes()...)
 	if err := store.EnsureIndexes(ctx, idx); err != nil {
 		t.Fatal(err)
@@ -97,7 +99,8 @@ func New(t testing.TB) *Env {
 	e.Orders = orders.NewService(orders.NewStore(store), e.Catalog, e.Shops, e.Stock, e.Payments, orders.Config{PublicURL: e.Server.URL}, time.Now)
 	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL}, web.Deps{
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
-		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog, CatalogCache: e.CatalogCache,
+		Replay: replay.NewService(replay.NewStore(store), time.Now),
+		Store:  store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog, CatalogCache: e.CatalogCache,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -1,0 +1,85 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/terroir-coop/terroir/web/replay"
+)
+
+// capture keeps a copy of what a handler writes.
+type capture struct {
+	gin.ResponseWriter
+	body bytes.Buffer
+}
+
+func (w *capture) Write(b []byte) (int, error) {
+	w.body.Write(b)
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *capture) WriteString(s string) (int, error) {
+	w.body.WriteString(s)
+	return w.ResponseWriter.WriteString(s)
+}
+
+// ownIdempotency are the creating routes that handle Idempotency-Key
+// themselves (an order's replay must also reopen its payment page) or take
+// no such key (credentials, Stripe's own event IDs).
+var ownIdempotency = map[string]bool{
+	"/api/v1/orders":         true,
+	"/api/v1/auth/token":     true,
+	"/api/v1/stripe/webhook": true,
+}
+
+// idempotent replays the first answer to a POST or PUT sent again with the
+// same Idempotency-Key and body (API.md): the work is done once.
+func (s *Server) idempotent(c *gin.Context) {
+	key := c.GetHeader("Idempotency-Key")
+	if key == "" || (c.Request.Method != http.MethodPost && c.Request.Method != http.MethodPut) || ownIdempotency[c.FullPath()] || s.deps.Replay == nil {
+		c.Next()
+		return
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	scope := actorOf(c).UserID + " " + c.Request.Method + " " + c.Request.URL.Path
+	ctx := c.Request.Context()
+	answer, err := s.deps.Replay.Begin(ctx, scope, key, body)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if answer != nil {
+		c.Header("Idempotent-Replayed", "true")
+		c.Data(answer.Status, answer.ContentType, answer.Body)
+		c.Abort()
+		return
+	}
+	w := &capture{ResponseWriter: c.Writer}
+	c.Writer = w
+	c.Next()
+	status := w.Status()
+	done := context.WithoutCancel(ctx)
+	if status >= 500 {
+		_ = s.deps.Replay.Abandon(done, scope, key)
+		return
+	}
+	ct := w.Header().Get("Content-Type")
+	if !strings.HasPrefix(ct, "application/json") {
+		ct = "application/json; charset=utf-8"
+	}
+	_ = s.deps.Replay.Finish(done, scope, key, replayAnswer(status, ct, w.body.Bytes()))
+}
+
+func replayAnswer(status int, ct string, body []byte) replay.Answer {
+	return replay.Answer{Status: status, ContentType: ct, Body: body}
+}
