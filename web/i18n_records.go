@@ -6,7 +6,8 @@ package web
 // "pk_", "process_", "source_", "status_" and "event_" + their code.
 var _ = registerMessages(map[string]map[string]string{
 	"fr": {
-		"records": "Registres", "parcels": "Parcelles", "harvests": "Récoltes", "lots": "Lots", "lot": "Lot", "audit": "Audit",
+		"serials_label": "Un numéro de série par unité (étiquettes uniques contre les copies ; produit avec GTIN)",
+		"records":       "Registres", "parcels": "Parcelles", "harvests": "Récoltes", "lots": "Lots", "lot": "Lot", "audit": "Audit",
 		"my_audits": "Mes audits", "no_scope": "Aucune coopérative ne vous est attribuée. Demandez-le à l'administration du réseau.",
 		"member": "Membre", "parcel": "Parcelle", "crop": "Culture", "area_m2": "Surface (m²)", "identifier": "Identifiant",
 		"location": "Emplacement", "location_hint": "Latitude et longitude du centre de la parcelle (GPS du téléphone), ou le polygone GeoJSON exporté d'une application GPS.",
@@ -55,7 +56,8 @@ var _ = registerMessages(map[string]map[string]string{
 		"event_flagged": "alerte", "event_justified": "justification",
 	},
 	"en": {
-		"records": "Records", "parcels": "Parcels", "harvests": "Harvests", "lots": "Lots", "lot": "Lot", "audit": "Audit",
+		"serials_label": "One serial number per unit (unique labels against copies; needs a product with a GTIN)",
+		"records":       "Records", "parcels": "Parcels", "harvests": "Harvests", "lots": "Lots", "lot": "Lot", "audit": "Audit",
 		"my_audits": "My audits", "no_scope": "No cooperative is assigned to you. Ask the network administration.",
 		"member": "Member", "parcel": "Parcel", "crop": "Crop", "area_m2": "Area (m²)", "identifier": "Identifier",
 		"location": "Location", "location_hint": "Latitude and longitude of the parcel's centre (the phone's GPS), or the GeoJSON polygon exported from a GPS app.",
@@ -104,7 +106,8 @@ var _ = registerMessages(map[string]map[string]string{
 		"event_flagged": "flagged", "event_justified": "justified",
 	},
 	"ar": {
-		"records": "السجلات", "parcels": "القطع الأرضية", "harvests": "المحاصيل", "lots": "الدفعات", "lot": "دفعة", "audit": "التدقيق",
+		"serials_label": "رقم تسلسلي لكل وحدة (ملصقات فريدة ضد النسخ؛ يتطلب منتجًا برمز GTIN)",
+		"records":       "السجلات", "parcels": "القطع الأرضية", "harvests": "المحاصيل", "lots": "الدفعات", "lot": "دفعة", "audit": "التدقيق",
 		"my_audits": "تدقيقاتي", "no_scope": "لم تُسند إليك أي تعاونية. اطلب ذلك من إدارة الشبكة.",
 		"member": "العضو", "parcel": "القطعة", "crop": "الزراعة", "area_m2": "المساحة (م²)", "identifier": "المعرّف",
 		"location": "الموقع", "location_hint": "خط العرض وخط الطول لوسط القطعة (GPS الهاتف)، أو مضلع GeoJSON المصدَّر من تطبيق GPS.",

@@ -288,6 +288,7 @@ func (s *Server) lotsPack(c *gin.Context) {
 		}
 		packed, err = s.deps.Traceability.Pack(c.Request.Context(), actorOf(c), c.Param("coop"), traceability.NewPacking{
 			Lot: c.PostForm("lot"), Units: units, BestBefore: c.PostForm("best_before"), Product: p.Packed(),
+			Serials: c.PostForm("serials") == "on",
 		})
 		return err
 	}()
