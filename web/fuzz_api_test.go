@@ -91,7 +91,7 @@ var jsonBodySamples = map[string]func(w world) any{
 		return map[string]any{"sale": w.sale, "lot": w.packed, "units": 1}
 	},
 	"POST /api/v1/shops/:shop/adjustments": func(w world) any {
-		return map[string]any{"lot": w.packed, "units": 1, "kind": "loss"}
+		return map[string]any{"lot": w.packed, "units": 1, "kind": "loss", "reason": "jar broken"}
 	},
 	"POST /api/v1/shops/:shop/counts": func(w world) any {
 		return map[string]any{"lines": []map[string]any{{"lot": w.packed, "counted": 8}}}
