@@ -237,6 +237,18 @@ func (st *Stock) ApplyCount(ctx context.Context, actor access.Actor, shop string
 	if strings.TrimSpace(reason) == "" {
 		reason = "stock count"
 	}
+	// Each line is applied against the balance as read before any line
+	// moved it: a lot counted twice would book two differences against
+	// the same starting units, and the balance would disagree with its
+	// movements.
+	counted := make(map[string]bool, len(lines))
+	for i, ln := range lines {
+		lot := traceability.NormalizeLotCode(ln.Lot)
+		if counted[lot] {
+			return nil, problem.Field(fmt.Sprintf("lines[%d].lot", i), "lot %s is counted twice; give one line per lot", lot)
+		}
+		counted[lot] = true
+	}
 	var out []Movement
 	var skus []string
 	err := st.db.Atomically(ctx, func(ctx context.Context) error {
