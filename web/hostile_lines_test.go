@@ -35,3 +35,19 @@ func TestRepeatedLinesKeepTheLedger(t *testing.T) {
 		checkShopLedger(t, e)
 	}
 }
+
+// TestCountAnswersTheBookedAdjustments: the adjustments a count answers
+// are the movements as booked, with their id, shop, lot, SKU and time.
+func TestCountAnswersTheBookedAdjustments(t *testing.T) {
+	w := newWorld(t)
+	var out struct {
+		Adjustments []map[string]any `json:"adjustments"`
+	}
+	if st := w.e.JSON("POST", "/api/v1/shops/TAROUDANNT/counts", w.shopS, map[string]any{"lines": []map[string]any{{"lot": w.packed, "counted": 7}}}, &out); st != 201 || len(out.Adjustments) != 1 {
+		t.Fatalf("count: %d %v", st, out)
+	}
+	a := out.Adjustments[0]
+	if a["id"] == "" || a["shop"] != "TAROUDANNT" || a["lot"] != w.packed || a["sku"] != "SAF-1G" || a["at"] == "0001-01-01T00:00:00Z" {
+		t.Fatalf("count answered %v, not the booked movement", a)
+	}
+}
