@@ -105,22 +105,28 @@ func NewStock(store *Store, trace *traceability.Service, now func() time.Time, c
 // Atomically and have checked the guards; move re-checks that no balance
 // goes negative so a bug can never write one.
 func (st *Stock) move(ctx context.Context, b *Balance, m Movement) error {
+	_, err := st.book(ctx, b, m)
+	return err
+}
+
+// book is move that returns the movement as booked (id, shop, lot, time).
+func (st *Stock) book(ctx context.Context, b *Balance, m Movement) (Movement, error) {
 	if b.Units+m.Units < 0 || b.Units+m.Units < b.Reserved {
-		return ErrInsufficientStock
+		return Movement{}, ErrInsufficientStock
 	}
 	m.ID = traceability.NewID("mov")
 	m.Shop, m.Lot, m.SKU = b.Shop, b.Lot, b.SKU
 	m.At = st.now().UTC()
 	if err := st.store.insertMovement(ctx, m); err != nil {
-		return err
+		return Movement{}, err
 	}
 	b.Units += m.Units
 	b.Ledger += m.Units
 	b.UpdatedAt = m.At
 	if err := st.store.saveBalance(ctx, *b); err != nil {
-		return err
+		return Movement{}, err
 	}
-	return st.store.adjustShelf(ctx, *b, m.Units, 0)
+	return m, st.store.adjustShelf(ctx, *b, m.Units, 0)
 }
 
 // ReceiptRequest receives units of a packed lot from its cooperative.
@@ -237,6 +243,18 @@ func (st *Stock) ApplyCount(ctx context.Context, actor access.Actor, shop string
 	if strings.TrimSpace(reason) == "" {
 		reason = "stock count"
 	}
+	// Each line is applied against the balance as read before any line
+	// moved it: a lot counted twice would book two differences against
+	// the same starting units, and the balance would disagree with its
+	// movements.
+	counted := make(map[string]bool, len(lines))
+	for i, ln := range lines {
+		lot := traceability.NormalizeLotCode(ln.Lot)
+		if counted[lot] {
+			return nil, problem.Field(fmt.Sprintf("lines[%d].lot", i), "lot %s is counted twice; give one line per lot", lot)
+		}
+		counted[lot] = true
+	}
 	var out []Movement
 	var skus []string
 	err := st.db.Atomically(ctx, func(ctx context.Context) error {
@@ -260,8 +278,8 @@ func (st *Stock) ApplyCount(ctx context.Context, actor access.Actor, shop string
 			if diff == 0 {
 				continue
 			}
-			m := Movement{Kind: MoveAdjustment, Units: diff, Reason: reason, Actor: actor.Email}
-			if err := st.move(ctx, &bals[i], m); err != nil {
+			m, err := st.book(ctx, &bals[i], Movement{Kind: MoveAdjustment, Units: diff, Reason: reason, Actor: actor.Email})
+			if err != nil {
 				return err
 			}
 			out = append(out, m)

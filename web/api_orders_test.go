@@ -350,3 +350,108 @@ func TestFulfilmentAndBackOfficeRefund(t *testing.T) {
 	}
 	checkShopLedger(t, e)
 }
+
+// signedWebhook builds a checkout.session.completed event for orderID and
+// its Stripe-Signature header, signed at signedAt with the test secret.
+func signedWebhook(id, orderID string, signedAt time.Time) (payload []byte, header string) {
+	payload, _ = json.Marshal(map[string]any{"id": id, "object": "event", "type": "checkout.session.completed", "created": signedAt.Unix(),
+		"api_version": "2023-10-16", "data": map[string]any{"object": map[string]any{"id": "cs_test_" + orderID, "object": "checkout.session",
+			"client_reference_id": orderID, "metadata": map[string]string{"order_id": orderID}, "payment_intent": "pi_hostile"}}})
+	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: webtest.WebhookSecret, Timestamp: signedAt})
+	return payload, signed.Header
+}
+
+// TestWebhookRefusesHostileDeliveries: a body altered after signing, no
+// signature, a stale signature, a signed non-JSON body and an event naming
+// an unknown order are all refused and change nothing.
+func TestWebhookRefusesHostileDeliveries(t *testing.T) {
+	e := webtest.New(t)
+	newPlatform(t, e)
+	_, o := placeOrder(t, e, 2, "")
+	payload, header := signedWebhook("evt_hostile_1", o.ID, time.Now())
+	altered := []byte(strings.Replace(string(payload), `"pi_hostile"`, `"pi_evil00"`, 1))
+	stalePayload, staleHeader := signedWebhook("evt_hostile_2", o.ID, time.Now().Add(-10*time.Minute))
+	notJSON := []byte("order=" + o.ID + "&paid=true")
+	notJSONSigned := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: notJSON, Secret: webtest.WebhookSecret, Timestamp: time.Now()})
+	unknownPayload, unknownHeader := signedWebhook("evt_hostile_3", "ord_does_not_exist", time.Now())
+	for _, tc := range []struct {
+		name      string
+		body      []byte
+		header    []string
+		low, high int
+	}{
+		{"altered after signing", altered, []string{"Stripe-Signature", header}, 400, 400},
+		{"no signature", payload, nil, 400, 400},
+		{"signed ten minutes ago", stalePayload, []string{"Stripe-Signature", staleHeader}, 400, 400},
+		{"signed non-JSON body", notJSON, []string{"Stripe-Signature", notJSONSigned.Header}, 400, 400},
+		{"unknown order", unknownPayload, []string{"Stripe-Signature", unknownHeader}, 400, 499},
+	} {
+		before := fmt.Sprint(counts(t, e))
+		resp, body := e.Do("POST", "/api/v1/stripe/webhook", "", tc.body, tc.header...)
+		if resp.StatusCode < tc.low || resp.StatusCode > tc.high {
+			t.Errorf("%s: %d %s, want %d..%d", tc.name, resp.StatusCode, body, tc.low, tc.high)
+		}
+		if after := fmt.Sprint(counts(t, e)); after != before {
+			t.Errorf("%s wrote: %s → %s", tc.name, before, after)
+		}
+		if got := orderStatus(t, e, o.ID, o.OrderToken); got.Status != "pending_payment" {
+			t.Errorf("%s changed the order to %s", tc.name, got.Status)
+		}
+	}
+	// The untouched delivery is still good: the refusals above did not
+	// record its event as seen.
+	if resp, body := e.Do("POST", "/api/v1/stripe/webhook", "", payload, "Stripe-Signature", header); resp.StatusCode != 200 {
+		t.Fatalf("the genuine delivery: %d %s", resp.StatusCode, body)
+	}
+	if got := orderStatus(t, e, o.ID, o.OrderToken); got.Status != "paid" {
+		t.Fatalf("after the genuine delivery: %s", got.Status)
+	}
+}
+
+// TestConcurrentWebhookDeliveriesPayOnce: Stripe delivers the same event
+// ten times at once; the order is paid once, with one set of sale
+// movements, and no delivery gets a 5xx.
+func TestConcurrentWebhookDeliveriesPayOnce(t *testing.T) {
+	e := webtest.New(t)
+	f := newPlatform(t, e)
+	_, o := placeOrder(t, e, 2, "")
+	payload, header := signedWebhook("evt_concurrent", o.ID, time.Now())
+	var wg sync.WaitGroup
+	statuses := make([]int, 10)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, _ := e.Do("POST", "/api/v1/stripe/webhook", "", payload, "Stripe-Signature", header)
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, st := range statuses {
+		switch st {
+		case 200:
+			ok++
+		case 409: // Stripe retries it
+		default:
+			t.Errorf("a concurrent delivery got %d (all: %v)", st, statuses)
+		}
+	}
+	if ok == 0 {
+		// Every delivery asked for a retry: the retry must pay.
+		if resp, body := e.Do("POST", "/api/v1/stripe/webhook", "", payload, "Stripe-Signature", header); resp.StatusCode != 200 {
+			t.Fatalf("retry after %v: %d %s", statuses, resp.StatusCode, body)
+		}
+	}
+	if got := orderStatus(t, e, o.ID, o.OrderToken); got.Status != "paid" {
+		t.Fatalf("after ten deliveries: %s (%v)", got.Status, statuses)
+	}
+	n, _ := e.Store.Collection("movements").CountDocuments(context.Background(), bson.M{"ref": o.ID, "kind": "sale"})
+	if n != 1 {
+		t.Fatalf("%d sale movements for one payment (%v)", n, statuses)
+	}
+	if u, r := platformStock(t, e, f.eu); u != 18 || r != 0 {
+		t.Fatalf("paid once means 2 jars sold: %d units, %d reserved", u, r)
+	}
+	checkShopLedger(t, e)
+}

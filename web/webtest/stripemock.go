@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,7 +33,16 @@ func StripeMock(t testing.TB) string {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		cmd := exec.Command("go", "tool", "stripe-mock", "-http-port", fmt.Sprint(port))
+		// Run the tool's binary itself, not `go tool stripe-mock`: killing
+		// the go command would leave its child serving (and holding the
+		// test process's inherited pipes open) after the test ends.
+		bin, err := exec.Command("go", "tool", "-n", "stripe-mock").Output()
+		if err != nil {
+			stripeMock.err = fmt.Errorf("build stripe-mock (go tool -n stripe-mock): %w", err)
+			return
+		}
+		cmd := exec.Command(strings.TrimSpace(string(bin)), "-http-port", fmt.Sprint(port))
+		endWithParent(cmd)
 		if err := cmd.Start(); err != nil {
 			stripeMock.err = fmt.Errorf("start stripe-mock (go tool stripe-mock): %w", err)
 			return
