@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -37,9 +38,12 @@ func TestBrowserCatalogOnAPhone(t *testing.T) {
 	ctx := newChrome(t)
 
 	// French, as the phone asks.
+	// Photos load lazily: wait (bounded) until the first one is decoded
+	// rather than reading it the moment the list shows.
 	if err := chromedp.Do(ctx, chromedp.Navigate(e.URL("/shop/TAROUDANNT")), chromedp.WaitVisible(chromedp.CSS(`#products`))); err != nil {
 		t.Fatalf("open the catalogue: %v", err)
 	}
+	waitPhoto(t, ctx, "#products img")
 	seen, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[document.documentElement.lang, document.documentElement.dir,
 		document.querySelector('#products').innerText, String(document.querySelector('#products img').complete && document.querySelector('#products img').naturalWidth)]`))
 	if err != nil {
@@ -94,6 +98,7 @@ func TestBrowserCatalogOnAPhone(t *testing.T) {
 	); err != nil {
 		t.Fatalf("product page in French: %v", err)
 	}
+	waitPhoto(t, ctx, "img.photo")
 	page, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[document.querySelector('main h1').innerText,
 		document.querySelector('#availability').innerText, document.querySelector('#certifications').innerText,
 		document.querySelector('#cooperative').innerText, String(document.querySelector('img.photo').naturalWidth)]`))
@@ -121,4 +126,15 @@ func TestBrowserCatalogOnAPhone(t *testing.T) {
 		t.Fatalf("trace verdict %q", verdict)
 	}
 	screenshot(t, ctx, "product-trace")
+}
+
+// waitPhoto waits (30 s at most) until the first image matching selector
+// is decoded: photos load lazily, so they may still be on their way when
+// the page shows.
+func waitPhoto(t *testing.T, ctx context.Context, selector string) {
+	t.Helper()
+	js := `(() => { const i = document.querySelector(` + "`" + selector + "`" + `); return !!i && i.complete && i.naturalWidth > 0 })()`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js)); err != nil {
+		t.Fatalf("photo %s never loaded: %v", selector, err)
+	}
 }
