@@ -77,9 +77,10 @@ func (s *Store) order(ctx context.Context, id string) (Order, error) {
 	return o, err
 }
 
-// saveOrder writes an order, guarded on the status it was read with.
+// saveOrder writes an order, guarded on the status it was read with
+// (callers hold Atomically and read the order in it).
 func (s *Store) saveOrder(ctx context.Context, o Order, before string) error {
-	r, err := s.db.Collection("orders").ReplaceOne(ctx, bson.M{"_id": o.ID, "status": before}, o)
+	r, err := s.db.Collection("orders").ReplaceOne(ctx, s.db.GuardedID(o.ID, bson.M{"status": before}), o)
 	if err != nil {
 		return err
 	}

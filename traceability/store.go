@@ -180,7 +180,7 @@ func (s *Store) harvests(ctx context.Context, coop string, pg Page) ([]Harvest, 
 func (s *Store) assignHarvests(ctx context.Context, ids []string, lot string) error {
 	for _, id := range ids {
 		r, err := s.db.Collection("harvests").UpdateOne(ctx,
-			bson.M{"_id": id, "lot": bson.M{"$exists": false}}, bson.M{"$set": bson.M{"lot": lot}})
+			s.db.GuardedID(id, bson.M{"lot": bson.M{"$exists": false}}), bson.M{"$set": bson.M{"lot": lot}})
 		if err != nil {
 			return err
 		}

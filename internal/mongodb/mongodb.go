@@ -278,3 +278,22 @@ func IsDuplicateKey(err error) bool { return mongo.IsDuplicateKeyError(err) }
 
 // IsNotFound reports whether err says that no document matched.
 func IsNotFound(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }
+
+// GuardedID is the filter of an update of the document with this _id that
+// must only apply while guard holds (the status or sequence the caller
+// read). On a replica set the guard is part of the filter, checked
+// atomically by the server. FerretDB v1 pushes a filter down to SQLite only
+// when it is {_id: X} alone — {_id, status} scans the whole collection — so
+// on the embedded store the filter is the _id alone: the caller reads the
+// document inside Atomically, whose process-wide lock keeps it unchanged
+// until the update, and checks the guard on what it read.
+func (s *Store) GuardedID(id any, guard bson.M) bson.M {
+	if s.embedded {
+		return bson.M{"_id": id}
+	}
+	f := bson.M{"_id": id}
+	for k, v := range guard {
+		f[k] = v
+	}
+	return f
+}
