@@ -267,7 +267,10 @@ func load(ctx context.Context, opts options) (*results, error) {
 	}
 	c := &client{base: opts.BaseURL, http: &http.Client{Timeout: 10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: opts.Concurrency + 4, MaxIdleConns: opts.Concurrency + 4}}}
-	managers, err := c.shopManagers(opts)
+	// Setting up hashes passwords, slow on a busy machine: a longer timeout
+	// than the load's requests.
+	setup := &client{base: c.base, http: &http.Client{Timeout: 60 * time.Second, Transport: c.http.Transport}}
+	managers, err := setup.shopManagers(opts)
 	if err != nil {
 		return nil, err
 	}

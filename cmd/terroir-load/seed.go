@@ -27,6 +27,10 @@ type scale struct {
 	Coops, Members, Parcels, HarvestsPerLot, Lots, Products int
 	ShopsPerLot                                             int   // each lot is on this many shops' shelves
 	PackedUnits, UnitsPerShop                               int64 // per lot
+	// CSVPath, when set, receives CSVRows harvests of the first
+	// cooperative's parcels in the import format (season 2026).
+	CSVPath string
+	CSVRows int
 }
 
 var scales = map[string]scale{
@@ -77,6 +81,8 @@ func seedCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	data := fs.String("data", "", "embedded store directory (required; the server must be stopped)")
 	scaleName := fs.String("scale", "default", "default or small (one tenth)")
+	csvPath := fs.String("harvest-csv", "", "also write a harvest import file for the first cooperative (for `terroir import harvests`)")
+	csvRows := fs.Int("csv-rows", 10_000, "rows of --harvest-csv")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -86,6 +92,7 @@ func seedCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	start := time.Now()
+	sc.CSVPath, sc.CSVRows = *csvPath, *csvRows
 	if err := seed(context.Background(), *data, sc, stdout); err != nil {
 		fmt.Fprintf(stderr, "terroir-load: seed: %v\n", err)
 		return 1
@@ -375,6 +382,11 @@ func seed(ctx context.Context, dir string, sc scale, out io.Writer) error {
 	if err := b.flushAll(); err != nil {
 		return err
 	}
+	if sc.CSVPath != "" {
+		if err := writeHarvestCSV(sc.CSVPath, sc.CSVRows, coops[0].code, coops[0].parcels, seedCrops[coops[0].crop].crop, out); err != nil {
+			return err
+		}
+	}
 	js, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -402,4 +414,21 @@ func gtin13(twelve string) string {
 		}
 	}
 	return ""
+}
+
+// writeHarvestCSV writes rows harvests on the parcels, a few grams each, in
+// the season after the seeded one.
+func writeHarvestCSV(path string, rows int, coop string, parcels []traceability.Parcel, crop string, out io.Writer) error {
+	var b strings.Builder
+	b.WriteString(strings.Join(traceability.HarvestCSVHeader, ",") + "\n")
+	for i := range rows {
+		p := parcels[i%len(parcels)]
+		day := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%60).Format(time.DateOnly)
+		fmt.Fprintf(&b, "%s,%s,%s,%s,%d,g\n", p.ID, p.Member, day, crop, 1+i%5)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %d harvests of %s to %s: terroir import harvests --coop %s %s\n", rows, coop, path, coop, path)
+	return nil
 }
