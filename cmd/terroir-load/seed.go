@@ -231,6 +231,11 @@ func seed(ctx context.Context, dir string, sc scale, out io.Writer) error {
 			return err
 		}
 	}
+	for _, coll := range []string{"shops", "cooperatives", "members"} { // so the progress line counts them
+		if err := b.flush(coll); err != nil {
+			return err
+		}
+	}
 	for p := range sc.Parcels {
 		c := coops[p%sc.Coops]
 		cr := seedCrops[c.crop]
