@@ -116,6 +116,22 @@ func TestCrashUnderOrdersAndSales(t *testing.T) {
 	case <-time.After(40 * time.Second):
 		t.Fatalf("fewer than 10 paid orders and 10 sales in 40 s\n%s", srv.output())
 	}
+	// Two orders left unpaid on purpose, so the sweep below always has the
+	// dead process's reservations to release.
+	unpaid := &client{http: srv.client, base: "http://" + srv.addr}
+	for i := range 2 {
+		var o struct {
+			ID string `json:"id"`
+		}
+		st, err := unpaid.postJSON("/api/v1/orders", "", map[string]any{"channel": man.Platform,
+			"lines": []map[string]any{{"sku": man.SKUs[i], "units": 1}},
+			"customer": map[string]any{"email": "unpaid@example.fr", "name": "Unpaid", "address": map[string]any{
+				"line1": "1 rue", "postal_code": "13001", "city": "Marseille", "country": "FR"}}}, &o)
+		if err != nil || st != http.StatusCreated {
+			t.Fatalf("unpaid order: %d %v", st, err)
+		}
+		onAck(ack{Kind: kindOrder, ID: o.ID})
+	}
 	srv.kill(t) // SIGKILL with requests in flight
 	cancel()
 	if err := <-loadDone; err != nil {
@@ -212,6 +228,9 @@ func TestCrashUnderOrdersAndSales(t *testing.T) {
 	}
 	for _, sh := range shelves {
 		t.Errorf("shelf %s still reserves %d units after the expiry sweep", sh.ID, sh.Reserved)
+	}
+	if expired < 2 {
+		t.Errorf("the sweep expired %d orders, want at least the 2 left unpaid", expired)
 	}
 	t.Logf("%d orders in the store, %d expired by the sweep", len(all), expired)
 	store.Close()
