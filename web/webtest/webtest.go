@@ -73,7 +73,7 @@ func New(t testing.TB) *Env {
 	e.Traceability = traceability.NewService(traceability.NewStore(store), time.Now)
 	e.Shops = shops.NewService(shops.NewStore(store), time.Now)
 	e.Catalog = catalog.NewService(catalog.NewStore(store), e.Traceability, time.Now)
-	e.CatalogCache = web.NewCatalogCache(time.Now, 10*time.Second)
+	e.CatalogCache = web.NewCatalogCache(time.Now, 10*time.Minute)
 	e.Stock = shops.NewStock(shops.NewStore(store), e.Traceability, time.Now, e.CatalogCache.Changed)
 	e.Accounts = accounts.NewService(accounts.NewStore(store), time.Now, func(ctx context.Context, role access.Role, org string) error {
 		if role == access.ShopManager {
@@ -97,7 +97,10 @@ func New(t testing.TB) *Env {
 	e.Scans = e.Traceability.NewScanBuffer()
 	e.Payments = orders.NewStripe("sk_test_terroir", WebhookSecret, StripeMock(t), nil)
 	e.Orders = orders.NewService(orders.NewStore(store), e.Catalog, e.Shops, e.Stock, e.Payments, orders.Config{PublicURL: e.Server.URL}, time.Now)
-	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL}, web.Deps{
+	// One process owns the test store, as in production on the embedded
+	// store, so caches live as long as there (their own invalidations are
+	// complete; the TTL only bounds other instances' changes).
+	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute}, web.Deps{
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
 		Replay: replay.NewService(replay.NewStore(store), time.Now),
 		Store:  store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog, CatalogCache: e.CatalogCache,
