@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 )
@@ -207,11 +208,7 @@ func (s *Server) traceEntry(ctx context.Context, code string) (*traceEntry, erro
 	if err != nil {
 		return nil, err
 	}
-	products := make(map[string]traceProduct, len(languages))
-	for _, lang := range languages {
-		products[lang] = s.productOf(ctx, rec.Lot, lang)
-	}
-	return s.traces.put(code, rec, products), nil
+	return s.traces.put(code, rec, s.productsOf(ctx, rec.Lot)), nil
 }
 
 // traceAnswer is the public JSON of API.md.
@@ -250,18 +247,28 @@ type traceCooperative struct {
 	Province string `json:"province"`
 }
 
-func (s *Server) productOf(ctx context.Context, l traceability.Lot, lang string) traceProduct {
-	p := traceProduct{SKU: l.SKU, GTIN: l.GTIN, Kind: l.ProductKind, Name: kindName(l.ProductKind, lang),
-		BestBefore: l.BestBefore, Quantity: traceability.FormatQuantity(l.Quantity, l.Unit)}
-	if l.UnitSize > 0 {
-		p.NetQuantity = traceability.FormatQuantity(l.UnitSize, l.UnitSizeOf)
-	}
+// productsOf is the lot's product as each language shows it, from one
+// read of the catalogue.
+func (s *Server) productsOf(ctx context.Context, l traceability.Lot) map[string]traceProduct {
+	var names *catalog.Names
 	if l.SKU != "" && s.deps.Catalog != nil {
 		if prod, err := s.deps.Catalog.Product(ctx, l.SKU); err == nil {
-			p.Name = prod.Names.In(lang)
+			names = &prod.Names
 		}
 	}
-	return p
+	out := make(map[string]traceProduct, len(languages))
+	for _, lang := range languages {
+		p := traceProduct{SKU: l.SKU, GTIN: l.GTIN, Kind: l.ProductKind, Name: kindName(l.ProductKind, lang),
+			BestBefore: l.BestBefore, Quantity: traceability.FormatQuantity(l.Quantity, l.Unit)}
+		if l.UnitSize > 0 {
+			p.NetQuantity = traceability.FormatQuantity(l.UnitSize, l.UnitSizeOf)
+		}
+		if names != nil {
+			p.Name = names.In(lang)
+		}
+		out[lang] = p
+	}
+	return out
 }
 
 func (s *Server) writeTraceJSON(c *gin.Context, sc scanned) {
