@@ -19,6 +19,7 @@ import (
 	"github.com/terroir-coop/terroir/orders"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web"
 	"github.com/terroir-coop/terroir/web/accounts"
 )
 
@@ -108,13 +109,7 @@ func openStore(ctx context.Context, dir string) (*mongodb.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	var idx []mongodb.Index
-	idx = append(idx, traceability.Indexes()...)
-	idx = append(idx, shops.Indexes()...)
-	idx = append(idx, catalog.Indexes()...)
-	idx = append(idx, orders.Indexes()...)
-	idx = append(idx, accounts.Indexes()...)
-	if err := store.EnsureIndexes(ctx, idx); err != nil {
+	if err := store.EnsureIndexes(ctx, web.Indexes()); err != nil {
 		store.Close()
 		return nil, err
 	}

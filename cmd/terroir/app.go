@@ -82,14 +82,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	var idx []mongodb.Index
-	idx = append(idx, traceability.Indexes()...)
-	idx = append(idx, shops.Indexes()...)
-	idx = append(idx, catalog.Indexes()...)
-	idx = append(idx, orders.Indexes()...)
-	idx = append(idx, replay.Indexes()...)
-	idx = append(idx, accounts.Indexes()...)
-	if err := store.EnsureIndexes(ctx, idx); err != nil {
+	if err := store.EnsureIndexes(ctx, web.Indexes()); err != nil {
 		store.Close()
 		return nil, err
 	}

@@ -59,14 +59,7 @@ func New(t testing.TB) *Env {
 	t.Helper()
 	store := mongotest.New(t)
 	ctx := context.Background()
-	var idx []mongodb.Index
-	idx = append(idx, traceability.Indexes()...)
-	idx = append(idx, shops.Indexes()...)
-	idx = append(idx, catalog.Indexes()...)
-	idx = append(idx, orders.Indexes()...)
-	idx = append(idx, replay.Indexes()...)
-	idx = append(idx, accounts.Indexes()...)
-	if err := store.EnsureIndexes(ctx, idx); err != nil {
+	if err := store.EnsureIndexes(ctx, web.Indexes()); err != nil {
 		t.Fatal(err)
 	}
 	e := &Env{T: t, Store: store}
