@@ -109,10 +109,12 @@ func (s *Server) lotQR(c *gin.Context) {
 // number of pixels, centred on white. go-qrcode's own PNG(size) stretches
 // the symbol to exactly size pixels by nearest neighbour, so modules come
 // out 1 or 2 pixels apart in width at small sizes, which scanners and
-// decoders misread. Sizes too small for one pixel a module grow to fit.
+// decoders misread. A module is at least two pixels: with one, decoders
+// (a phone's, and the tests' ZXing) fail on some symbols, so sizes too small
+// for that grow to fit.
 func qrPNG(q *qrcode.QRCode, size int) ([]byte, error) {
 	symbol := q.Image(-1).Bounds().Dx() // modules a side, quiet zone included
-	scale := max(size/symbol, 1)
+	scale := max(size/symbol, 2)
 	sym := q.Image(-scale)
 	size = max(size, sym.Bounds().Dx())
 	canvas := image.NewPaletted(image.Rect(0, 0, size, size), color.Palette{color.White, color.Black})
