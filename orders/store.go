@@ -240,3 +240,12 @@ func (s *Store) insertPayout(ctx context.Context, p Payout) error {
 	_, err := s.db.Collection("payouts").InsertOne(ctx, p)
 	return err
 }
+
+func (s *Store) allOrders(ctx context.Context) ([]Order, error) {
+	cur, err := s.db.Collection("orders").Find(ctx, bson.M{})
+	if err != nil {
+		return nil, err
+	}
+	var out []Order
+	return out, cur.All(ctx, &out)
+}

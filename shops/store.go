@@ -262,3 +262,13 @@ func (s *Store) salesBetween(ctx context.Context, from, to time.Time) ([]Sale, e
 	var out []Sale
 	return out, find(ctx, s.db.Collection("sales"), bson.M{"at": bson.M{"$gte": from, "$lt": to}}, bson.D{{Key: "at", Value: 1}}, traceability.Page{}, &out)
 }
+
+func (s *Store) allMovements(ctx context.Context) ([]Movement, error) {
+	var out []Movement
+	return out, find(ctx, s.db.Collection("movements"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, traceability.Page{}, &out)
+}
+
+func (s *Store) deleteMovement(ctx context.Context, id string) error {
+	_, err := s.db.Collection("movements").DeleteOne(ctx, bson.M{"_id": id})
+	return err
+}

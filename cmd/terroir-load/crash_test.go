@@ -141,6 +141,16 @@ func TestCrashUnderOrdersAndSales(t *testing.T) {
 	t.Logf("killed after %d sales, %d orders placed and %d paid were acknowledged", len(sales), len(placed), len(paid))
 	mu.Unlock()
 
+	// The first process to open the data after the crash (here `terroir
+	// verify`; serve does the same at start) finds it left open and undoes
+	// the dead process's half-done work before anything reads the stock:
+	// mongodb.Store.Unclean → orders.Service.Recover.
+	first := exec.Command(terroirBinary(t), "verify")
+	first.Env = serverEnv(data, stripe)
+	if b, err := first.CombinedOutput(); err != nil {
+		t.Fatalf("first open after the crash: %v\n%s", err, b)
+	}
+
 	// The store of the dead process, opened as serve opens it.
 	store, err := openStore(context.Background(), data)
 	if err != nil {

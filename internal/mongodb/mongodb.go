@@ -59,6 +59,7 @@ type Store struct {
 	DB       *mongo.Database
 	embedded bool
 	dbDir    string // embedded: the SQLite files' directory
+	unclean  bool   // embedded: the last process on the directory did not close it
 
 	// writeMu serialises Atomically on the embedded store.
 	writeMu sync.Mutex
@@ -68,6 +69,12 @@ type Store struct {
 
 // Embedded reports whether the store is the in-process FerretDB.
 func (s *Store) Embedded() bool { return s.embedded }
+
+// Unclean reports whether the embedded store was left open by a process
+// that died: its last multi-document changes may be half done, and the
+// caller runs its recovery before serving (a replica set's transactions
+// never leave them so).
+func (s *Store) Unclean() bool { return s.unclean }
 
 // Open connects to the store described by cfg.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
@@ -133,6 +140,17 @@ func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s := &Store{embedded: true, dbDir: filepath.Join(dir, "db")}
 	s.closeFns = append(s.closeFns, unlock)
+	// A marker lives while a process has the directory open; finding it
+	// means the last one died (SIGKILL, power cut) in the middle of its work.
+	running := filepath.Join(dir, "terroir.running")
+	if _, err := os.Stat(running); err == nil {
+		s.unclean = true
+	}
+	if err := os.WriteFile(running, []byte(fmt.Sprintln(os.Getpid())), 0o600); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("mongodb: data directory: %w", err)
+	}
+	s.closeFns = append(s.closeFns, func() { _ = os.Remove(running) })
 
 	socket, cleanSocket, err := socketPath(dir)
 	if err != nil {

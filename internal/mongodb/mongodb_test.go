@@ -3,6 +3,8 @@ package mongodb_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -109,5 +111,41 @@ func TestUniqueIndexRefusesDuplicates(t *testing.T) {
 	_, err := s.Collection("users").InsertOne(ctx, bson.M{"_id": "u2", "email": "a@b.ma"})
 	if !mongodb.IsDuplicateKey(err) {
 		t.Fatalf("duplicate email: got %v, want duplicate key", err)
+	}
+}
+
+// TestUncleanStopIsNoticed: a data directory closed properly opens clean;
+// one left open by a process that died (its marker still there) opens
+// unclean, so the caller recovers half-done work.
+func TestUncleanStopIsNoticed(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := mongodb.Open(ctx, mongodb.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Unclean() {
+		t.Fatal("a new directory is unclean")
+	}
+	s.Close()
+	s, err = mongodb.Open(ctx, mongodb.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Unclean() {
+		t.Fatal("a directory closed properly is unclean")
+	}
+	s.Close()
+	// What a SIGKILL leaves: the marker of the running process.
+	if err := os.WriteFile(filepath.Join(dir, "terroir.running"), []byte("4242\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err = mongodb.Open(ctx, mongodb.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !s.Unclean() {
+		t.Fatal("a directory left open by a dead process opens clean")
 	}
 }
