@@ -107,8 +107,19 @@ func (s *Service) SetPhoto(ctx context.Context, actor access.Actor, sku string, 
 	if err := s.store.insertPhoto(ctx, ph); err != nil {
 		return Product{}, err
 	}
-	old := p.Photo
-	if err := s.store.setProductPhoto(ctx, p.SKU, ph.ID); err != nil {
+	// Reading the current photo and pointing the product at the new one
+	// is a read-then-write: two uploads at once must not both delete the
+	// same old photo while one of theirs is left pointing nowhere.
+	var old string
+	err = s.store.db.Atomically(ctx, func(ctx context.Context) error {
+		cur, err := s.store.product(ctx, p.SKU)
+		if err != nil {
+			return err
+		}
+		old = cur.Photo
+		return s.store.setProductPhoto(ctx, p.SKU, ph.ID)
+	})
+	if err != nil {
 		_ = s.store.deletePhoto(ctx, ph.ID)
 		return Product{}, err
 	}
