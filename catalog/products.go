@@ -114,10 +114,14 @@ func (s *Service) CreateProduct(ctx context.Context, actor access.Actor, np NewP
 	}
 	amount, unit, err := np.UnitSize.Base()
 	if err != nil {
-		return Product{}, problem.Field("unit_size", "%s", strings.TrimPrefix(err.Error(), "quantity: "))
+		if pe, ok := problem.As(err); ok {
+			return Product{}, pe.At("unit_size")
+		}
+		return Product{}, err
 	}
 	if unit != want {
-		return Product{}, problem.Field("unit_size", "%s is sold by %s (%s), not %s", p.Kind, traceability.Dimension(want), want, traceability.Dimension(unit))
+		return Product{}, problem.Field("unit_size", "%s is sold by %s (%s), not %s", problem.Kind(p.Kind),
+			problem.Dimension(traceability.Dimension(want)), want, problem.Dimension(traceability.Dimension(unit)))
 	}
 	p.UnitSize, p.UnitSizeUnit = amount, unit
 	if g := strings.TrimSpace(np.GTIN); g != "" {

@@ -86,7 +86,8 @@ type Order struct {
 var (
 	ErrOrderNotFound = problem.New(problem.NotFound, "order not found")
 	errWrongStatus   = func(o Order, want string) error {
-		return problem.New(problem.Conflict, "order %s is %s; this needs it %s", o.ID, o.Status, want)
+		return problem.New(problem.Conflict, "order %s is %s; this needs it %s", o.ID,
+			problem.Term{Vocabulary: "order_status", Code: o.Status}, problem.Term{Vocabulary: "order_status", Code: want})
 	}
 )
 

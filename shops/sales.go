@@ -120,8 +120,8 @@ func (st *Stock) allocate(ctx context.Context, shop string, lines []Line) ([]All
 			al.Lots = append(al.Lots, LotUnits{Lot: sl.Lot, Units: n})
 		}
 		if need > 0 {
-			return nil, nil, &problem.Error{Code: problem.InsufficientStock, Field: fmt.Sprintf("lines[%d].units", i),
-				Message: fmt.Sprintf("only %d units of %s can be sold here now", ln.Units-need, sku)}
+			return nil, nil, problem.New(problem.InsufficientStock, "only %d units of %s can be sold here now", ln.Units-need, sku).
+				At(fmt.Sprintf("lines[%d].units", i))
 		}
 		out[i] = al
 	}

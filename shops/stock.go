@@ -77,6 +77,15 @@ type Movement struct {
 func balanceID(shop, lot string) string { return shop + "|" + lot }
 func shelfID(shop, sku string) string   { return shop + "|" + sku }
 
+// notHeld reports a balance lookup's failure on the field that named the
+// lot: ErrBalanceNotFound as a 404 on that field, anything else as it is.
+func notHeld(field string, err error) error {
+	if pe, ok := problem.As(err); ok {
+		return pe.At(field)
+	}
+	return err
+}
+
 // Sentinel errors.
 var (
 	ErrInsufficientStock = problem.New(problem.InsufficientStock, "not enough units in stock")
@@ -209,11 +218,10 @@ func (st *Stock) Adjust(ctx context.Context, actor access.Actor, shop string, re
 	err := st.db.Atomically(ctx, func(ctx context.Context) error {
 		var err error
 		if b, err = st.store.balance(ctx, shop, traceability.NormalizeLotCode(req.Lot)); err != nil {
-			return &problem.Error{Code: problem.NotFound, Field: "lot", Message: err.Error()}
+			return notHeld("lot", err)
 		}
 		if b.Units+req.Units < b.Reserved {
-			return &problem.Error{Code: problem.InsufficientStock, Field: "units",
-				Message: fmt.Sprintf("the shop holds %d units of lot %s (%d reserved)", b.Units, b.Lot, b.Reserved)}
+			return problem.New(problem.InsufficientStock, "the shop holds %d units of lot %s (%d reserved)", b.Units, b.Lot, b.Reserved).At("units")
 		}
 		return st.move(ctx, &b, Movement{Kind: req.Kind, Units: req.Units, Reason: strings.TrimSpace(req.Reason), Actor: actor.Email})
 	})
@@ -263,7 +271,7 @@ func (st *Stock) ApplyCount(ctx context.Context, actor access.Actor, shop string
 		for i, ln := range lines {
 			b, err := st.store.balance(ctx, shop, traceability.NormalizeLotCode(ln.Lot))
 			if err != nil {
-				return &problem.Error{Code: problem.NotFound, Field: fmt.Sprintf("lines[%d].lot", i), Message: err.Error()}
+				return notHeld(fmt.Sprintf("lines[%d].lot", i), err)
 			}
 			if ln.Counted < 0 {
 				return problem.Field(fmt.Sprintf("lines[%d].counted", i), "cannot be negative")

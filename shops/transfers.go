@@ -78,11 +78,10 @@ func (st *Stock) Send(ctx context.Context, actor access.Actor, from, to string, 
 			}
 			b, err := st.store.balance(ctx, from, lot)
 			if err != nil {
-				return &problem.Error{Code: problem.NotFound, Field: fmt.Sprintf("lines[%d].lot", i), Message: err.Error()}
+				return notHeld(fmt.Sprintf("lines[%d].lot", i), err)
 			}
 			if b.Free() < ln.Units {
-				return &problem.Error{Code: problem.InsufficientStock, Field: fmt.Sprintf("lines[%d].units", i),
-					Message: fmt.Sprintf("lot %s has %d units free here", lot, b.Free())}
+				return problem.New(problem.InsufficientStock, "lot %s has %d units free here", lot, b.Free()).At(fmt.Sprintf("lines[%d].units", i))
 			}
 			bals[i] = b
 		}

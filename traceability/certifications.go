@@ -148,7 +148,7 @@ func (s *Service) SetCertificationStatus(ctx context.Context, actor access.Actor
 	}
 	reason = strings.TrimSpace(reason)
 	if status != StatusValid && reason == "" {
-		return Certification{}, problem.Field("reason", "say why the certificate is %s", status)
+		return Certification{}, problem.Field("reason", "say why the certificate is %s", problem.Term{Vocabulary: "status", Code: status})
 	}
 	if len([]rune(reason)) > 1000 {
 		return Certification{}, problem.Field("reason", "must be at most 1000 characters")

@@ -36,11 +36,11 @@ func (g Geometry) Validate() error {
 	case "":
 		return locationError("type is required (Point or Polygon)")
 	}
-	return locationError(fmt.Sprintf("type must be Point or Polygon, got %q", g.Type))
+	return locationError("type must be Point or Polygon, got %q", g.Type)
 }
 
-func locationError(msg string) *FieldError {
-	return &FieldError{Code: problem.Invalid, Field: "location", Message: msg}
+func locationError(format string, args ...any) *FieldError {
+	return problem.Field("location", format, args...)
 }
 
 type lonLat struct{ lon, lat float64 }
@@ -68,10 +68,10 @@ func (g Geometry) polygon() ([][]lonLat, error) {
 		name := "polygon ring " + strconv.Itoa(r+1)
 		total += len(ring)
 		if total > maxGeometryPositions {
-			return nil, locationError(fmt.Sprintf("polygon has more than %d positions", maxGeometryPositions))
+			return nil, locationError("polygon has more than %d positions", maxGeometryPositions)
 		}
 		if len(ring) < 4 {
-			return nil, locationError(fmt.Sprintf("%s has %d positions, needs at least 4 (a closed triangle)", name, len(ring)))
+			return nil, locationError("%s has %d positions, needs at least 4 (a closed triangle)", name, len(ring))
 		}
 		rings[r] = make([]lonLat, len(ring))
 		for i, pos := range ring {
@@ -82,7 +82,7 @@ func (g Geometry) polygon() ([][]lonLat, error) {
 			rings[r][i] = p
 		}
 		if rings[r][0] != rings[r][len(ring)-1] {
-			return nil, locationError(name + " is not closed (its last position must repeat the first)")
+			return nil, locationError("%s is not closed (its last position must repeat the first)", name)
 		}
 	}
 	if area, _ := planarRings(rings); area[0] == 0 {
@@ -93,17 +93,17 @@ func (g Geometry) polygon() ([][]lonLat, error) {
 
 func checkPosition(pos []float64, where string) (lonLat, error) {
 	if len(pos) != 2 && len(pos) != 3 {
-		return lonLat{}, locationError(fmt.Sprintf("%s must be [longitude, latitude], got %d numbers", where, len(pos)))
+		return lonLat{}, locationError("%s must be [longitude, latitude], got %d numbers", where, len(pos))
 	}
 	lon, lat := pos[0], pos[1]
 	if math.IsNaN(lon) || math.IsNaN(lat) || math.IsInf(lon, 0) || math.IsInf(lat, 0) {
-		return lonLat{}, locationError(where + " is not a finite number")
+		return lonLat{}, locationError("%s is not a finite number", where)
 	}
 	if lon < -180 || lon > 180 {
-		return lonLat{}, locationError(fmt.Sprintf("%s longitude %g is outside [-180, 180]", where, lon))
+		return lonLat{}, locationError("%s longitude %g is outside [-180, 180]", where, lon)
 	}
 	if lat < -90 || lat > 90 {
-		return lonLat{}, locationError(fmt.Sprintf("%s latitude %g is outside [-90, 90] (is it [longitude, latitude]?)", where, lat))
+		return lonLat{}, locationError("%s latitude %g is outside [-90, 90] (is it [longitude, latitude]?)", where, lat)
 	}
 	return lonLat{lon, lat}, nil
 }
@@ -258,7 +258,7 @@ const (
 // "location" when the polygon is invalid.
 func CheckDeclaredArea(declaredM2 int64, g Geometry) error {
 	if declaredM2 <= 0 {
-		return &FieldError{Code: problem.Invalid, Field: "area_m2", Message: "must be a positive number of square metres, got " + strconv.FormatInt(declaredM2, 10)}
+		return problem.Field("area_m2", "must be a positive number of square metres, got %d", declaredM2)
 	}
 	if g.Type != "Polygon" {
 		return nil
@@ -273,7 +273,7 @@ func CheckDeclaredArea(declaredM2 int64, g Geometry) error {
 	if math.Abs(float64(declaredM2)-computed) <= tolerance {
 		return nil
 	}
-	return &FieldError{Code: problem.Invalid, Field: "area_m2", Message: fmt.Sprintf(
+	return problem.Field("area_m2",
 		"declared %d m² but the outline measures about %.0f m² (allowed difference %.0f m²); check the unit (1 ha = 10000 m²) or the outline",
-		declaredM2, computed, tolerance)}
+		declaredM2, computed, tolerance)
 }

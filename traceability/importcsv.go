@@ -24,6 +24,9 @@ type RowError struct {
 	Row     int    `json:"row"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// Problem is the refusal itself, for pages that say it in their
+	// reader's language (Message is its English text).
+	Problem *problem.Error `json:"-"`
 }
 
 // maxImportRows bounds one file; larger imports are split by the caller.
@@ -68,7 +71,7 @@ func (s *Service) ImportHarvests(ctx context.Context, actor access.Actor, coop s
 		}
 		re := RowError{Row: row, Message: err.Error()}
 		if p, ok := problem.As(err); ok {
-			re.Field, re.Message = p.Field, p.Message
+			re.Field, re.Message, re.Problem = p.Field, p.Message, p
 		}
 		refused = append(refused, re)
 	}
@@ -124,8 +127,9 @@ func (s *Service) ImportHarvests(ctx context.Context, actor access.Actor, coop s
 		rows = append(rows, h)
 	}
 	if len(refused) > 0 {
-		return 0, &problem.Error{Code: problem.Unprocessable, Field: "file", Details: refused,
-			Message: fmt.Sprintf("%d rows were refused; nothing was imported: correct them and send the whole file again", len(refused))}
+		e := problem.New(problem.Unprocessable, "%d rows were refused; nothing was imported: correct them and send the whole file again", len(refused)).At("file")
+		e.Details = refused
+		return 0, e
 	}
 	if len(rows) == 0 {
 		return 0, problem.Field("file", "has no harvest rows")

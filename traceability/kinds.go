@@ -45,7 +45,7 @@ func KindUnit(kind string) (Unit, bool) {
 func checkKind(field, kind string) (Unit, error) {
 	u, ok := productKinds[kind]
 	if !ok {
-		return "", &FieldError{Code: problem.Invalid, Field: field, Message: "must be one of " + strings.Join(ProductKinds(), ", ")}
+		return "", problem.Field(field, "must be one of %s", strings.Join(ProductKinds(), ", "))
 	}
 	return u, nil
 }
@@ -59,7 +59,7 @@ func baseOfKind(field string, q Quantity, kind string) (int64, Unit, error) {
 	}
 	want := productKinds[kind]
 	if want != "" && unit != want {
-		return 0, "", &FieldError{Code: problem.Invalid, Field: field, Message: kind + " is counted in " + Dimension(want) + " (" + string(want) + "), not " + Dimension(unit)}
+		return 0, "", problem.Field(field, "%s is counted in %s (%s), not %s", problem.Kind(kind), problem.Dimension(Dimension(want)), want, problem.Dimension(Dimension(unit)))
 	}
 	return amount, unit, nil
 }

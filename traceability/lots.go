@@ -209,7 +209,7 @@ func (s *Service) buildOriginLot(ctx context.Context, actor access.Actor, coop, 
 			return Lot{}, problem.New(problem.Conflict, "harvest %s is already in lot %s", id, h.Lot)
 		}
 		if h.Crop != kind {
-			return Lot{}, problem.Field(field, "harvest %s is %s, not %s", id, h.Crop, kind)
+			return Lot{}, problem.Field(field, "harvest %s is %s, not %s", id, problem.Kind(h.Crop), problem.Kind(kind))
 		}
 		p, ok := parcels[h.Parcel]
 		if !ok {
@@ -339,8 +339,8 @@ func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string
 				return problem.Field(field+".lot", "lot %s is packed units; transform the lot it was packed from", code)
 			}
 			if amount > l.Available {
-				return &problem.Error{Code: problem.InsufficientStock, Field: field + ".quantity",
-					Message: fmt.Sprintf("lot %s has %s available, %s asked", code, FormatQuantity(l.Available, l.Unit), FormatQuantity(amount, unit))}
+				return problem.New(problem.InsufficientStock, "lot %s has %s available, %s asked",
+					code, FormatQuantity(l.Available, l.Unit), FormatQuantity(amount, unit)).At(field + ".quantity")
 			}
 			taken = append(taken, takenInput{l, amount})
 		}
@@ -489,15 +489,15 @@ func (s *Service) Pack(ctx context.Context, actor access.Actor, coop string, req
 			return problem.Field("lot", "lot %s is already packed units", src.Code)
 		}
 		if src.ProductKind != p.Kind {
-			return problem.Field("sku", "product %s is %s but lot %s is %s", p.SKU, p.Kind, src.Code, src.ProductKind)
+			return problem.Field("sku", "product %s is %s but lot %s is %s", p.SKU, problem.Kind(p.Kind), src.Code, problem.Kind(src.ProductKind))
 		}
 		if src.Unit != p.UnitSizeUnit {
-			return problem.Field("sku", "product %s is sold by %s but lot %s is counted in %s", p.SKU, Dimension(p.UnitSizeUnit), src.Code, Dimension(src.Unit))
+			return problem.Field("sku", "product %s is sold by %s but lot %s is counted in %s", p.SKU,
+				problem.Dimension(Dimension(p.UnitSizeUnit)), src.Code, problem.Dimension(Dimension(src.Unit)))
 		}
 		if need > src.Available {
-			return &problem.Error{Code: problem.InsufficientStock, Field: "units",
-				Message: fmt.Sprintf("%d × %s needs %s; lot %s has %s available", req.Units,
-					FormatQuantity(p.UnitSize, p.UnitSizeUnit), FormatQuantity(need, src.Unit), src.Code, FormatQuantity(src.Available, src.Unit))}
+			return problem.New(problem.InsufficientStock, "%d × %s needs %s; lot %s has %s available", req.Units,
+				FormatQuantity(p.UnitSize, p.UnitSizeUnit), FormatQuantity(need, src.Unit), src.Code, FormatQuantity(src.Available, src.Unit)).At("units")
 		}
 		now := s.now().UTC()
 		packed = Lot{Cooperative: coop, ProductKind: p.Kind, Source: SourcePacking, Quantity: req.Units,
@@ -610,7 +610,7 @@ func (s *Service) JustifyFlag(ctx context.Context, actor access.Actor, code, fla
 // notFoundField is a 404 that names the field: the record does not exist for
 // this cooperative (another cooperative's records are not revealed).
 func notFoundField(field, format string, args ...any) error {
-	return &problem.Error{Code: problem.NotFound, Field: field, Message: fmt.Sprintf(format, args...)}
+	return problem.New(problem.NotFound, format, args...).At(field)
 }
 
 // SerialOf returns the serial of the i-th unit (1-based) of a packed lot,
@@ -651,8 +651,8 @@ func (s *Service) ShipUnits(ctx context.Context, code string, units int64, shop,
 		return Lot{}, problem.Field("lot", "lot %s is not packed units; shops receive packed lots", l.Code)
 	}
 	if units > l.Available {
-		return Lot{}, &problem.Error{Code: problem.InsufficientStock, Field: "units",
-			Message: fmt.Sprintf("lot %s has %d units available at the cooperative, %d asked", l.Code, l.Available, units)}
+		return Lot{}, problem.New(problem.InsufficientStock, "lot %s has %d units available at the cooperative, %d asked",
+			l.Code, l.Available, units).At("units")
 	}
 	now := s.now().UTC()
 	before := l

@@ -187,7 +187,7 @@ func (s *Service) validateHarvest(ctx context.Context, actor access.Actor, coop 
 		return Harvest{}, Parcel{}, notFoundField("parcel", "%q is not a parcel of cooperative %s", h.Parcel, coop)
 	}
 	if p.Crop != h.Crop {
-		return Harvest{}, Parcel{}, problem.Field("crop", "parcel %s grows %s, not %s", p.ID, p.Crop, h.Crop)
+		return Harvest{}, Parcel{}, problem.Field("crop", "parcel %s grows %s, not %s", p.ID, problem.Kind(p.Crop), problem.Kind(h.Crop))
 	}
 	if m, err := s.store.member(ctx, h.Member); err != nil || m.Cooperative != coop {
 		return Harvest{}, Parcel{}, notFoundField("member", "%q is not a member of cooperative %s", h.Member, coop)

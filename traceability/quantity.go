@@ -72,15 +72,15 @@ func (q Quantity) Base() (amount int64, unit Unit, err error) {
 	conv, ok := acceptedUnit(u)
 	if !ok {
 		if u == "" {
-			return 0, "", &FieldError{Code: problem.Invalid, Field: "quantity", Message: "unit is required (one of mg, g, kg, ml, l, pcs)"}
+			return 0, "", problem.Field("quantity", "unit is required (one of mg, g, kg, ml, l, pcs)")
 		}
-		return 0, "", &FieldError{Code: problem.Invalid, Field: "quantity", Message: "unknown unit " + strconv.Quote(q.Unit) + " (use mg, g, kg, ml, l or pcs)"}
+		return 0, "", problem.Field("quantity", "unknown unit %q (use mg, g, kg, ml, l or pcs)", q.Unit)
 	}
 	if q.Amount <= 0 {
-		return 0, "", &FieldError{Code: problem.Invalid, Field: "quantity", Message: "amount must be a positive whole number, got " + strconv.FormatInt(q.Amount, 10)}
+		return 0, "", problem.Field("quantity", "amount must be a positive whole number, got %d", q.Amount)
 	}
 	if q.Amount > math.MaxInt64/conv.factor {
-		return 0, "", &FieldError{Code: problem.Invalid, Field: "quantity", Message: strconv.FormatInt(q.Amount, 10) + " " + u + " is too large"}
+		return 0, "", problem.Field("quantity", "%d %s is too large", q.Amount, u)
 	}
 	return q.Amount * conv.factor, conv.base, nil
 }
@@ -173,5 +173,5 @@ func addQuantities(a, b int64) (int64, bool) {
 // errTotalTooLarge is the refusal of a quantity whose total with what is
 // already recorded would not fit.
 func errTotalTooLarge(field string) error {
-	return &FieldError{Code: problem.Invalid, Field: field, Message: "is too large: the total it makes with what is already recorded cannot be counted"}
+	return problem.Field(field, "is too large: the total it makes with what is already recorded cannot be counted")
 }

@@ -46,7 +46,7 @@ func ValidGTIN(s string) bool {
 // "gtin".
 func NormalizeGTIN(s string) (string, error) {
 	if !ValidGTIN(s) {
-		return "", &FieldError{Code: problem.Invalid, Field: "gtin", Message: fmt.Sprintf("%q is not a valid GTIN-8, -12, -13 or -14 (digits with a correct check digit)", s)}
+		return "", problem.Field("gtin", "%q is not a valid GTIN-8, -12, -13 or -14 (digits with a correct check digit)", s)
 	}
 	return strings.Repeat("0", 14-len(s)) + s, nil
 }

@@ -1,11 +1,20 @@
 // Package problem is the vocabulary of errors that the domain packages return
-// and that web maps to HTTP statuses in one table (web/errors.go).
+// and that web maps to HTTP statuses in one table (web/page/errors.go).
 //
 // A domain error carries a Code (what kind of failure it is, and so which
 // status it becomes), an optional Field (the request field at fault, shown to
 // the client so a form can point at it) and a Message written for the person
 // who sent the request. Anything that is not a *Error is an internal error:
 // its text is logged and never shown.
+//
+// Messages are translated gettext-style: the English format string given to
+// New or Field is the message's stable key (Key) and its arguments are kept
+// (Args), so a page can print the message in its reader's language from the
+// catalogue (web/i18n) while Message, the English text, is what the JSON API
+// answers. An argument that is itself vocabulary — a product kind, a unit
+// dimension — is a Term, so the page names it in its language too. Keys are
+// therefore part of the catalogue's contract: changing a format string means
+// changing its translations (a test in web/i18n fails until they exist).
 package problem
 
 import (
@@ -35,7 +44,12 @@ const (
 type Error struct {
 	Code    Code
 	Field   string // the request field at fault, if any
-	Message string
+	Message string // in English: what the JSON API answers
+	// Key is the message's catalogue key: the English format string Message
+	// was made from. Args are its arguments. An Error built as a literal has
+	// no Key; its Message is then the key.
+	Key  string
+	Args []any
 	// Details, when set, is shown to the client as "details" (for example
 	// the list of rows of a file import that were refused).
 	Details any
@@ -48,6 +62,15 @@ func (e *Error) Error() string {
 	return e.Message
 }
 
+// MessageKey is the catalogue key of the message: Key, or Message for an
+// Error written as a literal.
+func (e *Error) MessageKey() string {
+	if e.Key != "" {
+		return e.Key
+	}
+	return e.Message
+}
+
 // Is makes errors.Is match two *Error values with the same code and message,
 // so sentinels such as traceability.ErrNotFound survive wrapping and copying.
 func (e *Error) Is(target error) bool {
@@ -55,14 +78,14 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code && t.Message == e.Message && t.Field == e.Field
 }
 
-// New returns an error of the given code.
+// New returns an error of the given code. format is the message's key.
 func New(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Key: format, Args: args}
 }
 
 // Field returns an Invalid error naming the field at fault.
 func Field(field, format string, args ...any) *Error {
-	return &Error{Code: Invalid, Field: field, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: Invalid, Field: field, Message: fmt.Sprintf(format, args...), Key: format, Args: args}
 }
 
 // As returns the *Error inside err, if there is one.
@@ -92,3 +115,28 @@ func (e *Error) WithPrefix(prefix string) *Error {
 	}
 	return &c
 }
+
+// At returns a copy of e that names field as the one at fault (an error of
+// any code may point at a field: 409 insufficient_stock on "lines[2].units").
+func (e *Error) At(field string) *Error {
+	c := *e
+	c.Field = field
+	return &c
+}
+
+// Term is an argument of a message that is itself vocabulary: a product
+// kind, a unit dimension, a role. In the English Message it prints as its
+// code; a page prints its name from the catalogue (Vocabulary + "." + Code).
+type Term struct {
+	Vocabulary string // "kind", "dimension", "role"…
+	Code       string
+}
+
+// String is the code, as the English message and the API show it.
+func (t Term) String() string { return t.Code }
+
+// Kind is a product kind (traceability's ProductKinds) as a message argument.
+func Kind(code string) Term { return Term{Vocabulary: "kind", Code: code} }
+
+// Dimension is a unit dimension (mass, volume, count) as a message argument.
+func Dimension(d string) Term { return Term{Vocabulary: "dimension", Code: d} }

@@ -28,3 +28,25 @@ func TestWithPrefix(t *testing.T) {
 		t.Errorf("WithPrefix changed its receiver: Field = %q", base.Field)
 	}
 }
+
+func TestConstructorsKeepKeyAndArgs(t *testing.T) {
+	e := Field("quantity", "amount must be a positive whole number, got %d", -5)
+	if e.Key != "amount must be a positive whole number, got %d" || len(e.Args) != 1 || e.Args[0] != -5 {
+		t.Fatalf("key %q args %v", e.Key, e.Args)
+	}
+	if e.Message != "amount must be a positive whole number, got -5" || e.MessageKey() != e.Key {
+		t.Fatalf("message %q key %q", e.Message, e.MessageKey())
+	}
+	lit := &Error{Code: NotFound, Message: "lot not found"}
+	if lit.MessageKey() != "lot not found" {
+		t.Fatalf("a literal's key is its message, got %q", lit.MessageKey())
+	}
+	k := New(Invalid, "%s is counted in %s", Kind("saffron_dried"), Dimension("mass"))
+	if k.Message != "saffron_dried is counted in mass" {
+		t.Fatalf("terms print as their codes in English: %q", k.Message)
+	}
+	at := New(InsufficientStock, "only %d left", 2).At("lines[1].units")
+	if at.Field != "lines[1].units" || at.Code != InsufficientStock || at.Key != "only %d left" {
+		t.Fatalf("At: %+v", at)
+	}
+}

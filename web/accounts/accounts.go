@@ -126,8 +126,10 @@ func (s *Service) validate(ctx context.Context, nu *NewUser) error {
 		if nu.Org == "" {
 			return problem.Field("org", "is required for a %s", nu.Role)
 		}
-		if err := s.checkOrg(ctx, nu.Role, nu.Org); err != nil {
-			return problem.Field("org", "%s", err.Error())
+		if err := s.checkOrg(ctx, nu.Role, nu.Org); problem.CodeOf(err) == problem.NotFound {
+			return problem.Field("org", "no cooperative or shop %q", nu.Org)
+		} else if err != nil {
+			return err
 		}
 	case access.Auditor:
 		if nu.Org != "" && !slices.Contains(nu.Scope, nu.Org) {
@@ -138,8 +140,10 @@ func (s *Service) validate(ctx context.Context, nu *NewUser) error {
 			return problem.Field("scope", "an auditor needs at least one cooperative")
 		}
 		for _, c := range nu.Scope {
-			if err := s.checkOrg(ctx, nu.Role, c); err != nil {
-				return problem.Field("scope", "%s: %s", c, err.Error())
+			if err := s.checkOrg(ctx, nu.Role, c); problem.CodeOf(err) == problem.NotFound {
+				return problem.Field("scope", "no cooperative %q", c)
+			} else if err != nil {
+				return err
 			}
 		}
 	}

@@ -1,0 +1,133 @@
+package i18n
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/text/message"
+
+	"github.com/terroir-coop/terroir/internal/problem"
+)
+
+// Locale is one language: its catalogue and its number formats.
+type Locale struct {
+	code, name, dir string
+	p               *message.Printer
+	decimal         string
+	keys            map[string]bool
+	bundle          *Bundle
+}
+
+// Code is the language's tag: "fr", "en", "ar".
+func (l *Locale) Code() string { return l.code }
+
+// Name is the language's name in itself: "Français", "العربية".
+func (l *Locale) Name() string { return l.name }
+
+// Dir is the writing direction, "ltr" or "rtl".
+func (l *Locale) Dir() string { return l.dir }
+
+// Has reports whether the language's file has the key.
+func (l *Locale) Has(key string) bool { return l.keys[key] }
+
+// T is the message of key in the language, formatted with args (numbers in
+// the language's digits and separators). Terms among args are named in the
+// language. A key the catalogue lacks is printed as the English format.
+func (l *Locale) T(key string, args ...any) string {
+	named := args
+	for i, a := range args {
+		if t, ok := a.(problem.Term); ok {
+			if &named[0] == &args[0] {
+				named = append([]any(nil), args...) // the caller's slice may be an error's Args
+			}
+			named[i] = l.Term(t.Vocabulary, t.Code)
+		}
+	}
+	return l.p.Sprintf(key, named...)
+}
+
+// Term is a vocabulary's name for code ("kind", "saffron_dried" → "Safran
+// séché"); the code itself when the vocabulary has no name for it.
+func (l *Locale) Term(vocabulary, code string) string {
+	key := vocabulary + "." + code
+	if l.keys[key] || l.bundle.Locale(Source).keys[key] {
+		return l.p.Sprintf(key)
+	}
+	return code
+}
+
+// Kind names a product kind: the one name of the kind on every page, label
+// and list.
+func (l *Locale) Kind(code string) string { return l.Term("kind", code) }
+
+// Number writes an integer in the language's digits and grouping.
+func (l *Locale) Number(n int64) string { return l.p.Sprintf("%d", n) }
+
+// Money writes an amount of minor units of a currency as the language
+// does: the number with two decimals, placed in the currency's pattern.
+// Exact: the integer and the cents are written separately, never through a
+// float.
+func (l *Locale) Money(amount int64, currency string) string {
+	sign := ""
+	u := uint64(amount)
+	if amount < 0 {
+		sign, u = "-", uint64(-(amount+1))+1
+	}
+	n := sign + l.p.Sprintf("%d", u/100) + l.decimal + fmt.Sprintf("%02d", u%100)
+	key := "money." + currency
+	if l.keys[key] {
+		return l.p.Sprintf(key, n)
+	}
+	return n + "\u00a0" + currency
+}
+
+// Message is err as a person reads it in the language: a *problem.Error's
+// message from its key and arguments, prefixed with the name of the field
+// at fault when the catalogue names it ("Quantité : …"). Anything else is
+// an internal error, said without its text.
+func (l *Locale) Message(err error) string {
+	pe, ok := problem.As(err)
+	if !ok {
+		return l.T("err_internal")
+	}
+	msg := l.T(pe.MessageKey(), pe.Args...)
+	if label := l.FieldLabel(pe.Field); label != "" {
+		return l.T("field_error", label, msg)
+	}
+	return msg
+}
+
+var fieldIndex = regexp.MustCompile(`\[(\d+)\]`)
+
+// FieldLabel names a request field for people: "date" → "Date",
+// "lines[1].units" → "Unités (ligne 2)". It is empty for a field the
+// catalogue does not name.
+func (l *Locale) FieldLabel(field string) string {
+	if field == "" {
+		return ""
+	}
+	name := FieldName(field)
+	key := "field." + name
+	if !l.keys[key] {
+		return ""
+	}
+	label := l.p.Sprintf(key)
+	if m := fieldIndex.FindAllStringSubmatch(field, -1); len(m) > 0 {
+		row, _ := strconv.Atoi(m[len(m)-1][1])
+		return l.T("field_row", label, row+1)
+	}
+	return label
+}
+
+// FieldName is the catalogue name of a request field: its last segment
+// without indexes ("inputs[2].quantity" → "quantity",
+// "customer.address.city" → "city").
+func FieldName(field string) string {
+	field = fieldIndex.ReplaceAllString(field, "")
+	if i := strings.LastIndexByte(field, '.'); i >= 0 {
+		field = field[i+1:]
+	}
+	return field
+}
