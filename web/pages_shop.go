@@ -10,12 +10,12 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/skip2/go-qrcode"
 
 	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web/labels"
 )
 
 // shopPages registers the shop-side pages: the till and its receipts (this
@@ -445,32 +445,9 @@ func (s *Server) receiptPage(c *gin.Context) {
 	s.render(c, http.StatusOK, "receipt", s.data(c, "sh_receipt", v))
 }
 
-// receiptQRSVG draws a QR code of text as an inline SVG: one path of dark
-// modules, so it prints sharp at any size and needs no image request (the
-// API's QR image needs a bearer token, which a receipt page does not have).
-// The markup is built from the bitmap alone, never from text, so it is safe
-// to mark as HTML.
+// receiptQRSVG is a lot's QR code as inline SVG (labels.SVG builds it from
+// the bitmap alone, so it is safe to mark as HTML).
 func receiptQRSVG(text string) (template.HTML, error) {
-	q, err := qrcode.New(text, qrcode.Medium)
-	if err != nil {
-		return "", err
-	}
-	bm := q.Bitmap() // includes the quiet zone
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="qr" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges" role="img" aria-hidden="true"><rect width="100%%" height="100%%" fill="#fff"/><path fill="#000" d="`, len(bm), len(bm))
-	for y, row := range bm {
-		for x := 0; x < len(row); {
-			if !row[x] {
-				x++
-				continue
-			}
-			start := x
-			for x < len(row) && row[x] {
-				x++
-			}
-			fmt.Fprintf(&b, "M%d %dh%dv1h-%dz", start, y, x-start, x-start)
-		}
-	}
-	b.WriteString(`"/></svg>`)
-	return template.HTML(b.String()), nil
+	svg, err := labels.SVG(text)
+	return template.HTML(svg), err
 }

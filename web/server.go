@@ -19,6 +19,7 @@ import (
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/accounts"
+	"github.com/terroir-coop/terroir/web/i18n"
 	"github.com/terroir-coop/terroir/web/replay"
 )
 
@@ -68,6 +69,7 @@ type Server struct {
 	traces  *traceCache
 	scans   *traceability.ScanBuffer
 	catalog *CatalogCache
+	i18n    *i18n.Bundle
 }
 
 // New builds the server: templates parsed once, routes registered.
@@ -92,7 +94,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var err error
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now, reg: reg, metrics: newMetrics(reg)}
+	if s.i18n, err = i18n.Load(); err != nil {
+		return nil, err
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err

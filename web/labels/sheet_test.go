@@ -1,4 +1,4 @@
-package web
+package labels
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/skip2/go-qrcode"
+
+	"github.com/terroir-coop/terroir/web/i18n"
 )
 
 func TestQRModulesPrintAtLeast04mm(t *testing.T) {
@@ -18,7 +20,7 @@ func TestQRModulesPrintAtLeast04mm(t *testing.T) {
 		t.Fatal(err)
 	}
 	modules := len(q.Bitmap())
-	for _, g := range labelGrids() {
+	for _, g := range Grids() {
 		module, err := qrLayout(g, modules)
 		if err != nil {
 			t.Errorf("%s: %v", g.name, err)
@@ -33,23 +35,28 @@ func TestQRModulesPrintAtLeast04mm(t *testing.T) {
 		}
 	}
 	// A symbol far denser than our URLs make does not fit the small grid.
-	g, _ := labelGridOf("4x10")
+	g, _ := GridOf("4x10")
 	if _, err := qrLayout(g, 17+4*12+8); err == nil {
 		t.Fatal("a version 12 symbol on 48.5×25.4 mm labels should be refused")
 	}
 }
 
 func TestLabelSheetCarriesEachSerialAndCutsNothing(t *testing.T) {
-	var labels []labelContent
+	var labels []Label
 	for _, serial := range []string{"0041", "0042"} {
-		labels = append(labels, labelContent{URL: "https://t.example/01/06111234567895/10/SAF-X/21/" + serial + "?s=AAAAAAAAAAAAAA",
+		labels = append(labels, Label{URL: "https://t.example/01/06111234567895/10/SAF-X/21/" + serial + "?s=AAAAAAAAAAAAAA",
 			Product: "Huile d'argan alimentaire, pressée à froid, 250 ml", NetQuantity: "Volume net : 250 ml", Lot: "ARG-7K2M9Q4W1Z",
 			Serial: serial, BestBefore: "2027-06-30", Cooperative: "Coopérative féminine Tighanimine",
-			Marks: []labelMark{{"IGP Argane", "MA-IGP-07"}, {"Bio UE", "MA-BIO-154"}}})
+			Marks: []Mark{{"IGP Argane", "MA-IGP-07"}, {"Bio UE", "MA-BIO-154"}}})
 	}
-	for _, g := range labelGrids() {
+	b, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := b.Locale("fr")
+	for _, g := range Grids() {
 		var buf bytes.Buffer
-		if err := writeLabelSheet(&buf, g, labels, labelSheetOptions{Title: "t", Created: time.Unix(0, 0)}); err != nil {
+		if err := WriteSheet(&buf, g, labels, SheetOptions{Title: "t", Created: time.Unix(0, 0), Text: fr}); err != nil {
 			t.Fatalf("%s: %v", g.name, err)
 		}
 		pdf := buf.String()
