@@ -1,7 +1,8 @@
 // Package catalog is the shared catalogue of the network: products (SKU,
 // names in French, English and Arabic, kind, cooperative, unit size,
-// optional GTIN), and — in later work — prices per sales channel and the
-// availability that stock gives them.
+// optional GTIN, photo), their prices and producers' shares per sales
+// channel. It prices till sales (UnitPrice, the shops.Pricer) and announces
+// every product it changes (OnChange) so caches follow.
 //
 // Invariants: a product's SKU is its identity (_id) and never changes; its
 // unit size is in the base unit of its kind (mg, ml or pcs), so packing a lot

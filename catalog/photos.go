@@ -127,6 +127,7 @@ func (s *Service) SetPhoto(ctx context.Context, actor access.Actor, sku string, 
 		_ = s.store.deletePhoto(ctx, old) // an orphan only costs space
 	}
 	p.Photo = ph.ID
+	s.changed(p.SKU)
 	return p, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
@@ -85,6 +86,40 @@ type Service struct {
 	store *Store
 	trace *traceability.Service
 	now   func() time.Time
+
+	mu       sync.RWMutex
+	watchers []func(sku string)
+}
+
+// OnChange registers fn to be told the SKU of every product this process
+// changes (created, priced, shared, photographed), right after the change
+// is written: the web layer's catalogue cache follows the catalogue with it.
+func (s *Service) OnChange(fn func(sku string)) {
+	s.mu.Lock()
+	s.watchers = append(s.watchers, fn)
+	s.mu.Unlock()
+}
+
+// changed announces a written change of a product.
+func (s *Service) changed(sku string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, fn := range s.watchers {
+		fn(sku)
+	}
+}
+
+// UnitPrice is a product's price in a channel, in minor units of the
+// channel's currency (shops.Pricer: a till sale is priced here). ok is
+// false when the product has no price there; an unknown product is
+// ErrProductNotFound.
+func (s *Service) UnitPrice(ctx context.Context, channel, sku string) (amount int64, currency string, ok bool, err error) {
+	p, err := s.Product(ctx, sku)
+	if err != nil {
+		return 0, "", false, err
+	}
+	m, ok := p.PriceIn(traceability.NormalizeCode(channel))
+	return m.Amount, m.Currency, ok, nil
 }
 
 // NewService returns the catalogue service.
@@ -146,6 +181,7 @@ func (s *Service) CreateProduct(ctx context.Context, actor access.Actor, np NewP
 	if err := s.store.insertProduct(ctx, p); err != nil {
 		return Product{}, err
 	}
+	s.changed(p.SKU)
 	return p, nil
 }
 
@@ -186,6 +222,9 @@ func (s *Service) SetPrice(ctx context.Context, actor access.Actor, sku, channel
 		p.Prices[channel] = m
 		return s.store.setPrice(ctx, p.SKU, channel, m)
 	})
+	if err == nil {
+		s.changed(p.SKU)
+	}
 	return p, err
 }
 
@@ -267,5 +306,8 @@ func (s *Service) SetShare(ctx context.Context, actor access.Actor, sku, channel
 		p.Shares[channel] = sh
 		return s.store.setShare(ctx, p.SKU, channel, sh)
 	})
+	if err == nil {
+		s.changed(p.SKU)
+	}
 	return p, err
 }

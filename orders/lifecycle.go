@@ -91,7 +91,7 @@ func (s *Service) paid(ctx context.Context, ev Event) (*Order, error) {
 		}
 		o.PaidAt = now.UTC()
 		o.setStatus(StatusPaid, now, "payment "+ev.PaymentIntent)
-		if err := s.store.insertOutbox(ctx, confirmationEmail(o, s.cfg.PublicURL, now)); err != nil {
+		if err := s.store.insertOutbox(ctx, s.confirmationEmail(o, now)); err != nil {
 			return nil, err
 		}
 		return nil, s.store.saveOrder(ctx, o, before)
@@ -216,7 +216,7 @@ func (s *Service) Ship(ctx context.Context, actor access.Actor, id, tracking str
 		}
 		o.Tracking = tracking
 		o.setStatus(StatusFulfilled, s.now(), "shipped, tracking "+tracking)
-		return s.store.insertOutbox(ctx, shipmentEmail(*o, s.cfg.PublicURL, s.now()))
+		return s.store.insertOutbox(ctx, s.shipmentEmail(*o, s.now()))
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,6 +95,9 @@ var (
 // Config are the orders' settings.
 type Config struct {
 	PublicURL string // for the payment page's return links
+	// Letters writes the customer e-mails; web/i18n's Letters writes them
+	// from the message catalogues. Without it, a plain English text.
+	Letters Letters
 }
 
 // Service takes and follows orders. It is safe for concurrent use.
@@ -158,16 +162,19 @@ func (c *Customer) validate() error {
 	if len(a.PostalCode) < 3 || len(a.PostalCode) > 10 {
 		return problem.Field("customer.address.postal_code", "must be 3 to 10 characters")
 	}
-	if !shipsTo[a.Country] {
+	if !slices.Contains(shipsTo, a.Country) {
 		return problem.Field("customer.address.country", "we do not ship to %q (use an ISO code such as FR, BE, DE)", a.Country)
 	}
 	return nil
 }
 
-var shipsTo = map[string]bool{"AT": true, "BE": true, "BG": true, "CH": true, "CY": true, "CZ": true, "DE": true, "DK": true,
-	"EE": true, "ES": true, "FI": true, "FR": true, "GB": true, "GR": true, "HR": true, "HU": true, "IE": true, "IT": true,
-	"LT": true, "LU": true, "LV": true, "MA": true, "MC": true, "MT": true, "NL": true, "NO": true, "PL": true, "PT": true,
-	"RO": true, "SE": true, "SI": true, "SK": true}
+// shipsTo are the countries the platform delivers to (ISO 3166 codes).
+var shipsTo = []string{"AT", "BE", "BG", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU", "IE",
+	"IT", "LT", "LU", "LV", "MA", "MC", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK"}
+
+// ShipsTo lists the countries orders may be delivered to, sorted by code:
+// the checkout's choice of country.
+func ShipsTo() []string { return slices.Clone(shipsTo) }
 
 // Create places an order: prices from the catalogue, units reserved per lot
 // (FEFO) in one atomic step, then a payment page. With an idempotency key,
@@ -194,14 +201,13 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 		if err != nil {
 			return Placed{}, false, problem.Field(fmt.Sprintf("lines[%d].sku", i), "no product %q", l.SKU)
 		}
-		price, ok := p.PriceIn(ch.Code)
-		if !ok {
+		if _, ok := p.PriceIn(ch.Code); !ok {
 			return Placed{}, false, problem.Field(fmt.Sprintf("lines[%d].sku", i), "%s is not sold on %s", p.SKU, ch.Code)
 		}
 		if l.Units <= 0 || l.Units > 100 {
 			return Placed{}, false, problem.Field(fmt.Sprintf("lines[%d].units", i), "must be between 1 and 100")
 		}
-		lines[i] = shops.Line{SKU: p.SKU, Units: l.Units, UnitPrice: price.Amount}
+		lines[i] = shops.Line{SKU: p.SKU, Units: l.Units} // priced by the stock, from the catalogue
 		names[p.SKU] = p.Names.FR
 	}
 	bodyHash := hashOf(req)

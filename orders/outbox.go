@@ -28,6 +28,25 @@ func orderLink(publicURL string, o Order) string {
 	return publicURL + "/orders/" + o.ID + "?token=" + o.Token
 }
 
+// Letters writes the e-mails a customer receives. The order carries what
+// they say (lines, lots, total, tracking); link is the order page.
+type Letters interface {
+	Paid(o Order, link string) (subject, body string)
+	Shipped(o Order, link string) (subject, body string)
+}
+
+// plainLetters is the English text used when no Letters is configured
+// (the package's own tests); the server configures the catalogue's.
+type plainLetters struct{}
+
+func (plainLetters) Paid(o Order, link string) (string, string) {
+	return "Your order " + o.ID + " is paid", fmt.Sprintf("Hello %s,\n\nYour payment of %s has been received.\n\n%s\nFollow the order: %s\n", o.Customer.Name, o.Total.String(), linesText(o), link)
+}
+
+func (plainLetters) Shipped(o Order, link string) (string, string) {
+	return "Your order " + o.ID + " has shipped", fmt.Sprintf("Hello %s,\n\nTracking number: %s\n\n%s\nFollow the order: %s\n", o.Customer.Name, o.Tracking, linesText(o), link)
+}
+
 func linesText(o Order) string {
 	var b strings.Builder
 	for _, l := range o.Lines {
@@ -40,18 +59,21 @@ func linesText(o Order) string {
 	return b.String()
 }
 
-func confirmationEmail(o Order, publicURL string, now time.Time) Email {
-	return Email{ID: traceability.NewID("eml"), To: o.Customer.Email, Order: o.ID, Channel: o.Channel, CreatedAt: now.UTC(),
-		Subject: "Votre commande " + o.ID + " est payée / Your order is paid",
-		Body: fmt.Sprintf("Bonjour %s,\n\nMerci ! Votre paiement de %s est reçu.\n\n%s\nSuivre la commande : %s\n\nTerroir — coopératives du Souss-Massa-Drâa\n",
-			o.Customer.Name, o.Total.String(), linesText(o), orderLink(publicURL, o))}
+func (s *Service) letters() Letters {
+	if s.cfg.Letters != nil {
+		return s.cfg.Letters
+	}
+	return plainLetters{}
 }
 
-func shipmentEmail(o Order, publicURL string, now time.Time) Email {
-	return Email{ID: traceability.NewID("eml"), To: o.Customer.Email, Order: o.ID, Channel: o.Channel, CreatedAt: now.UTC(),
-		Subject: "Votre commande " + o.ID + " est expédiée / Your order has shipped",
-		Body: fmt.Sprintf("Bonjour %s,\n\nVotre colis est parti. Numéro de suivi : %s\n\n%s\nSuivre la commande : %s\n\nTerroir\n",
-			o.Customer.Name, o.Tracking, linesText(o), orderLink(publicURL, o))}
+func (s *Service) confirmationEmail(o Order, now time.Time) Email {
+	subject, body := s.letters().Paid(o, orderLink(s.cfg.PublicURL, o))
+	return Email{ID: traceability.NewID("eml"), To: o.Customer.Email, Order: o.ID, Channel: o.Channel, CreatedAt: now.UTC(), Subject: subject, Body: body}
+}
+
+func (s *Service) shipmentEmail(o Order, now time.Time) Email {
+	subject, body := s.letters().Shipped(o, orderLink(s.cfg.PublicURL, o))
+	return Email{ID: traceability.NewID("eml"), To: o.Customer.Email, Order: o.ID, Channel: o.Channel, CreatedAt: now.UTC(), Subject: subject, Body: body}
 }
 
 // Outbox lists a channel's emails, newest first.

@@ -17,13 +17,17 @@ type LotUnits struct {
 	Units int64  `json:"units" bson:"units"`
 }
 
-// Line asks for units of a product at a unit price (minor units). The
-// caller computes the price from the catalogue; shops never trusts a price
-// from a client.
+// Line asks for units of a product. Its price is the catalogue's (Pricer),
+// never the caller's.
 type Line struct {
-	SKU       string
-	Units     int64
-	UnitPrice int64
+	SKU   string
+	Units int64
+}
+
+// pricedLine is a line with the unit price the catalogue gives it.
+type pricedLine struct {
+	Line
+	unitPrice int64
 }
 
 // AllocatedLine is a line with the lots its units come from (FEFO).
@@ -70,25 +74,47 @@ func checkLines(lines []Line) error {
 		if l.Units <= 0 || l.Units > 10_000 {
 			return problem.Field(fmt.Sprintf("lines[%d].units", i), "must be a whole number between 1 and 10 000")
 		}
-		if l.UnitPrice < 0 {
-			return problem.Field(fmt.Sprintf("lines[%d].sku", i), "has no price in this channel")
-		}
 	}
 	return nil
+}
+
+// price gives each line the catalogue's price in the shop's channel; all
+// lines are in the channel's one currency.
+func (st *Stock) price(ctx context.Context, shop string, lines []Line) ([]pricedLine, string, error) {
+	out := make([]pricedLine, len(lines))
+	currency := ""
+	for i, l := range lines {
+		sku := strings.ToUpper(strings.TrimSpace(l.SKU))
+		field := fmt.Sprintf("lines[%d].sku", i)
+		amount, cur, ok, err := st.pricer.UnitPrice(ctx, shop, sku)
+		switch {
+		case problem.CodeOf(err) == problem.NotFound:
+			return nil, "", problem.Field(field, "no product %q in the catalogue", sku)
+		case err != nil:
+			return nil, "", err
+		case !ok || amount < 0:
+			return nil, "", problem.Field(field, "%s has no price in %s", sku, shop)
+		case currency != "" && cur != currency:
+			return nil, "", fmt.Errorf("shops: %s is priced in %s in %s, other lines in %s", sku, cur, shop, currency)
+		}
+		currency = cur
+		out[i] = pricedLine{Line: Line{SKU: sku, Units: l.Units}, unitPrice: amount}
+	}
+	return out, currency, nil
 }
 
 // allocate picks, for each line, the lots its units come from: earliest
 // best-before first, skipping expired lots, using only free units (not
 // reserved for online orders). It reads and does not write; callers hold
 // Atomically. A line that cannot be served → ErrInsufficientStock naming it.
-func (st *Stock) allocate(ctx context.Context, shop string, lines []Line) ([]AllocatedLine, map[string]*Balance, error) {
+func (st *Stock) allocate(ctx context.Context, shop string, lines []pricedLine) ([]AllocatedLine, map[string]*Balance, error) {
 	today := st.now().UTC().Format(time.DateOnly)
 	bals := map[string]*Balance{}
 	taken := map[string]int64{}
 	out := make([]AllocatedLine, len(lines))
 	for i, ln := range lines {
 		sku := strings.ToUpper(strings.TrimSpace(ln.SKU))
-		al := AllocatedLine{SKU: sku, Units: ln.Units, UnitPrice: ln.UnitPrice, Amount: ln.Units * ln.UnitPrice}
+		al := AllocatedLine{SKU: sku, Units: ln.Units, UnitPrice: ln.unitPrice, Amount: ln.Units * ln.unitPrice}
 		shelf, err := st.store.shelf(ctx, shop, sku)
 		if err != nil && err != errNoShelf {
 			return nil, nil, err
@@ -128,16 +154,67 @@ func (st *Stock) allocate(ctx context.Context, shop string, lines []Line) ([]All
 	return out, bals, nil
 }
 
-// SaleRequest is a till sale.
-type SaleRequest struct {
-	Lines    []Line
-	Currency string
-	Payment  string
+// QuoteLine is a line priced for display, before any stock is taken.
+type QuoteLine struct {
+	SKU       string
+	Units     int64
+	UnitPrice int64 // minor units
+	Amount    int64 // Units × UnitPrice; 0 when not priced
+	Priced    bool  // the channel prices the product
 }
 
-// Sell records a till sale: each line's units come from lots picked FEFO,
-// never from expired lots and never below zero, even with several tills
-// selling the last units at once.
+// Quote is what lines would cost in a channel.
+type Quote struct {
+	Lines    []QuoteLine
+	Total    int64
+	Currency string
+}
+
+// Quote prices lines in a shop's channel as a sale would, without taking
+// stock: what a till or a cart shows before checkout. A line the channel
+// does not price (or with no units yet) is marked, not refused; the sale
+// itself refuses it.
+func (st *Stock) Quote(ctx context.Context, shop string, lines []Line) (Quote, error) {
+	shop = traceability.NormalizeCode(shop)
+	q := Quote{Lines: make([]QuoteLine, len(lines))}
+	for i, l := range lines {
+		sku := strings.ToUpper(strings.TrimSpace(l.SKU))
+		ql := QuoteLine{SKU: sku, Units: l.Units}
+		amount, cur, ok, err := st.pricer.UnitPrice(ctx, shop, sku)
+		switch {
+		case problem.CodeOf(err) == problem.NotFound:
+		case err != nil:
+			return Quote{}, err
+		case ok && amount >= 0 && (q.Currency == "" || q.Currency == cur):
+			q.Currency = cur
+			ql.UnitPrice, ql.Priced = amount, true
+			if l.Units > 0 && l.Units <= 10_000 { // what a sale accepts; no overflow
+				ql.Amount = l.Units * amount
+				q.Total += ql.Amount
+			}
+		}
+		q.Lines[i] = ql
+	}
+	if q.Currency == "" {
+		sh, err := st.store.shop(ctx, shop)
+		if err != nil {
+			return Quote{}, err
+		}
+		q.Currency = sh.Currency
+	}
+	return q, nil
+}
+
+// SaleRequest is a till sale: products and units, and how it was paid.
+type SaleRequest struct {
+	Lines   []Line
+	Payment string
+}
+
+// Sell records a till sale: each line is priced from the catalogue in the
+// shop's channel, and its units come from lots picked FEFO, never from
+// expired lots and never below zero, even with several tills selling the
+// last units at once. Only the shop's own manager sells (OperateShop).
 func (st *Stock) Sell(ctx context.Context, actor access.Actor, shop string, req SaleRequest) (Sale, error) {
 	shop = traceability.NormalizeCode(shop)
 	if err := actor.OperateShop(shop); err != nil {
@@ -149,9 +226,13 @@ func (st *Stock) Sell(ctx context.Context, actor access.Actor, shop string, req 
 	if err := checkLines(req.Lines); err != nil {
 		return Sale{}, err
 	}
-	sale := Sale{ID: traceability.NewID("sal"), Shop: shop, Currency: req.Currency, Payment: req.Payment, Actor: actor.Email}
-	err := st.db.Atomically(ctx, func(ctx context.Context) error {
-		lines, bals, err := st.allocate(ctx, shop, req.Lines)
+	priced, currency, err := st.price(ctx, shop, req.Lines)
+	if err != nil {
+		return Sale{}, err
+	}
+	sale := Sale{ID: traceability.NewID("sal"), Shop: shop, Currency: currency, Payment: req.Payment, Actor: actor.Email}
+	err = st.db.Atomically(ctx, func(ctx context.Context) error {
+		lines, bals, err := st.allocate(ctx, shop, priced)
 		if err != nil {
 			return err
 		}
@@ -246,14 +327,19 @@ func (st *Stock) Return(ctx context.Context, actor access.Actor, shop string, re
 	return b, err
 }
 
-// Reserve holds units for an online order: lots picked FEFO, their reserved
+// Reserve holds units for an online order, priced from the catalogue in
+// the channel: lots picked FEFO, their reserved
 // count raised so no till or other order can take them. It runs inside the
 // caller's Atomically (the order is written in the same step).
 func (st *Stock) Reserve(ctx context.Context, shop string, lines []Line) ([]AllocatedLine, error) {
 	if err := checkLines(lines); err != nil {
 		return nil, err
 	}
-	alloc, bals, err := st.allocate(ctx, shop, lines)
+	priced, _, err := st.price(ctx, shop, lines)
+	if err != nil {
+		return nil, err
+	}
+	alloc, bals, err := st.allocate(ctx, shop, priced)
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,26 @@ func (s *Service) Shop(ctx context.Context, code string) (Shop, error) {
 	return s.store.shop(ctx, traceability.NormalizeCode(code))
 }
 
+// ManagedShop returns a shop to those who manage it: its manager and the
+// admin (the back-office pages).
+func (s *Service) ManagedShop(ctx context.Context, actor access.Actor, code string) (Shop, error) {
+	code = traceability.NormalizeCode(code)
+	if err := actor.ManageShop(code); err != nil {
+		return Shop{}, err
+	}
+	return s.store.shop(ctx, code)
+}
+
+// OperatedShop returns a shop to the one who operates it: its own manager,
+// who sells at its till and sends its transfers (not the admin).
+func (s *Service) OperatedShop(ctx context.Context, actor access.Actor, code string) (Shop, error) {
+	code = traceability.NormalizeCode(code)
+	if err := actor.OperateShop(code); err != nil {
+		return Shop{}, err
+	}
+	return s.store.shop(ctx, code)
+}
+
 // Shops lists the shops by code.
 func (s *Service) Shops(ctx context.Context, page traceability.Page) ([]Shop, error) {
 	return s.store.shops(ctx, page)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
@@ -92,22 +93,47 @@ var (
 	ErrBalanceNotFound   = problem.New(problem.NotFound, "this shop holds no units of that lot")
 )
 
-// Stock is the shops' stock-keeping service. It is safe for concurrent use.
-type Stock struct {
-	store   *Store
-	db      *mongodb.Store
-	trace   *traceability.Service
-	now     func() time.Time
-	changed func(shop, sku string) // called after a committed change (caches)
+// Pricer gives a product's price in a sales channel: the catalogue
+// (catalog.Service) in production. A sale's prices come from it, never from
+// the caller. ok is false when the product exists but has no price in the
+// channel; a product that does not exist is a not_found problem.
+type Pricer interface {
+	UnitPrice(ctx context.Context, channel, sku string) (amount int64, currency string, ok bool, err error)
 }
 
-// NewStock returns the stock service. changed, when not nil, is told which
-// (shop, sku) moved after each committed change, so caches can follow.
-func NewStock(store *Store, trace *traceability.Service, now func() time.Time, changed func(shop, sku string)) *Stock {
-	if changed == nil {
-		changed = func(string, string) {}
+// Stock is the shops' stock-keeping service. It is safe for concurrent use.
+type Stock struct {
+	store  *Store
+	db     *mongodb.Store
+	trace  *traceability.Service
+	now    func() time.Time
+	pricer Pricer
+
+	mu       sync.RWMutex
+	watchers []func(shop, sku string)
+}
+
+// NewStock returns the stock service; pricer prices what is sold.
+func NewStock(store *Store, trace *traceability.Service, now func() time.Time, pricer Pricer) *Stock {
+	return &Stock{store: store, db: store.db, trace: trace, now: now, pricer: pricer}
+}
+
+// OnChange registers fn to be told every (shop, sku) whose stock this
+// process changes, right after the change is committed: the catalogue
+// caches of the web layer follow the shelves with it.
+func (st *Stock) OnChange(fn func(shop, sku string)) {
+	st.mu.Lock()
+	st.watchers = append(st.watchers, fn)
+	st.mu.Unlock()
+}
+
+// changed announces a committed change of (shop, sku).
+func (st *Stock) changed(shop, sku string) {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	for _, fn := range st.watchers {
+		fn(shop, sku)
 	}
-	return &Stock{store: store, db: store.db, trace: trace, now: now, changed: changed}
 }
 
 // move applies one movement to a balance and its shelf. Callers hold
@@ -356,9 +382,20 @@ func (st *Stock) Shelf(ctx context.Context, shop, sku string) (Shelf, error) {
 	return st.store.shelf(ctx, traceability.NormalizeCode(shop), sku)
 }
 
-// Shelves returns all of a shop's shelves (the catalogue's availability).
+// Shelves returns all of a shop's shelves (the catalogue's availability,
+// which is public: the catalogue shows how many units are in stock).
 func (st *Stock) Shelves(ctx context.Context, shop string) ([]Shelf, error) {
 	return st.store.shelvesOf(ctx, traceability.NormalizeCode(shop))
+}
+
+// ShopShelves returns a shop's shelves with their thresholds, for its
+// manager and the admin.
+func (st *Stock) ShopShelves(ctx context.Context, actor access.Actor, shop string) ([]Shelf, error) {
+	shop = traceability.NormalizeCode(shop)
+	if err := actor.ManageShop(shop); err != nil {
+		return nil, err
+	}
+	return st.store.shelvesOf(ctx, shop)
 }
 
 // Holdings lists where a cooperative's lots are: balances with units, for

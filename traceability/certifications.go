@@ -167,8 +167,17 @@ func (s *Service) SetCertificationStatus(ctx context.Context, actor access.Actor
 		c.History = append(c.History, ch)
 		return s.store.setCertificationStatus(ctx, id, ch)
 	})
+	if err == nil {
+		s.store.certificationChanged(c.ID)
+	}
 	return c, err
 }
+
+// OnCertificationChange registers fn to be told the ID of every
+// certificate whose status this process changes, right after the change is
+// committed: every lot claiming it shows its new status, so the web layer
+// drops its cached trace pages and catalogues.
+func (s *Service) OnCertificationChange(fn func(id string)) { s.store.watchCertifications(fn) }
 
 // Certification returns one certificate to those who may read its holder.
 func (s *Service) Certification(ctx context.Context, actor access.Actor, id string) (Certification, error) {

@@ -18,8 +18,9 @@ import (
 type Store struct {
 	db *mongodb.Store
 
-	mu       sync.RWMutex
-	lotWatch []func(code string)
+	mu        sync.RWMutex
+	lotWatch  []func(code string)
+	certWatch []func(id string)
 }
 
 // NewStore returns a store on db.
@@ -38,6 +39,22 @@ func (s *Store) lotChanged(code string) {
 	defer s.mu.RUnlock()
 	for _, fn := range s.lotWatch {
 		fn(code)
+	}
+}
+
+// watchCertifications registers fn to be told the ID of every certificate
+// whose status this process changes, once the change is committed.
+func (s *Store) watchCertifications(fn func(id string)) {
+	s.mu.Lock()
+	s.certWatch = append(s.certWatch, fn)
+	s.mu.Unlock()
+}
+
+func (s *Store) certificationChanged(id string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, fn := range s.certWatch {
+		fn(id)
 	}
 }
 

@@ -10,11 +10,11 @@ import (
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/web/accounts"
+	"github.com/terroir-coop/terroir/web/page"
 )
 
 const (
-	actorKey      = "actor"
-	sessionKey    = "session"
+	sessionKey    = "terroir.session"
 	sessionCookie = "terroir_session"
 	csrfCookie    = "terroir_csrf"
 	csrfField     = "csrf"
@@ -26,57 +26,22 @@ const (
 func (s *Server) apiAuth(c *gin.Context) {
 	h := c.GetHeader("Authorization")
 	if h == "" {
-		c.Set(actorKey, access.Actor{})
+		page.SetActor(c, access.Actor{})
 		c.Next()
 		return
 	}
 	secret, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok {
-		fail(c, problem.New(problem.Unauthorized, "Authorization must be \"Bearer <token>\""))
+		page.Fail(c, problem.New(problem.Unauthorized, "Authorization must be \"Bearer <token>\""))
 		return
 	}
 	u, _, err := s.deps.Accounts.Resolve(c.Request.Context(), strings.TrimSpace(secret), accounts.KindAPI)
 	if err != nil {
-		fail(c, problem.New(problem.Unauthorized, "the token is unknown or expired; get a new one at POST /api/v1/auth/token"))
+		page.Fail(c, problem.New(problem.Unauthorized, "the token is unknown or expired; get a new one at POST /api/v1/auth/token"))
 		return
 	}
-	c.Set(actorKey, u.Actor())
+	page.SetActor(c, u.Actor())
 	c.Next()
-}
-
-func actorOf(c *gin.Context) access.Actor {
-	a, _ := c.Get(actorKey)
-	actor, _ := a.(access.Actor)
-	return actor
-}
-
-type tokenRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
-}
-
-type tokenResponse struct {
-	Token     string `json:"token"`
-	ExpiresAt string `json:"expires_at"`
-}
-
-func (s *Server) issueToken(c *gin.Context) {
-	var req tokenRequest
-	if err := decodeJSON(c, &req); err != nil {
-		fail(c, err)
-		return
-	}
-	u, err := s.deps.Accounts.Authenticate(c.Request.Context(), req.Email, req.Password, c.ClientIP())
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	secret, t, err := s.deps.Accounts.IssueToken(c.Request.Context(), u, accounts.KindAPI, s.cfg.TokenTTL)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, tokenResponse{Token: secret, ExpiresAt: t.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z07:00")})
 }
 
 // session is the logged-in browser, if any.
@@ -87,17 +52,29 @@ type session struct {
 }
 
 // pageAuth resolves the session cookie into the acting user (anonymous when
-// absent or expired) for HTML pages.
+// absent or expired) for HTML pages, and the token its forms must carry:
+// the session's secret once logged in, a double-submit cookie before (the
+// login form).
 func (s *Server) pageAuth(c *gin.Context) {
 	actor := access.Actor{}
+	token := ""
 	if secret, err := c.Cookie(sessionCookie); err == nil && secret != "" {
 		u, t, err := s.deps.Accounts.Resolve(c.Request.Context(), secret, accounts.KindSession)
 		if err == nil {
-			actor = u.Actor()
+			actor, token = u.Actor(), t.CSRF
 			c.Set(sessionKey, &session{user: u, csrf: t.CSRF, secret: secret})
 		}
 	}
-	c.Set(actorKey, actor)
+	if token == "" {
+		if v, err := c.Cookie(csrfCookie); err == nil && len(v) >= 20 {
+			token = v
+		} else {
+			token = accounts.RandomSecret(24)
+			s.pages.SetCookie(c, csrfCookie, token, 0)
+		}
+	}
+	page.SetActor(c, actor)
+	page.SetCSRF(c, token)
 	c.Next()
 }
 
@@ -107,22 +84,17 @@ func sessionOf(c *gin.Context) *session {
 	return sess
 }
 
-// csrfToken returns the token a form must carry: the session's secret when
-// logged in, else a double-submit cookie set here.
-func (s *Server) csrfToken(c *gin.Context) string {
-	if sess := sessionOf(c); sess != nil {
-		return sess.csrf
-	}
-	if v, err := c.Cookie(csrfCookie); err == nil && len(v) >= 20 {
-		return v
-	}
-	v := accounts.RandomSecret(24)
-	s.setCookie(c, csrfCookie, v, 0)
-	return v
-}
+// errCSRF is the refusal of a form whose token does not match.
+var errCSRF = problem.New(problem.Forbidden, "the form expired; reload the page and try again")
 
-// checkCSRF refuses a form post whose token does not match.
-func (s *Server) checkCSRF(c *gin.Context) bool {
+// checkCSRF refuses every form post whose token does not match, before any
+// handler reads the form: the session's secret when logged in, else the
+// double-submit cookie.
+func (s *Server) checkCSRF(c *gin.Context) {
+	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
+		c.Next()
+		return
+	}
 	want := ""
 	if sess := sessionOf(c); sess != nil {
 		want = sess.csrf
@@ -131,17 +103,60 @@ func (s *Server) checkCSRF(c *gin.Context) bool {
 	}
 	got := c.PostForm(csrfField)
 	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		s.renderError(c, http.StatusForbidden, "csrf_failed")
-		return false
+		page.Fail(c, errCSRF)
+		return
 	}
-	return true
+	c.Next()
 }
 
-func (s *Server) setCookie(c *gin.Context, name, value string, maxAge int) {
-	http.SetCookie(c.Writer, &http.Cookie{
-		Name: name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode,
-	})
+// loginView is the login page.
+type loginView struct {
+	page.Page
+	Next, Email, Refusal string
+}
+
+func (s *Server) loginPage(c *gin.Context) {
+	l := page.Locale(c)
+	v := &loginView{Page: s.pages.Page(c, l.T("login")), Next: safeNext(c.Query("next"))}
+	s.pages.Render(c, http.StatusOK, "web/login", v)
+}
+
+func (s *Server) loginSubmit(c *gin.Context) {
+	email, password := c.PostForm("email"), c.PostForm("password")
+	u, err := s.deps.Accounts.Authenticate(c.Request.Context(), email, password, c.ClientIP())
+	if err != nil {
+		code := problem.CodeOf(err)
+		if code != problem.Unauthorized && code != problem.TooManyRequests {
+			page.Fail(c, err)
+			return
+		}
+		l := page.Locale(c)
+		v := &loginView{Page: s.pages.Page(c, l.T("login")), Next: safeNext(c.PostForm("next")), Email: email, Refusal: l.Message(err)}
+		s.pages.Render(c, page.Status(err), "web/login", v)
+		return
+	}
+	// A fresh session secret at every login: a cookie planted before login
+	// (session fixation) is never promoted to a logged-in session.
+	secret, _, err := s.deps.Accounts.IssueToken(c.Request.Context(), u, accounts.KindSession, s.cfg.SessionTTL)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	s.pages.SetCookie(c, sessionCookie, secret, int(s.cfg.SessionTTL.Seconds()))
+	s.pages.SetCookie(c, csrfCookie, "", -1)
+	next := safeNext(c.PostForm("next"))
+	if next == "" {
+		next = page.Home(u.Actor())
+	}
+	c.Redirect(http.StatusSeeOther, next)
+}
+
+func (s *Server) logoutSubmit(c *gin.Context) {
+	if sess := sessionOf(c); sess != nil {
+		_ = s.deps.Accounts.Revoke(c.Request.Context(), sess.secret)
+	}
+	s.pages.SetCookie(c, sessionCookie, "", -1)
+	c.Redirect(http.StatusSeeOther, "/")
 }
 
 // safeNext keeps a post-login redirect on this site: a local path only,

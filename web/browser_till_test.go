@@ -64,7 +64,7 @@ func TestBrowserTillSellsTwoProducts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cart[0] != "SAF-1G,SAF-2G" || cart[1] != "2,1" || cart[2] != "460.00 MAD" {
+		if cart[0] != "SAF-1G,SAF-2G" || cart[1] != "2,1" || cart[2] != "460,00\u00a0DH" {
 			t.Fatalf("%s: cart %q", screen.name, cart)
 		}
 		fits(t, ctx, screen.width)
@@ -81,7 +81,7 @@ func TestBrowserTillSellsTwoProducts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"Safran de Taliouine 1 g", "Safran de Taliouine 2 g", f.packed.Code, f.packed2, "240.00 MAD", "220.00 MAD", "460.00 MAD", "Espèces"} {
+		for _, want := range []string{"Safran de Taliouine 1 g", "Safran de Taliouine 2 g", f.packed.Code, f.packed2, "240,00\u00a0DH", "220,00\u00a0DH", "460,00\u00a0DH", "Espèces"} {
 			if !strings.Contains(receipt, want) {
 				t.Errorf("%s: receipt lacks %q:\n%s", screen.name, want, receipt)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/terroir-coop/terroir/web/page"
 	"github.com/terroir-coop/terroir/web/replay"
 )
 
@@ -47,15 +48,15 @@ func (s *Server) idempotent(c *gin.Context) {
 	}
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
-		fail(c, err)
+		page.Fail(c, err)
 		return
 	}
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
-	scope := actorOf(c).UserID + " " + c.Request.Method + " " + c.Request.URL.Path
+	scope := page.Actor(c).UserID + " " + c.Request.Method + " " + c.Request.URL.Path
 	ctx := c.Request.Context()
 	answer, err := s.deps.Replay.Begin(ctx, scope, key, body)
 	if err != nil {
-		fail(c, err)
+		page.Fail(c, err)
 		return
 	}
 	if answer != nil {

@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -10,9 +11,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-)
 
-const requestIDKey = "request_id"
+	"github.com/terroir-coop/terroir/web/api"
+	"github.com/terroir-coop/terroir/web/page"
+)
 
 func validRequestID(id string) bool {
 	if id == "" || len(id) > 64 {
@@ -35,12 +37,10 @@ func withRequestID(c *gin.Context) {
 		_, _ = rand.Read(b)
 		id = hex.EncodeToString(b)
 	}
-	c.Set(requestIDKey, id)
+	page.SetRequestID(c, id)
 	c.Header("X-Request-ID", id)
 	c.Next()
 }
-
-func requestID(c *gin.Context) string { return c.GetString(requestIDKey) }
 
 // metrics are the server's Prometheus instruments.
 type metrics struct {
@@ -76,7 +76,7 @@ func (s *Server) observe(c *gin.Context) {
 		level = slog.LevelError
 	}
 	s.log.LogAttrs(c.Request.Context(), level, "request",
-		slog.String("request_id", requestID(c)),
+		slog.String("request_id", page.RequestID(c)),
 		slog.String("method", c.Request.Method),
 		slog.String("route", route),
 		slog.String("path", c.Request.URL.Path),
@@ -89,9 +89,12 @@ func (s *Server) observe(c *gin.Context) {
 // limitBody caps every request body; reading past the cap fails with
 // *http.MaxBytesError, which errors.go turns into 413.
 func (s *Server) limitBody(c *gin.Context) {
-	limit := s.bodyLimit(c)
+	limit := s.cfg.BodyLimit
+	if c.FullPath() == api.PhotoUploadRoute {
+		limit = max(limit, api.PhotoBodyLimit) // photo uploads get their own cap
+	}
 	if c.Request.ContentLength > limit {
-		fail(c, &http.MaxBytesError{Limit: limit})
+		page.Fail(c, &http.MaxBytesError{Limit: limit})
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
@@ -116,10 +119,26 @@ func recoverPanics(c *gin.Context) {
 			if r == http.ErrAbortHandler {
 				panic(r)
 			}
-			loggerOf(c).ErrorContext(c.Request.Context(), "panic", "panic", r, "request_id", requestID(c))
+			page.Logger(c).ErrorContext(c.Request.Context(), "panic", "panic", r, "request_id", page.RequestID(c))
 			c.AbortWithStatusJSON(http.StatusInternalServerError,
-				errorBody{Error: errorDetail{Code: "internal", Message: "internal error", RequestID: requestID(c)}})
+				page.ErrorBody{Error: page.ErrorDetail{Code: "internal", Message: "internal error", RequestID: page.RequestID(c)}})
 		}
 	}()
 	c.Next()
+}
+
+// noStore keeps API answers (which may be private) out of shared caches.
+func noStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Next()
+}
+
+func staticHandler(files fs.FS) gin.HandlerFunc {
+	h := http.StripPrefix("/static", http.FileServer(http.FS(files)))
+	return func(c *gin.Context) {
+		// Static files are versioned by the server build (?v=), so they can
+		// be cached for a long time by phones on slow links.
+		c.Header("Cache-Control", "public, max-age=86400")
+		h.ServeHTTP(c.Writer, c.Request)
+	}
 }

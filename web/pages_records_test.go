@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/web/i18n"
 	"github.com/terroir-coop/terroir/web/webtest"
 )
 
@@ -97,14 +99,14 @@ func TestRecordPagesShowTheirUsersAndRefuseOthers(t *testing.T) {
 		{"manager's parcels", f.managerEmail, "/coop/SIROUA/parcels", 200, []string{"Tamazirt", "Fatima Aït Brahim", "1000", f.parcel, "Nouvelle parcelle"}},
 		{"manager's harvests", f.managerEmail, "/coop/SIROUA/harvests", 200, []string{"2025-10-28", "Tamazirt", "1 kg", `href="/lots/` + f.lot.Code, "Importer un fichier CSV"}},
 		{"manager's lots", f.managerEmail, "/coop/SIROUA/lots", 200, []string{f.lot.Code, "1 kg", "Transformation", "Conditionnement"}},
-		{"manager's lot page", f.managerEmail, lotPath, 200, []string{"Tamazirt", "2025-10-28", "Siroua", "terroir verify", "création"}},
+		{"manager's lot page", f.managerEmail, lotPath, 200, []string{"Tamazirt", "2025-10-28", "Siroua", "terroir verify", "Création"}},
 		{"auditor reads the lot", f.auditorEmail, lotPath, 200, []string{"Tamazirt", "terroir verify"}},
 		{"auditor reads parcels without forms", f.auditorEmail, "/coop/SIROUA/parcels", 200, []string{"Tamazirt"}},
 		{"auditor's audit page", f.auditorEmail, "/audit/SIROUA", 200, []string{"Bilan matière", "Lots en alerte", "mass-balance.csv?season="}},
 		{"manager's audit page", f.managerEmail, "/audit/SIROUA", 200, []string{"Bilan matière"}},
 		{"admin's audit page", webtest.AdminEmail, "/audit/SIROUA", 200, []string{"Bilan matière"}},
 		{"auditor's home lists audits", f.auditorEmail, "/", 200, []string{`href="/audit/SIROUA"`}},
-		{"plausibility is public", "", "/plausibility", 200, []string{"Plausibilité", "ISO 3632", "séchage"}},
+		{"plausibility is public", "", "/plausibility", 200, []string{"Plausibilité", "ISO 3632", "Séchage · Safran (stigmates frais) → Safran séché"}},
 		{"other manager's parcels", f.otherEmail, "/coop/SIROUA/parcels", 403, nil},
 		{"other manager's lots", f.otherEmail, "/coop/SIROUA/lots", 403, nil},
 		{"other manager's audit", f.otherEmail, "/audit/SIROUA", 403, nil},
@@ -178,16 +180,24 @@ func checkForm(t *testing.T, f recordsFixture, page, action string, valid url.Va
 			}
 			after := f.e.Count(collection)
 			if tt.status == http.StatusSeeOther {
-				if !strings.Contains(resp.Header.Get("Location"), "flash=") || after <= before {
-					t.Fatalf("success went to %q and %s went %d→%d", resp.Header.Get("Location"), collection, before, after)
+				if !flashed(resp) || after <= before {
+					t.Fatalf("success went to %q (flash cookie %v) and %s went %d→%d", resp.Header.Get("Location"), flashed(resp), collection, before, after)
+				}
+				if _, next := b.get(resp.Header.Get("Location")); !strings.Contains(next, `class="flash" role="status">Enregistré.<`) {
+					t.Errorf("the page after the form does not say it was saved")
 				}
 				return
 			}
 			if after != before {
 				t.Errorf("refused form wrote to %s: %d→%d", collection, before, after)
 			}
-			if !strings.Contains(body, `role="alert"`) || !strings.Contains(errorOf(body), tt.field) {
-				t.Errorf("error %q does not name %q", errorOf(body), tt.field)
+			// The refusal is in French and names the field by its label.
+			want := tt.field
+			if label := frenchLabel(t, tt.field); label != "" {
+				want = label + " : "
+			}
+			if !strings.Contains(body, `role="alert"`) || !strings.Contains(errorOf(body), want) {
+				t.Errorf("error %q does not name %q", errorOf(body), want)
 			}
 			if !strings.Contains(body, `aria-invalid="true"`) {
 				t.Error("no field is marked invalid")
@@ -205,9 +215,20 @@ var alertText = regexp.MustCompile(`role="alert">([^<]*)<`)
 
 func errorOf(page string) string {
 	if m := alertText.FindStringSubmatch(page); m != nil {
-		return m[1]
+		return html.UnescapeString(m[1])
 	}
 	return "(no error shown)"
+}
+
+// frenchLabel is how a French page names a request field ("date" →
+// "Date", "inputs[0].quantity" → "Quantité (ligne 1)"), or "".
+func frenchLabel(t *testing.T, field string) string {
+	t.Helper()
+	b, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Locale("fr").FieldLabel(field)
 }
 
 func TestParcelForm(t *testing.T) {
@@ -266,11 +287,14 @@ func TestHarvestImportShowsTheRefusedRows(t *testing.T) {
 	}
 	good := "parcel,member,date,crop,amount,unit\n" + f.parcel + "," + f.member + ",2025-10-29,saffron,400,g\n" + f.parcel + "," + f.member + ",2025-10-30,saffron,1,kg\n"
 	resp, _ = b.postMultipart("/coop/SIROUA/harvests/import", url.Values{"csrf": {csrfOf(t, page)}, "csv": {good}}, nil)
-	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "flash=") || f.e.Count("harvests") != before+2 {
+	if resp.StatusCode != http.StatusSeeOther || !flashed(resp) || f.e.Count("harvests") != before+2 {
 		t.Fatalf("pasted lines: %d %q, harvests %d→%d", resp.StatusCode, resp.Header.Get("Location"), before, f.e.Count("harvests"))
 	}
+	if _, next := b.get(resp.Header.Get("Location")); !strings.Contains(next, "2 récoltes importées.") {
+		t.Error("the harvests page does not say how many were imported")
+	}
 	resp, body = b.postMultipart("/coop/SIROUA/harvests/import", url.Values{"csrf": {csrfOf(t, page)}}, nil)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(errorOf(body), "file") {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(errorOf(body), "Fichier : choisissez un fichier CSV") {
 		t.Fatalf("empty import: %d %q", resp.StatusCode, errorOf(body))
 	}
 }
@@ -281,7 +305,7 @@ func TestLotForms(t *testing.T) {
 	t.Run("new lot from harvests", func(t *testing.T) {
 		checkForm(t, f, "/coop/SIROUA/lots", "/coop/SIROUA/lots", url.Values{}, "lots", []formCase{
 			{"nothing ticked", nil, 400, "harvests", nil},
-			{"harvest already in a lot", url.Values{"harvest": {f.lot.Origin[0].Harvest}}, 409, "no longer free", nil},
+			{"harvest already in a lot", url.Values{"harvest": {f.lot.Origin[0].Harvest}}, 409, "n'est plus libre", nil},
 			{"ticked harvest", url.Values{"harvest": {free}}, 303, "", nil},
 		})
 	})
@@ -343,7 +367,7 @@ func TestFlagJustificationForm(t *testing.T) {
 		t.Fatal("manager is not offered the justification form")
 	}
 	resp, body := b.post(action, url.Values{"csrf": {csrfOf(t, page)}, "justification": {"trop"}})
-	if resp.StatusCode != 400 || !strings.Contains(errorOf(body), "justification") || !strings.Contains(body, ">trop</textarea>") {
+	if resp.StatusCode != 400 || !strings.Contains(errorOf(body), "Justification : doit expliquer le constat") || !strings.Contains(body, ">trop</textarea>") {
 		t.Fatalf("short justification: %d %q", resp.StatusCode, errorOf(body))
 	}
 	if l := getLot(t, f.e, f.manager, big.Code); l.Flags[0].Justification != "" {
@@ -351,10 +375,13 @@ func TestFlagJustificationForm(t *testing.T) {
 	}
 	text := "Deux parcelles pesées ensemble le 3 novembre ; la répartition suit."
 	resp, _ = b.post(action, url.Values{"csrf": {csrfOf(t, page)}, "justification": {text}})
-	if resp.StatusCode != 303 || resp.Header.Get("Location") != path+"?flash="+url.QueryEscape("Enregistré.") {
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != path || !flashed(resp) {
 		t.Fatalf("justify: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	_, page = b.get(path)
+	if !strings.Contains(page, `class="flash" role="status">Enregistré.<`) {
+		t.Error("the lot page does not say the justification was saved")
+	}
 	if !strings.Contains(page, text) || strings.Contains(page, action) {
 		t.Fatal("the lot page does not show the justification in place of the form")
 	}
@@ -395,7 +422,8 @@ func TestMassBalanceCSVPage(t *testing.T) {
 		t.Errorf("Content-Disposition %q, want %q", resp.Header.Get("Content-Disposition"), want)
 	}
 	lines := strings.Split(strings.TrimSpace(body), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "product_kind,unit,lots,harvested") || !strings.HasPrefix(lines[1], "saffron,mg,1,1000000,") {
+	// Headers in the page's language (French here); codes and base units in the rows.
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "Produit,Unité,Lots,Récolté") || !strings.HasPrefix(lines[1], "saffron,mg,1,1000000,") {
 		t.Fatalf("CSV:\n%s", body)
 	}
 	_, page := f.browserOf(t, f.auditorEmail).get("/audit/SIROUA?season=" + season)
@@ -436,7 +464,7 @@ func TestLotPageShowsTheClaimsStatusToday(t *testing.T) {
 		t.Fatalf("withdraw: %d", st)
 	}
 	_, page = b.get("/lots/" + lot.Code)
-	if !strings.Contains(page, `class="claim status-withdrawn"`) || !strings.Contains(page, `badge status-withdrawn">retiré<`) || !strings.Contains(page, "ne peut pas porter") {
+	if !strings.Contains(page, `class="claim status-withdrawn"`) || !strings.Contains(page, `badge status-withdrawn">retirée<`) || !strings.Contains(page, "ne peut pas porter") {
 		t.Fatal("withdrawal does not show at once on the lot page")
 	}
 }

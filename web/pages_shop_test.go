@@ -158,7 +158,7 @@ func TestTillCheckoutShowsTheReceiptWithLots(t *testing.T) {
 		t.Fatalf("receipt: %d", resp.StatusCode)
 	}
 	for _, want := range []string{"Boutique solidaire de Taroudannt", "Safran de Taliouine 1 g", "Safran de Taliouine 2 g",
-		f.packed.Code, f.packed2, "120.00 MAD", "240.00 MAD", "220.00 MAD", "460.00 MAD", "Espèces", "Vente enregistrée.",
+		f.packed.Code, f.packed2, "120,00\u00a0DH", "240,00\u00a0DH", "220,00\u00a0DH", "460,00\u00a0DH", "Espèces", "Vente enregistrée.",
 		`<svg class="qr"`, "/01/06111234567895/10/" + f.packed.Code + "?s=", "/01/06111234567901/10/" + f.packed2 + "?s="} {
 		if !strings.Contains(receipt, want) {
 			t.Errorf("receipt lacks %q", want)
@@ -231,12 +231,12 @@ func TestTillScanAndSearch(t *testing.T) {
 	csrf := csrfOf(t, page)
 	// Enter in the scan field with a GTIN-13 adds the product.
 	_, page = tillPost(b, csrf, nil, url.Values{"do": {"enter"}, "scan": {saf2GTIN}})
-	if !strings.Contains(page, `name="sku" value="SAF-2G"`) || !strings.Contains(page, "220.00 MAD") {
+	if !strings.Contains(page, `name="sku" value="SAF-2G"`) || !strings.Contains(page, "220,00\u00a0DH") {
 		t.Fatal("scanned GTIN not in the cart")
 	}
 	// A jar's QR code (the trace URL) adds its lot's product; the cart stays.
 	_, page = tillPost(b, csrf, [][2]string{{"SAF-2G", "1"}}, url.Values{"do": {"scan"}, "scan": {e.URL(traceURL(t, e, f.packed.Code, ""))}})
-	if !strings.Contains(page, `name="sku" value="SAF-1G"`) || !strings.Contains(page, `name="sku" value="SAF-2G"`) || !strings.Contains(page, "340.00 MAD") {
+	if !strings.Contains(page, `name="sku" value="SAF-1G"`) || !strings.Contains(page, `name="sku" value="SAF-2G"`) || !strings.Contains(page, "340,00\u00a0DH") {
 		t.Fatal("scanned trace URL not added to the cart")
 	}
 	// Scanning the same product again adds a unit to its line.
@@ -246,7 +246,7 @@ func TestTillScanAndSearch(t *testing.T) {
 	}
 	// Unknown codes are refused by the field, the cart kept.
 	resp, page := tillPost(b, csrf, [][2]string{{"SAF-2G", "1"}}, url.Values{"do": {"scan"}, "scan": {"4006381333931"}})
-	if resp.StatusCode != 400 || !strings.Contains(page, "Aucun produit vendu ici") || !strings.Contains(page, `name="sku" value="SAF-2G"`) {
+	if resp.StatusCode != 400 || !strings.Contains(page, "Code scanné : aucun produit vendu ici") || !strings.Contains(page, `name="sku" value="SAF-2G"`) {
 		t.Fatalf("unknown GTIN: %d", resp.StatusCode)
 	}
 	// Search by name in any language, then add from the results.
@@ -264,7 +264,7 @@ func TestTillScanAndSearch(t *testing.T) {
 		t.Fatal("remove a line")
 	}
 	_, page = tillPost(b, csrf, [][2]string{{"SAF-2G", "3"}}, url.Values{"inc": {"0"}})
-	if !strings.Contains(page, `name="units" value="4"`) || !strings.Contains(page, "880.00 MAD") {
+	if !strings.Contains(page, `name="units" value="4"`) || !strings.Contains(page, "880,00\u00a0DH") {
 		t.Fatal("one unit more")
 	}
 }
@@ -318,11 +318,11 @@ func TestShopBackOfficeForms(t *testing.T) {
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, `value="11" aria-invalid="true"`) || !strings.Contains(page, `value="`+f.packed.Code+`"`) {
 		t.Fatalf("receipt beyond the lot: %d", resp.StatusCode)
 	}
-	if !regexp.MustCompile(`id="receive">\s*<input[^>]+>\s*<p class="error" role="alert">units: `).MatchString(page) {
+	if !regexp.MustCompile(`id="receive">\s*<input[^>]+>\s*<p class="error" role="alert">Unités : `).MatchString(page) {
 		t.Error("the insufficient_stock message is not shown in the receipt form")
 	}
 	resp, _ = b.post("/shop-admin/TAROUDANNT/receipts", url.Values{"csrf": {csrf}, "lot": {f.packed.Code}, "units": {"10"}})
-	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "flash=") {
+	if resp.StatusCode != http.StatusSeeOther || !flashed(resp) {
 		t.Fatalf("receipt: %d", resp.StatusCode)
 	}
 	if u := stockUnits(t, e, "TAROUDANNT", f.packed.Code); u != 20 {
@@ -431,7 +431,7 @@ func TestStockCountReviewThenApply(t *testing.T) {
 	}
 	// Applying needs the confirmation.
 	apply := url.Values{"csrf": {csrf}, "lot": {f.packed.Code}, "expected": {"10"}, "counted": {"8"}, "do": {"apply"}, "reason": {"inventaire de fin de mois"}}
-	if resp, page = b.post("/shop-admin/TAROUDANNT/count", apply); resp.StatusCode != 400 || !strings.Contains(page, "Cochez la confirmation") {
+	if resp, page = b.post("/shop-admin/TAROUDANNT/count", apply); resp.StatusCode != 400 || !strings.Contains(page, "Confirmation : cochez la confirmation") {
 		t.Fatalf("apply without confirmation: %d", resp.StatusCode)
 	}
 	// A sale between review and apply: the count is reviewed again.
@@ -442,8 +442,12 @@ func TestStockCountReviewThenApply(t *testing.T) {
 	}
 	apply.Set("expected", "9")
 	resp, _ = b.post("/shop-admin/TAROUDANNT/count", apply)
-	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "flash=") {
+	if resp.StatusCode != http.StatusSeeOther || !flashed(resp) {
 		t.Fatalf("apply: %d", resp.StatusCode)
+	}
+	// The flash says it with French's singular (CLDR "one").
+	if _, next := b.get(resp.Header.Get("Location")); !strings.Contains(next, "Inventaire appliqué : 1 ajustement.") {
+		t.Error("the back-office does not say the count was applied, in the singular")
 	}
 	if u := stockUnits(t, e, "TAROUDANNT", f.packed.Code); u != 8 {
 		t.Fatalf("units after the count: %d", u)

@@ -3,13 +3,12 @@ package web_test
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/terroir-coop/terroir/traceability"
-	"github.com/terroir-coop/terroir/web"
 	"github.com/terroir-coop/terroir/web/webtest"
 )
 
@@ -36,14 +35,11 @@ func TestResolverDescription(t *testing.T) {
 	}
 }
 
+// TestLinksetListsTheItemsLinks asks the real public route with
+// ?linkType=all (the resolver's linkset), as a scanner does.
 func TestLinksetListsTheItemsLinks(t *testing.T) {
 	e := webtest.New(t)
 	j := packedJars(t, e, 10, true)
-	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL}, web.Deps{Codes: e.Codes, Store: e.Store,
-		Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Catalog: e.Catalog})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ref := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code, Serial: "03"}
 	signed := e.Codes.URL(ref)
 	plain := e.Server.URL + ref.CanonicalPath()
@@ -54,10 +50,9 @@ func TestLinksetListsTheItemsLinks(t *testing.T) {
 		{"altered signature", "?linkType=all&s=AAAAAAAAAAAAAA", plain},
 		{"no signature", "?linkType=all", plain},
 	} {
-		w := httptest.NewRecorder()
-		srv.ServeLinksetForTest(w, httptest.NewRequest("GET", ref.CanonicalPath()+tt.query, nil))
-		if w.Code != 200 || w.Header().Get("Content-Type") != "application/linkset+json" || !strings.Contains(w.Header().Get("Link"), "linkset-context") {
-			t.Fatalf("%s: %d %s %s", tt.name, w.Code, w.Header(), w.Body)
+		resp, body := e.Do("GET", ref.CanonicalPath()+tt.query, "", nil)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/linkset+json" || !strings.Contains(resp.Header.Get("Link"), "linkset-context") {
+			t.Fatalf("%s: %d %s %s", tt.name, resp.StatusCode, resp.Header, body)
 		}
 		type target struct {
 			Href     string   `json:"href"`
@@ -67,8 +62,8 @@ func TestLinksetListsTheItemsLinks(t *testing.T) {
 		var ls struct {
 			Linkset []map[string]json.RawMessage `json:"linkset"`
 		}
-		if err := json.Unmarshal(w.Body.Bytes(), &ls); err != nil || len(ls.Linkset) != 1 {
-			t.Fatalf("%s: %v %s", tt.name, err, w.Body)
+		if err := json.Unmarshal(body, &ls); err != nil || len(ls.Linkset) != 1 {
+			t.Fatalf("%s: %v %s", tt.name, err, body)
 		}
 		set := ls.Linkset[0]
 		var anchor string
@@ -79,13 +74,19 @@ func TestLinksetListsTheItemsLinks(t *testing.T) {
 		links := func(rel string) []target {
 			var out []target
 			if err := json.Unmarshal(set["https://gs1.org/voc/"+rel], &out); err != nil || len(out) == 0 || out[0].Title == "" {
-				t.Errorf("%s: no %s link: %s", tt.name, rel, w.Body)
+				t.Errorf("%s: no %s link: %s", tt.name, rel, body)
 				return []target{{}}
 			}
 			return out
 		}
-		if pip := links("pip"); pip[0].Href != tt.page || strings.Join(pip[0].Hreflang, ",") != "fr,en,ar" {
-			t.Errorf("%s: pip %+v, want %s", tt.name, pip, tt.page)
+		pip := links("pip")
+		langs := slices.Sorted(slices.Values(pip[0].Hreflang))
+		if pip[0].Href != tt.page || strings.Join(langs, ",") != "ar,en,fr" {
+			t.Errorf("%s: pip %+v, want %s in fr, en and ar", tt.name, pip, tt.page)
+		}
+		// Titled in the request's language, French by default.
+		if !strings.HasPrefix(pip[0].Title, "Traçabilité du lot "+j.packed.Code) {
+			t.Errorf("%s: pip title %q", tt.name, pip[0].Title)
 		}
 		if def := links("defaultLink"); def[0].Href != tt.page {
 			t.Errorf("%s: defaultLink %+v", tt.name, def)
@@ -96,6 +97,11 @@ func TestLinksetListsTheItemsLinks(t *testing.T) {
 		if ci := links("certificationInfo"); ci[0].Href != tt.page+"#certifications" {
 			t.Errorf("%s: certificationInfo %+v", tt.name, ci)
 		}
+	}
+	// In English for an English scanner, with the product's English name.
+	resp, body := e.Do("GET", ref.CanonicalPath()+"?linkType=all", "", nil, "Accept-Language", "en-GB,en;q=0.9")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"title":"Traceability of lot `+j.packed.Code) {
+		t.Fatalf("English linkset: %d %s", resp.StatusCode, body)
 	}
 	// The EPCIS link leads somewhere real.
 	if resp, _ := e.Do("GET", "/api/v1/lots/"+j.packed.Code+"/epcis", j.manager, nil); resp.StatusCode != http.StatusOK {

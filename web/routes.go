@@ -3,100 +3,207 @@ package web
 import (
 	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/terroir-coop/terroir/internal/problem"
+	"github.com/terroir-coop/terroir/web/page"
 )
 
+// routes is THE URL table: every method and path the server answers, the
+// handler it binds and the middleware of its group. The audience packages
+// (web/trace, web/storefront, web/backoffice, web/api) only expose
+// handlers; this file alone binds paths, so the whole site reads here.
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(func(c *gin.Context) { c.Set(loggerKey, s.log) }, withRequestID, s.observe, recoverPanics, securityHeaders, s.limitBody)
+	r.Use(func(c *gin.Context) { page.SetLogger(c, s.log); c.Next() }, withRequestID, s.observe, recoverPanics, securityHeaders,
+		page.Use(s.pages), answerByPath, s.limitBody)
 	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) {
-		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: "method not allowed"}})
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, page.ErrorBody{Error: page.ErrorDetail{Code: "method_not_allowed", Message: "method not allowed"}})
 	})
 
+	// Operations.
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metricsHandler())
 	static, _ := fs.Sub(assets, "static")
 	r.GET("/static/*path", staticHandler(static))
 
-	api := r.Group("/api/v1", s.apiAuth, noStore, s.idempotent)
-	api.GET("/openapi.json", s.openAPI)
-	api.POST("/auth/token", s.issueToken)
-	api.GET("/me", s.me)
-	api.POST("/cooperatives", s.createCooperative)
-	api.GET("/cooperatives", s.listCooperatives)
-	api.GET("/cooperatives/:coop", s.getCooperative)
-	api.POST("/cooperatives/:coop/members", s.addMember)
-	api.GET("/cooperatives/:coop/members", s.listMembers)
-	api.POST("/shops", s.createShop)
-	api.GET("/shops", s.listShops)
-	api.GET("/shops/:shop", s.getShop)
-	api.POST("/users", s.createUser)
-	api.GET("/users", s.listUsers)
-	api.POST("/cooperatives/:coop/parcels", s.addParcel)
-	api.GET("/cooperatives/:coop/parcels", s.listParcels)
-	api.POST("/cooperatives/:coop/harvests", s.addHarvest)
-	api.GET("/cooperatives/:coop/harvests", s.listHarvests)
-	api.POST("/cooperatives/:coop/harvests/import", s.importHarvests)
-	api.POST("/cooperatives/:coop/lots", s.createLot)
-	api.GET("/cooperatives/:coop/lots", s.listLots)
-	api.POST("/cooperatives/:coop/transformations", s.createTransformation)
-	api.POST("/cooperatives/:coop/packings", s.createPacking)
-	api.GET("/cooperatives/:coop/flags", s.listFlags)
-	api.GET("/cooperatives/:coop/mass-balance", s.massBalance)
-	api.GET("/cooperatives/:coop/certifications", s.listCertifications)
-	api.GET("/lots/:code", s.getLot)
-	api.POST("/lots/:code/flags/:flag/justification", s.justifyFlag)
-	api.POST("/certifications", s.createCertification)
-	api.GET("/certifications/:id", s.getCertification)
-	api.POST("/certifications/:id/status", s.setCertificationStatus)
-	api.POST("/products", s.createProduct)
-	api.GET("/products", s.listProducts)
-	api.GET("/products/:sku", s.getProduct)
-	api.GET("/plausibility", s.plausibilityTable)
-	s.codeRoutes(r, api)
-	s.traceRoutes(r, api)
-	s.shopRoutes(api)
-	s.orderRoutes(api)
-	s.settlementRoutes(api)
+	// Public pages: no session is read (a scan touches no session); errors
+	// are light public pages.
+	t, sf, bo, a := s.trace, s.storefront, s.backoffice, s.api
+	public := r.Group("/", page.Answers(page.PublicPages), s.language)
+	public.GET("/t/:lot", t.Page)
+	public.GET("/01/:gtin/10/:lot", t.Page)
+	public.GET("/01/:gtin/10/:lot/21/:serial", t.Page)
+	// GS1-Conformant Resolver 1.2 names the file /.well-known/gs1resolver;
+	// the .json name is what earlier drafts and some scanners ask for.
+	public.GET("/.well-known/gs1resolver", t.Description)
+	public.GET("/.well-known/gs1resolver.json", t.Description)
+	public.GET("/shop/:channel", sf.Catalogue)
+	public.GET("/shop/:channel/:sku", sf.Product)
+	public.GET("/photos/:file", sf.Photo)
 
-	pages := r.Group("/", s.pageAuth, s.language)
-	pages.GET("/", s.homePage)
+	// The JSON API: bearer tokens, no caching, Idempotency-Key replays.
+	v1 := r.Group("/api/v1", page.Answers(page.JSONAnswers), s.apiAuth, noStore, s.idempotent)
+	v1.GET("/openapi.json", a.OpenAPI)
+	v1.POST("/auth/token", a.IssueToken)
+	v1.GET("/me", a.Me)
+	v1.GET("/trace/:code", t.JSON)
+	v1.POST("/cooperatives", a.CreateCooperative)
+	v1.GET("/cooperatives", a.ListCooperatives)
+	v1.GET("/cooperatives/:coop", a.GetCooperative)
+	v1.POST("/cooperatives/:coop/members", a.AddMember)
+	v1.GET("/cooperatives/:coop/members", a.ListMembers)
+	v1.POST("/cooperatives/:coop/parcels", a.AddParcel)
+	v1.GET("/cooperatives/:coop/parcels", a.ListParcels)
+	v1.POST("/cooperatives/:coop/harvests", a.AddHarvest)
+	v1.GET("/cooperatives/:coop/harvests", a.ListHarvests)
+	v1.POST("/cooperatives/:coop/harvests/import", a.ImportHarvests)
+	v1.POST("/cooperatives/:coop/lots", a.CreateLot)
+	v1.GET("/cooperatives/:coop/lots", a.ListLots)
+	v1.POST("/cooperatives/:coop/transformations", a.CreateTransformation)
+	v1.POST("/cooperatives/:coop/packings", a.CreatePacking)
+	v1.GET("/cooperatives/:coop/flags", a.ListFlags)
+	v1.GET("/cooperatives/:coop/mass-balance", a.MassBalance)
+	v1.GET("/cooperatives/:coop/certifications", a.ListCertifications)
+	v1.GET("/cooperatives/:coop/scan-alerts", a.ScanAlerts)
+	v1.GET("/cooperatives/:coop/holdings", a.Holdings)
+	v1.GET("/cooperatives/:coop/statements/:month", a.Statement)
+	v1.POST("/cooperatives/:coop/statements/:month/close", a.CloseStatement)
+	v1.POST("/cooperatives/:coop/advances", a.GrantAdvance)
+	v1.POST("/cooperatives/:coop/payouts", a.RecordPayout)
+	v1.GET("/lots/:code", a.GetLot)
+	v1.POST("/lots/:code/flags/:flag/justification", a.JustifyFlag)
+	v1.GET("/lots/:code/qr.png", a.LotQR)
+	v1.GET("/lots/:code/labels.pdf", a.LotLabels)
+	v1.GET("/lots/:code/epcis", a.LotEPCIS)
+	v1.POST("/certifications", a.CreateCertification)
+	v1.GET("/certifications/:id", a.GetCertification)
+	v1.POST("/certifications/:id/status", a.SetCertificationStatus)
+	v1.GET("/plausibility", a.Plausibility)
+	v1.POST("/users", a.CreateUser)
+	v1.GET("/users", a.ListUsers)
+	v1.POST("/products", a.CreateProduct)
+	v1.GET("/products", a.ListProducts)
+	v1.GET("/products/:sku", a.GetProduct)
+	v1.PUT("/products/:sku/prices/:channel", a.SetPrice)
+	v1.PUT("/products/:sku/shares/:channel", a.SetShare)
+	v1.POST("/products/:sku/photo", a.UploadPhoto) // api.PhotoUploadRoute: its own body limit
+	v1.GET("/catalog", a.Catalog)
+	v1.POST("/shops", a.CreateShop)
+	v1.GET("/shops", a.ListShops)
+	v1.GET("/shops/:shop", a.GetShop)
+	v1.POST("/shops/:shop/receipts", a.Receive)
+	v1.POST("/shops/:shop/transfers", a.SendTransfer)
+	v1.GET("/shops/:shop/transfers", a.ListTransfers)
+	v1.POST("/shops/:shop/transfers/:id/receive", a.ReceiveTransfer)
+	v1.GET("/shops/:shop/stock", a.Stock)
+	v1.GET("/shops/:shop/shelves", a.Shelves)
+	v1.PUT("/shops/:shop/thresholds/:sku", a.SetThreshold)
+	v1.POST("/shops/:shop/sales", a.Sell)
+	v1.GET("/shops/:shop/sales/:id", a.GetSale)
+	v1.POST("/shops/:shop/returns", a.Return)
+	v1.POST("/shops/:shop/adjustments", a.Adjust)
+	v1.POST("/shops/:shop/counts", a.Count)
+	v1.GET("/shops/:shop/movements", a.Movements)
+	v1.GET("/shops/:shop/orders", a.ListOrders)
+	v1.GET("/shops/:shop/outbox", a.Outbox)
+	v1.POST("/orders", a.CreateOrder)
+	v1.GET("/orders/:id", a.GetOrder)
+	v1.POST("/orders/:id/refund", a.RefundOrder)
+	v1.POST("/orders/:id/ship", a.ShipOrder)
+	v1.POST("/orders/:id/deliver", a.DeliverOrder)
+	v1.POST("/orders/:id/cancel", a.CancelOrder)
+	v1.GET("/orders/:id/packing-list", a.PackingList)
+	v1.POST("/stripe/webhook", a.StripeWebhook)
+
+	// Pages with a session: the storefront's cart and orders, the
+	// back-office. Every form is checked for its CSRF token first.
+	pages := r.Group("/", page.Answers(page.AppPages), s.pageAuth, s.language, s.checkCSRF)
+	pages.GET("/", bo.Home)
 	pages.GET("/login", s.loginPage)
 	pages.POST("/login", s.loginSubmit)
 	pages.POST("/logout", s.logoutSubmit)
-	pages.GET("/admin", s.adminPage)
-	pages.POST("/admin/cooperatives", s.adminCreateCooperative)
-	pages.POST("/admin/shops", s.adminCreateShop)
-	pages.POST("/admin/users", s.adminCreateUser)
-	pages.GET("/coop/:coop", s.coopPage)
-	pages.POST("/coop/:coop/members", s.coopAddMember)
-	s.recordPages(pages)
-	s.shopPages(pages)
-	s.storePages(r, pages)
-	s.settlementPages(pages)
-	s.catalogRoutes(r, api)
+	pages.GET("/plausibility", bo.PlausibilityPage)
+	pages.GET("/admin", bo.AdminPage)
+	pages.POST("/admin/cooperatives", bo.AdminCreateCooperative)
+	pages.POST("/admin/shops", bo.AdminCreateShop)
+	pages.POST("/admin/users", bo.AdminCreateUser)
+	pages.GET("/coop/:coop", bo.MembersPage)
+	pages.POST("/coop/:coop/members", bo.AddMember)
+	pages.GET("/coop/:coop/parcels", bo.ParcelsPage)
+	pages.POST("/coop/:coop/parcels", bo.ManagesCoop, bo.AddParcel)
+	pages.GET("/coop/:coop/harvests", bo.HarvestsPage)
+	pages.POST("/coop/:coop/harvests", bo.ManagesCoop, bo.AddHarvest)
+	pages.POST("/coop/:coop/harvests/import", bo.ManagesCoop, bo.ImportHarvests)
+	pages.GET("/coop/:coop/lots", bo.LotsPage)
+	pages.POST("/coop/:coop/lots", bo.ManagesCoop, bo.CreateLot)
+	pages.POST("/coop/:coop/transformations", bo.ManagesCoop, bo.Transform)
+	pages.POST("/coop/:coop/packings", bo.ManagesCoop, bo.Pack)
+	pages.GET("/coop/:coop/holdings", bo.HoldingsPage)
+	pages.GET("/coop/:coop/statements", bo.StatementsNow)
+	pages.GET("/coop/:coop/statements/:month", bo.StatementPage)
+	pages.GET("/lots/:code", bo.LotPage)
+	pages.POST("/lots/:code/flags/:flag/justification", bo.JustifyFlag)
+	pages.GET("/audit/:coop", bo.AuditPage)
+	pages.GET("/audit/:coop/mass-balance.csv", bo.BalanceCSV)
+	pages.GET("/till/:shop", bo.TillPage)
+	pages.POST("/till/:shop", bo.TillSubmit)
+	pages.GET("/till/:shop/receipts/:id", bo.ReceiptPage)
+	pages.GET("/shop-admin/:shop", bo.ShopAdminPage)
+	pages.POST("/shop-admin/:shop/receipts", bo.Receive)
+	pages.POST("/shop-admin/:shop/thresholds", bo.SetThreshold)
+	pages.POST("/shop-admin/:shop/transfers", bo.Send)
+	pages.POST("/shop-admin/:shop/transfers/:id/receive", bo.ReceiveTransfer)
+	pages.POST("/shop-admin/:shop/adjustments", bo.Adjust)
+	pages.GET("/shop-admin/:shop/movements", bo.MovementsPage)
+	pages.GET("/shop-admin/:shop/count", bo.CountPage)
+	pages.POST("/shop-admin/:shop/count", bo.CountSubmit)
+	pages.GET("/platform/:shop", bo.PlatformPage)
+	pages.GET("/platform/:shop/orders/:id", bo.PlatformOrderPage)
+	pages.POST("/platform/:shop/orders/:id/ship", bo.Ship)
+	pages.POST("/platform/:shop/orders/:id/deliver", bo.Deliver)
+	pages.POST("/platform/:shop/orders/:id/cancel", bo.Cancel)
+	pages.POST("/platform/:shop/orders/:id/refund", bo.Refund)
+	pages.GET("/platform/:shop/outbox", bo.OutboxPage)
+	pages.GET("/cart", sf.Cart)
+	pages.POST("/cart/add", sf.CartAdd)
+	pages.POST("/cart/update", sf.CartUpdate)
+	pages.POST("/cart/remove", sf.CartRemove)
+	pages.GET("/checkout", sf.Checkout)
+	pages.POST("/checkout", sf.CheckoutSubmit)
+	pages.GET("/orders/:id", sf.Order)
 	return r
 }
 
-// noStore keeps API answers (which may be private) out of shared caches.
-func noStore(c *gin.Context) {
-	c.Header("Cache-Control", "no-store")
+// answerByPath decides how errors are answered before any group's
+// middleware runs (an oversized body is refused first): JSON under /api/,
+// pages elsewhere. The groups below say it again for their routes.
+func answerByPath(c *gin.Context) {
+	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		page.AnswerAs(c, page.JSONAnswers)
+	}
 	c.Next()
 }
 
-func staticHandler(files fs.FS) gin.HandlerFunc {
-	h := http.StripPrefix("/static", http.FileServer(http.FS(files)))
-	return func(c *gin.Context) {
-		// Static files are versioned by the server build (?v=), so they can
-		// be cached for a long time by phones on slow links.
-		c.Header("Cache-Control", "public, max-age=86400")
-		h.ServeHTTP(c.Writer, c.Request)
+var errNoEndpoint = problem.New(problem.NotFound, "no such endpoint")
+
+// notFound answers a path no route has: JSON under /api/, a page in the
+// visitor's language elsewhere.
+func (s *Server) notFound(c *gin.Context) {
+	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		page.Fail(c, errNoEndpoint)
+		return
 	}
+	s.pageAuth(c)
+	s.language(c)
+	page.AnswerAs(c, page.AppPages)
+	page.Fail(c, problem.New(problem.NotFound, "page not found"))
 }
 
 // Route is a method and path the server answers.

@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
-	"html/template"
+	"crypto/rand"
+	"embed"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -19,9 +21,20 @@ import (
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/accounts"
+	"github.com/terroir-coop/terroir/web/api"
+	"github.com/terroir-coop/terroir/web/backoffice"
+	"github.com/terroir-coop/terroir/web/catalogcache"
 	"github.com/terroir-coop/terroir/web/i18n"
+	"github.com/terroir-coop/terroir/web/page"
 	"github.com/terroir-coop/terroir/web/replay"
+	"github.com/terroir-coop/terroir/web/storefront"
+	"github.com/terroir-coop/terroir/web/trace"
 )
+
+// Web's own pages (the login form) and the static files, embedded.
+//
+//go:embed templates static
+var assets embed.FS
 
 // Config is the web layer's configuration; cmd/terroir fills it from the
 // environment and flags.
@@ -36,9 +49,15 @@ type Config struct {
 	// With the embedded store one process owns the data, so cmd/terroir
 	// sets it long; with a replica set and several instances, short.
 	CacheTTL time.Duration
+	// CookieKey signs flash cookies (at least 16 bytes). Instances behind
+	// one load balancer share it; without it each process draws its own,
+	// and a flash set by one instance is not shown by another.
+	CookieKey []byte
 }
 
-// Deps are the services the web layer serves.
+// Deps are the services the web layer serves. They are concrete here, in
+// the one place that wires them; each audience package takes only the
+// small interfaces it declares.
 type Deps struct {
 	Store        *mongodb.Store
 	Accounts     *accounts.Service
@@ -49,7 +68,6 @@ type Deps struct {
 	Orders       *orders.Service
 	Payments     orders.Payments    // verifies Stripe webhooks
 	Replay       *replay.Service    // Idempotency-Key replays of creating API requests
-	CatalogCache *CatalogCache      // also the Stock's change callback
 	Codes        traceability.Codes // public URL and signer of QR trace codes
 	Scans        *traceability.ScanBuffer
 	Logger       *slog.Logger
@@ -61,18 +79,21 @@ type Server struct {
 	cfg     Config
 	deps    Deps
 	log     *slog.Logger
-	now     func() time.Time
 	metrics *metrics
 	reg     *prometheus.Registry
-	pages   map[string]*template.Template
 	engine  *gin.Engine
-	traces  *traceCache
-	scans   *traceability.ScanBuffer
-	catalog *CatalogCache
-	i18n    *i18n.Bundle
+	bundle  *i18n.Bundle
+	pages   *page.Renderer
+
+	trace      *trace.Handlers
+	storefront *storefront.Handlers
+	backoffice *backoffice.Handlers
+	api        *api.Handlers
 }
 
-// New builds the server: templates parsed once, routes registered.
+// New builds the server: catalogues loaded and templates parsed once, the
+// caches made and subscribed to the services' announcements, the audience
+// handlers wired, the routes registered.
 func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
@@ -86,34 +107,53 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = 10 * time.Second
 	}
+	if len(cfg.CookieKey) < 16 {
+		cfg.CookieKey = make([]byte, 32)
+		_, _ = rand.Read(cfg.CookieKey)
+	}
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
+	if deps.Scans == nil {
+		deps.Scans = deps.Traceability.NewScanBuffer()
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, reg: reg, metrics: newMetrics(reg)}
 	var err error
-	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now, reg: reg, metrics: newMetrics(reg)}
-	if s.i18n, err = i18n.Load(); err != nil {
+	if s.bundle, err = i18n.Load(); err != nil {
 		return nil, err
 	}
-	pages, err := parsePages()
+	own, _ := fs.Sub(assets, ".")
+	s.pages, err = page.NewRenderer(page.Options{Bundle: s.bundle, Version: cfg.Version, FlashKey: cfg.CookieKey, SecureCookies: s.secureCookies()},
+		map[string]fs.FS{"web": own, "trace": trace.Templates, "storefront": storefront.Templates, "backoffice": backoffice.Templates})
 	if err != nil {
 		return nil, err
 	}
-	s.pages = pages
-	s.traces = newTraceCache(deps.Now, cfg.CacheTTL)
-	deps.Traceability.OnLotChange(func(code string) { s.traces.invalidate(code) })
-	s.scans = deps.Scans
-	s.catalog = deps.CatalogCache
-	if s.catalog == nil {
-		s.catalog = NewCatalogCache(deps.Now, cfg.CacheTTL)
-	}
-	if s.scans == nil {
-		s.scans = deps.Traceability.NewScanBuffer()
-	}
+
+	// The caches follow the services' announcements, subscribed once here.
+	channels := catalogcache.New(catalogcache.Sources{Products: deps.Catalog, Shelves: deps.Stock, Certificates: deps.Traceability, Shops: deps.Shops},
+		deps.Now, cfg.CacheTTL)
+	deps.Stock.OnChange(channels.ShelfChanged)
+	deps.Catalog.OnChange(channels.ProductChanged)
+	deps.Traceability.OnCertificationChange(channels.CertificationChanged)
+
+	s.trace = trace.New(trace.Deps{Records: deps.Traceability, Products: deps.Catalog, Scans: deps.Scans, Codes: deps.Codes,
+		Pages: s.pages, Now: deps.Now, CacheTTL: cfg.CacheTTL})
+	deps.Traceability.OnLotChange(s.trace.Forget)
+	deps.Traceability.OnCertificationChange(s.trace.ForgetAll)
+
+	s.storefront = storefront.New(storefront.Deps{Catalogue: channels, Products: deps.Catalog, Lots: deps.Traceability, Orders: deps.Orders,
+		Quotes: deps.Stock, Codes: deps.Codes, Pages: s.pages})
+	s.backoffice = backoffice.New(backoffice.Deps{Cooperatives: deps.Traceability, Records: deps.Traceability, Audits: deps.Traceability,
+		Shops: deps.Shops, Stock: deps.Stock, Catalogue: channels, Products: deps.Catalog, Orders: deps.Orders, Accounts: deps.Accounts,
+		Codes: deps.Codes, Pages: s.pages, Now: deps.Now})
+	s.api = api.New(api.Deps{Network: deps.Traceability, Records: deps.Traceability, Certifications: deps.Traceability, Catalog: deps.Catalog,
+		Channels: channels, Shops: deps.Shops, Stock: deps.Stock, Orders: deps.Orders, Accounts: deps.Accounts, Payments: deps.Payments,
+		Codes: deps.Codes, Bundle: s.bundle, TokenTTL: cfg.TokenTTL, Now: deps.Now})
 	s.engine = s.routes()
 	return s, nil
 }
@@ -142,3 +182,7 @@ func (s *Server) metricsHandler() gin.HandlerFunc {
 	h := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
 	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
 }
+
+// Templates are every page the server renders, by name: for the test that
+// checks each key a template uses is in every catalogue.
+func (s *Server) Templates() *page.Renderer { return s.pages }

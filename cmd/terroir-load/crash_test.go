@@ -213,7 +213,7 @@ func TestCrashUnderOrdersAndSales(t *testing.T) {
 		t.Fatal(err)
 	}
 	trace := traceability.NewService(traceability.NewStore(store), time.Now)
-	stock := shops.NewStock(shops.NewStore(store), trace, time.Now, func(string, string) {})
+	stock := shops.NewStock(shops.NewStore(store), trace, time.Now, catalog.NewService(catalog.NewStore(store), trace, time.Now))
 	svc := orders.NewService(orders.NewStore(store), catalog.NewService(catalog.NewStore(store), trace, time.Now),
 		shops.NewService(shops.NewStore(store), time.Now), stock, orders.NewStripe("sk_test_123", crashSecret, stripe, nil),
 		orders.Config{PublicURL: "http://" + srv.addr}, time.Now)

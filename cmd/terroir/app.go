@@ -17,6 +17,7 @@ import (
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web"
 	"github.com/terroir-coop/terroir/web/accounts"
+	"github.com/terroir-coop/terroir/web/i18n"
 	"github.com/terroir-coop/terroir/web/replay"
 )
 
@@ -63,18 +64,15 @@ func (c *config) storeFlags(fs *flag.FlagSet) {
 
 // app is the wired application: the store and the domain services.
 type app struct {
-	store   *mongodb.Store
-	trace   *traceability.Service
-	shops   *shops.Service
-	catalog *catalog.Service
-	stock   *shops.Stock
-	// catalogCache is the web layer's catalogue cache, made here because the
-	// stock service tells it what moved.
-	catalogCache *web.CatalogCache
-	orders       *orders.Service
-	replay       *replay.Service
-	payments     *orders.Stripe
-	accounts     *accounts.Service
+	store    *mongodb.Store
+	trace    *traceability.Service
+	shops    *shops.Service
+	catalog  *catalog.Service
+	stock    *shops.Stock
+	orders   *orders.Service
+	replay   *replay.Service
+	payments *orders.Stripe
+	accounts *accounts.Service
 }
 
 func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
@@ -90,11 +88,16 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	a.trace = traceability.NewService(traceability.NewStore(store), time.Now)
 	a.shops = shops.NewService(shops.NewStore(store), time.Now)
 	a.catalog = catalog.NewService(catalog.NewStore(store), a.trace, time.Now)
-	a.catalogCache = web.NewCatalogCache(time.Now, cacheTTL(store))
-	a.stock = shops.NewStock(shops.NewStore(store), a.trace, time.Now, a.catalogCache.Changed)
+	// Till sales are priced by the stock service from the catalogue.
+	a.stock = shops.NewStock(shops.NewStore(store), a.trace, time.Now, a.catalog)
 	a.payments = orders.NewStripe(cfg.StripeKey, cfg.StripeWebhook, cfg.StripeAPIBase, nil)
+	bundle, err := i18n.Load()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	a.orders = orders.NewService(orders.NewStore(store), a.catalog, a.shops, a.stock, a.payments,
-		orders.Config{PublicURL: strings.TrimRight(cfg.PublicURL, "/")}, time.Now)
+		orders.Config{PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Letters: i18n.Letters{Bundle: bundle}}, time.Now)
 	a.replay = replay.NewService(replay.NewStore(store), time.Now)
 	a.accounts = accounts.NewService(accounts.NewStore(store), time.Now, a.checkOrg)
 	if store.Unclean() {

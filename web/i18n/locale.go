@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/message"
 
@@ -65,6 +67,22 @@ func (l *Locale) Kind(code string) string { return l.Term("kind", code) }
 // Number writes an integer in the language's digits and grouping.
 func (l *Locale) Number(n int64) string { return l.p.Sprintf("%d", n) }
 
+// Separators are the language's decimal and grouping separators (for
+// scripts that write numbers as the server does).
+func (l *Locale) Separators() (decimal, group string) {
+	n := l.p.Sprintf("%d", 1234)
+	return l.decimal, strings.TrimSuffix(strings.TrimPrefix(n, l.p.Sprintf("%d", 1)), l.p.Sprintf("%d", 234))
+}
+
+// MoneyPattern is how the language places an amount of currency: a format
+// with one %s for the number.
+func (l *Locale) MoneyPattern(currency string) string {
+	if key := "money." + currency; l.keys[key] {
+		return l.p.Sprintf(key, "%s")
+	}
+	return "%s\u00a0" + currency
+}
+
 // Money writes an amount of minor units of a currency as the language
 // does: the number with two decimals, placed in the currency's pattern.
 // Exact: the integer and the cents are written separately, never through a
@@ -76,11 +94,7 @@ func (l *Locale) Money(amount int64, currency string) string {
 		sign, u = "-", uint64(-(amount+1))+1
 	}
 	n := sign + l.p.Sprintf("%d", u/100) + l.decimal + fmt.Sprintf("%02d", u%100)
-	key := "money." + currency
-	if l.keys[key] {
-		return l.p.Sprintf(key, n)
-	}
-	return n + "\u00a0" + currency
+	return strings.Replace(l.MoneyPattern(currency), "%s", n, 1)
 }
 
 // Message is err as a person reads it in the language: a *problem.Error's
@@ -96,7 +110,18 @@ func (l *Locale) Message(err error) string {
 	if label := l.FieldLabel(pe.Field); label != "" {
 		return l.T("field_error", label, msg)
 	}
-	return msg
+	return sentence(msg)
+}
+
+// sentence starts a message that stands alone with a capital letter
+// (messages are written to follow a field's label: "Date : est dans le
+// futur").
+func sentence(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError || !unicode.IsLower(r) {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[size:]
 }
 
 var fieldIndex = regexp.MustCompile(`\[(\d+)\]`)

@@ -17,11 +17,16 @@
   var scan = document.getElementById("till-scan");
   var currency = form.dataset.currency;
   var lang = form.dataset.lang || "fr";
+  // Money is written as the server writes it in the page's language: its
+  // separators and the catalogue's pattern for the currency ("%s DH").
+  var decimal = form.dataset.decimal || ".", group = form.dataset.group || "";
+  var pattern = form.dataset.money || "%s " + currency;
 
   function money(a) {
     var sign = a < 0 ? "-" : "";
     a = Math.abs(a);
-    return sign + Math.floor(a / 100) + "." + String(a % 100).padStart(2, "0") + " " + currency;
+    var units = String(Math.floor(a / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, group);
+    return pattern.replace("%s", sign + units + decimal + String(a % 100).padStart(2, "0"));
   }
   // Arabic-Indic digits, as a phone set to Arabic types them.
   function units(input) {

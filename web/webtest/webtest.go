@@ -25,6 +25,7 @@ import (
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web"
 	"github.com/terroir-coop/terroir/web/accounts"
+	"github.com/terroir-coop/terroir/web/i18n"
 	"github.com/terroir-coop/terroir/web/replay"
 )
 
@@ -38,7 +39,6 @@ type Env struct {
 	Traceability *traceability.Service
 	Shops        *shops.Service
 	Catalog      *catalog.Service
-	CatalogCache *web.CatalogCache
 	Stock        *shops.Stock
 	Codes        traceability.Codes
 	Scans        *traceability.ScanBuffer
@@ -66,8 +66,7 @@ func New(t testing.TB) *Env {
 	e.Traceability = traceability.NewService(traceability.NewStore(store), time.Now)
 	e.Shops = shops.NewService(shops.NewStore(store), time.Now)
 	e.Catalog = catalog.NewService(catalog.NewStore(store), e.Traceability, time.Now)
-	e.CatalogCache = web.NewCatalogCache(time.Now, 10*time.Minute)
-	e.Stock = shops.NewStock(shops.NewStore(store), e.Traceability, time.Now, e.CatalogCache.Changed)
+	e.Stock = shops.NewStock(shops.NewStore(store), e.Traceability, time.Now, e.Catalog)
 	e.Accounts = accounts.NewService(accounts.NewStore(store), time.Now, func(ctx context.Context, role access.Role, org string) error {
 		if role == access.ShopManager {
 			_, err := e.Shops.Shop(ctx, org)
@@ -89,14 +88,19 @@ func New(t testing.TB) *Env {
 	e.Codes = traceability.Codes{PublicURL: e.Server.URL, Signer: signer}
 	e.Scans = e.Traceability.NewScanBuffer()
 	e.Payments = orders.NewStripe("sk_test_terroir", WebhookSecret, StripeMock(t), nil)
-	e.Orders = orders.NewService(orders.NewStore(store), e.Catalog, e.Shops, e.Stock, e.Payments, orders.Config{PublicURL: e.Server.URL}, time.Now)
+	bundle, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Orders = orders.NewService(orders.NewStore(store), e.Catalog, e.Shops, e.Stock, e.Payments,
+		orders.Config{PublicURL: e.Server.URL, Letters: i18n.Letters{Bundle: bundle}}, time.Now)
 	// One process owns the test store, as in production on the embedded
 	// store, so caches live as long as there (their own invalidations are
 	// complete; the TTL only bounds other instances' changes).
 	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute}, web.Deps{
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
 		Replay: replay.NewService(replay.NewStore(store), time.Now),
-		Store:  store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog, CatalogCache: e.CatalogCache,
+		Store:  store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -1,0 +1,157 @@
+package backoffice
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web/page"
+)
+
+// seasonsShown is how many past seasons the auditor's season select offers.
+const seasonsShown = 6
+
+type seasonOption struct {
+	Year     int
+	Label    string // "2026–2027"
+	Selected bool
+}
+
+// balanceLine is a mass-balance row with its quantities written for people.
+type balanceLine struct {
+	traceability.BalanceRow
+	KindName                                                                    string
+	Harvested, Produced, Transformed, Packed, Shipped, Adjusted, OnHand, Losses string
+}
+
+type flaggedRow struct {
+	traceability.FlaggedLot
+	KindName string
+}
+
+type auditView struct {
+	page.Page
+	Cooperative traceability.Cooperative
+	Flagged     []flaggedRow
+	OpenFlags   int
+	SeasonLabel string
+	Seasons     []seasonOption
+	Balance     []balanceLine
+	CSVURL      string
+}
+
+// AuditPage answers GET /audit/{coop}: the flagged lots (open ones first)
+// and the mass balance of a season, for auditors, the admin and the
+// manager.
+func (h *Handlers) AuditPage(c *gin.Context) {
+	ctx, actor, l := c.Request.Context(), page.Actor(c), page.Locale(c)
+	coop, err := h.d.Cooperatives.Cooperative(ctx, actor, c.Param("coop"))
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	current := h.d.Audits.CurrentSeason()
+	season, err := seasonOf(c, current)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	flagged, err := h.d.Audits.Flags(ctx, actor, coop.Code)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	// Open flags first: they are what an auditor has to follow up.
+	slices.SortStableFunc(flagged, func(a, b traceability.FlaggedLot) int {
+		return min(b.Open, 1) - min(a.Open, 1)
+	})
+	rows, err := h.d.Audits.MassBalance(ctx, actor, coop.Code, season)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	v := &auditView{Page: h.d.Pages.Page(c, l.T("audit")), Cooperative: coop, SeasonLabel: seasonLabel(season),
+		CSVURL: "/audit/" + esc(coop.Code) + "/mass-balance.csv?season=" + strconv.Itoa(season)}
+	for _, f := range flagged {
+		v.Flagged = append(v.Flagged, flaggedRow{FlaggedLot: f, KindName: l.Kind(f.ProductKind)})
+		v.OpenFlags += f.Open
+	}
+	for y := current; y > current-seasonsShown; y-- {
+		v.Seasons = append(v.Seasons, seasonOption{Year: y, Label: seasonLabel(y), Selected: y == season})
+	}
+	if season > current || season <= current-seasonsShown {
+		v.Seasons = append(v.Seasons, seasonOption{Year: season, Label: seasonLabel(season), Selected: true})
+	}
+	for _, r := range rows {
+		q := func(n int64) string { return traceability.FormatQuantity(n, r.Unit) }
+		v.Balance = append(v.Balance, balanceLine{BalanceRow: r, KindName: l.Kind(r.ProductKind), Harvested: q(r.Harvested), Produced: q(r.Produced),
+			Transformed: q(r.Transformed), Packed: q(r.Packed), Shipped: q(r.Shipped), Adjusted: q(r.Adjusted),
+			OnHand: q(r.OnHand), Losses: q(r.Losses)})
+	}
+	h.d.Pages.Render(c, http.StatusOK, "backoffice/audit", v)
+}
+
+// BalanceCSV answers GET /audit/{coop}/mass-balance.csv for a logged-in
+// browser: the API's CSV needs a bearer token, which a page link cannot
+// carry. The headers are in the page's language.
+func (h *Handlers) BalanceCSV(c *gin.Context) {
+	season, err := seasonOf(c, h.d.Audits.CurrentSeason())
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	// Reading the cooperative first makes an unknown code a 404 and keeps
+	// the file name to a validated code.
+	coop, err := h.d.Cooperatives.Cooperative(c.Request.Context(), page.Actor(c), c.Param("coop"))
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	rows, err := h.d.Audits.MassBalance(c.Request.Context(), page.Actor(c), coop.Code, season)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Cache-Control", "no-store")
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="mass-balance-%s-%d.csv"`, coop.Code, season))
+	c.Status(http.StatusOK)
+	page.WriteBalanceCSV(c.Writer, page.Locale(c), rows)
+}
+
+// plausibilityRow is a range of the plausibility table, named in the
+// page's language.
+type plausibilityRow struct {
+	traceability.Range
+	What string // the crop, or the process with its input and output
+}
+
+type plausibilityView struct {
+	page.Page
+	Harvests, Yields []plausibilityRow
+}
+
+// PlausibilityPage answers GET /plausibility: the ranges that flag harvests
+// and yields, with their sources — public, so cooperatives and consumers
+// can read the rules.
+func (h *Handlers) PlausibilityPage(c *gin.Context) {
+	l := page.Locale(c)
+	v := &plausibilityView{Page: h.d.Pages.Page(c, l.T("plausibility"))}
+	for _, r := range traceability.PlausibilityTable() {
+		switch r.Check {
+		case traceability.CheckKindHarvest:
+			v.Harvests = append(v.Harvests, plausibilityRow{r, l.Kind(r.Crop)})
+		case traceability.CheckKindTransformation:
+			what := l.Term("step", r.Process) + " · " + l.Kind(r.InputKind) + " → " + l.Kind(r.OutputKind)
+			if r.InputKind == "*" {
+				what = l.Term("step", r.Process) + " · " + l.T("any_kind")
+			}
+			v.Yields = append(v.Yields, plausibilityRow{r, what})
+		}
+	}
+	h.d.Pages.Render(c, http.StatusOK, "backoffice/plausibility", v)
+}

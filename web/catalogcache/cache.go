@@ -1,0 +1,336 @@
+// Package catalogcache keeps each sales channel's catalogue in memory —
+// products with their price, available units and claims — so browsing the
+// catalogue, searching at the till and pricing a cart cost no database
+// read.
+//
+// Freshness: the services announce their changes and the cache follows
+// them, subscribed once when the server is wired (web.New): a stock change
+// (shops.Stock.OnChange) marks its (shop, sku) dirty and the next request
+// re-reads just those shelves by _id; a product change
+// (catalog.Service.OnChange) or a certificate's new status
+// (traceability.Service.OnCertificationChange) drops every channel.
+// Changes made by another instance behind the same load balancer show
+// within the TTL. No handler touches the cache's freshness.
+package catalogcache
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/terroir-coop/terroir/catalog"
+	"github.com/terroir-coop/terroir/internal/problem"
+	"github.com/terroir-coop/terroir/shops"
+	"github.com/terroir-coop/terroir/traceability"
+)
+
+// Products is the catalogue the cache reads.
+type Products interface {
+	AllProducts(ctx context.Context) ([]catalog.Product, error)
+}
+
+// Shelves is the stock the cache reads: a channel's shelves, or one.
+type Shelves interface {
+	Shelf(ctx context.Context, shop, sku string) (shops.Shelf, error)
+	Shelves(ctx context.Context, shop string) ([]shops.Shelf, error)
+}
+
+// Certificates says which certificates are valid today.
+type Certificates interface {
+	CertificationValidity(ctx context.Context) (map[string]bool, error)
+}
+
+// Shops finds a channel's shop.
+type Shops interface {
+	Shop(ctx context.Context, code string) (shops.Shop, error)
+}
+
+// Sources are what the cache is built from.
+type Sources struct {
+	Products     Products
+	Shelves      Shelves
+	Certificates Certificates
+	Shops        Shops
+}
+
+// Cache is every channel's catalogue. It is safe for concurrent use.
+type Cache struct {
+	src      Sources
+	now      func() time.Time
+	ttl      time.Duration
+	mu       sync.Mutex
+	channels map[string]*Channel
+	dirty    map[string]map[string]bool // shop → skus
+}
+
+// New returns an empty cache whose channels are rebuilt after ttl (another
+// instance's changes; this process's show at once).
+func New(src Sources, now func() time.Time, ttl time.Duration) *Cache {
+	return &Cache{src: src, now: now, ttl: ttl, channels: map[string]*Channel{}, dirty: map[string]map[string]bool{}}
+}
+
+// ShelfChanged marks a shelf as moved (subscribed to shops.Stock.OnChange).
+func (c *Cache) ShelfChanged(shop, sku string) {
+	c.mu.Lock()
+	if c.dirty[shop] == nil {
+		c.dirty[shop] = map[string]bool{}
+	}
+	c.dirty[shop][sku] = true
+	c.mu.Unlock()
+}
+
+// ProductChanged drops every channel: a product, its price or its photo
+// changed (subscribed to catalog.Service.OnChange).
+func (c *Cache) ProductChanged(string) { c.dropAll() }
+
+// CertificationChanged drops every channel: the claims a product shows
+// depend on its certificates' status today (subscribed to
+// traceability.Service.OnCertificationChange).
+func (c *Cache) CertificationChanged(string) { c.dropAll() }
+
+func (c *Cache) dropAll() {
+	c.mu.Lock()
+	c.channels = map[string]*Channel{}
+	c.mu.Unlock()
+}
+
+// Channel returns a channel's catalogue, building or patching it. An
+// unknown channel is a not_found problem on field "channel".
+func (c *Cache) Channel(ctx context.Context, channel string) (*Channel, error) {
+	channel = traceability.NormalizeCode(channel)
+	c.mu.Lock()
+	cc := c.channels[channel]
+	dirty := c.dirty[channel]
+	delete(c.dirty, channel)
+	c.mu.Unlock()
+	if cc != nil && c.now().Sub(cc.built) <= c.ttl {
+		if len(dirty) == 0 {
+			return cc, nil
+		}
+		// Patch a copy: readers of the old one keep a consistent view.
+		patched := &Channel{built: cc.built, shop: cc.shop, products: cc.products, valid: cc.valid, shelves: make(map[string]shops.Shelf, len(cc.shelves))}
+		for k, v := range cc.shelves {
+			patched.shelves[k] = v
+		}
+		for sku := range dirty {
+			sh, err := c.src.Shelves.Shelf(ctx, channel, sku)
+			if err != nil && sh.SKU == "" {
+				c.requeue(channel, dirty)
+				return nil, err
+			}
+			patched.shelves[sku] = sh
+		}
+		c.store(channel, cc, patched)
+		return patched, nil
+	}
+	fresh, err := c.build(ctx, channel)
+	if err != nil {
+		c.requeue(channel, dirty)
+		return nil, err
+	}
+	c.store(channel, cc, fresh)
+	return fresh, nil
+}
+
+func (c *Cache) build(ctx context.Context, channel string) (*Channel, error) {
+	// A cached channel was built after its shop was found (shops are never
+	// deleted), so only a rebuild reads the shop.
+	sh, err := c.src.Shops.Shop(ctx, channel)
+	if err != nil {
+		if problem.CodeOf(err) == problem.NotFound {
+			return nil, problem.New(problem.NotFound, "no channel %s", channel).At("channel")
+		}
+		return nil, err
+	}
+	products, err := c.src.Products.AllProducts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := c.src.Shelves.Shelves(ctx, channel)
+	if err != nil {
+		return nil, err
+	}
+	valid, err := c.src.Certificates.CertificationValidity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fresh := &Channel{built: c.now(), shop: sh, products: products, valid: valid, shelves: make(map[string]shops.Shelf, len(list))}
+	for _, s := range list {
+		fresh.shelves[s.SKU] = s
+	}
+	return fresh, nil
+}
+
+func (c *Cache) requeue(channel string, skus map[string]bool) {
+	for sku := range skus {
+		c.ShelfChanged(channel, sku)
+	}
+}
+
+// store replaces old with fresh unless the channel was dropped meanwhile.
+func (c *Cache) store(channel string, old, fresh *Channel) {
+	c.mu.Lock()
+	if c.channels[channel] == old {
+		c.channels[channel] = fresh
+	}
+	c.mu.Unlock()
+}
+
+// Channel is one channel's catalogue at one moment. It is immutable once
+// built, and safe for concurrent use.
+type Channel struct {
+	built    time.Time
+	shop     shops.Shop
+	products []catalog.Product
+	shelves  map[string]shops.Shelf // by sku
+	valid    map[string]bool        // certificates valid today
+
+	itemsOnce sync.Once
+	items     []Item
+	bySKU     map[string]int
+
+	derivedMu sync.Mutex
+	derived   map[string]any
+}
+
+// Shop is the channel's shop.
+func (ch *Channel) Shop() shops.Shop { return ch.shop }
+
+// Shelf is the channel's shelf of a product (zero when it holds none).
+func (ch *Channel) Shelf(sku string) shops.Shelf { return ch.shelves[sku] }
+
+// Quantity is an amount in a base unit, in the API's shape.
+type Quantity struct {
+	Amount int64             `json:"amount"`
+	Unit   traceability.Unit `json:"unit"`
+}
+
+// Item is one product as a channel's catalogue shows it (API.md).
+type Item struct {
+	SKU            string          `json:"sku"`
+	Names          catalog.Names   `json:"names"`
+	Kind           string          `json:"kind"`
+	Cooperative    string          `json:"cooperative"`
+	Price          catalog.Money   `json:"price"`
+	AvailableUnits int64           `json:"available_units"`
+	Claims         []string        `json:"claims"`
+	GTIN           string          `json:"gtin,omitempty"`
+	UnitSize       Quantity        `json:"unit_size"`
+	Lots           []string        `json:"lots,omitempty"`
+	Product        catalog.Product `json:"-"`
+}
+
+// Items lists the channel's priced products with their availability. A
+// product shows a claim only when every lot in stock carries it and its
+// certificate is valid today: a jar is "AOP" only when its lot is.
+//
+// The list is built on first use and shared: callers must not modify it.
+// (Building it per request cost 1.5 ms with 1 000 products and 20 000 lots.)
+func (ch *Channel) Items() []Item {
+	ch.itemsOnce.Do(ch.buildItems)
+	return ch.items
+}
+
+// Item returns the channel's item of a SKU.
+func (ch *Channel) Item(sku string) (Item, bool) {
+	ch.itemsOnce.Do(ch.buildItems)
+	i, ok := ch.bySKU[sku]
+	if !ok {
+		return Item{}, false
+	}
+	return ch.items[i], true
+}
+
+func (ch *Channel) buildItems() {
+	channel := ch.shop.Code
+	out := make([]Item, 0, len(ch.products))
+	ch.bySKU = make(map[string]int, len(ch.products))
+	for _, p := range ch.products {
+		price, ok := p.PriceIn(channel)
+		if !ok {
+			continue
+		}
+		sh := ch.shelves[p.SKU]
+		it := Item{SKU: p.SKU, Names: p.Names, Kind: p.Kind, Cooperative: p.Cooperative, Price: price,
+			AvailableUnits: max(sh.Units-sh.Reserved, 0), Claims: []string{}, GTIN: p.GTIN,
+			UnitSize: Quantity{p.UnitSize, p.UnitSizeUnit}, Product: p}
+		for _, c := range CommonClaims(sh) {
+			if ch.valid[c.Certification] && !slices.Contains(it.Claims, c.Scheme) {
+				it.Claims = append(it.Claims, c.Scheme)
+			}
+		}
+		for _, l := range sh.Lots {
+			it.Lots = append(it.Lots, l.Lot)
+		}
+		ch.bySKU[p.SKU] = len(out)
+		out = append(out, it)
+	}
+	ch.items = out
+}
+
+// CommonClaims are the claims every lot on a shelf carries.
+func CommonClaims(sh shops.Shelf) []traceability.Claim {
+	var common []traceability.Claim
+	for i, l := range sh.Lots {
+		if i == 0 {
+			common = slices.Clone(l.Claims)
+			continue
+		}
+		common = slices.DeleteFunc(common, func(c traceability.Claim) bool {
+			return !slices.ContainsFunc(l.Claims, func(x traceability.Claim) bool { return x.Certification == c.Certification })
+		})
+	}
+	return common
+}
+
+// Derived returns what build makes of this channel, made once per Channel:
+// pages keep their derived views (ordered items, filter options, rendered
+// pages) here, so they are rebuilt exactly when the catalogue is.
+func (ch *Channel) Derived(key string, build func() (any, error)) (any, error) {
+	ch.derivedMu.Lock()
+	defer ch.derivedMu.Unlock()
+	if v, ok := ch.derived[key]; ok {
+		return v, nil
+	}
+	v, err := build()
+	if err != nil {
+		return nil, err
+	}
+	if ch.derived == nil {
+		ch.derived = map[string]any{}
+	}
+	ch.derived[key] = v
+	return v, nil
+}
+
+// Matches applies the catalogue's filters; every word of q must appear in
+// the SKU or in the name in one of the three languages, ignoring case
+// ("safran 1 g" finds "Safran de Taliouine 1 g").
+func (it Item) Matches(kind, coop, claim, q string) bool {
+	if kind != "" && it.Kind != kind || coop != "" && it.Cooperative != coop {
+		return false
+	}
+	if claim != "" && !slices.ContainsFunc(it.Claims, func(s string) bool { return strings.EqualFold(s, claim) }) {
+		return false
+	}
+	if q == "" {
+		return true
+	}
+	words := strings.Fields(strings.ToLower(q))
+	for _, n := range []string{it.Names.FR, it.Names.EN, it.Names.AR, it.SKU} {
+		n = strings.ToLower(n)
+		all := true
+		for _, w := range words {
+			if !strings.Contains(n, w) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}

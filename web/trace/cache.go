@@ -1,0 +1,92 @@
+package trace
+
+import (
+	"sync"
+	"time"
+
+	"github.com/terroir-coop/terroir/traceability"
+)
+
+// cache keeps the public trace record of recently scanned lots and the
+// pages rendered from it.
+type cache struct {
+	mu      sync.RWMutex
+	entries map[string]*entry
+	now     func() time.Time
+	ttl     time.Duration
+}
+
+const cacheMaxEntries = 20_000
+
+// entry is one lot's record and its rendered variants, keyed by language,
+// authenticity state and serial.
+type entry struct {
+	rec   traceability.TraceRecord
+	built time.Time
+	// products is the product as shown, per language (read once at fill:
+	// a scan never reads the catalogue).
+	products map[string]product
+
+	mu    sync.Mutex
+	pages map[string][]byte
+}
+
+func newCache(now func() time.Time, ttl time.Duration) *cache {
+	return &cache{entries: map[string]*entry{}, now: now, ttl: ttl}
+}
+
+func (c *cache) get(code string) *entry {
+	c.mu.RLock()
+	e := c.entries[code]
+	c.mu.RUnlock()
+	if e == nil || c.now().Sub(e.built) > c.ttl {
+		return nil
+	}
+	return e
+}
+
+func (c *cache) put(code string, rec traceability.TraceRecord, products map[string]product) *entry {
+	e := &entry{rec: rec, built: c.now(), pages: map[string][]byte{}, products: products}
+	c.mu.Lock()
+	if len(c.entries) >= cacheMaxEntries {
+		// Drop an arbitrary tenth: cheap, and hot lots come straight back.
+		n := 0
+		for k := range c.entries {
+			delete(c.entries, k)
+			if n++; n >= cacheMaxEntries/10 {
+				break
+			}
+		}
+	}
+	c.entries[code] = e
+	c.mu.Unlock()
+	return e
+}
+
+// forget drops the entries of the given lots.
+func (c *cache) forget(codes ...string) {
+	c.mu.Lock()
+	for _, code := range codes {
+		delete(c.entries, code)
+	}
+	c.mu.Unlock()
+}
+
+// clear drops every entry (a certificate changed: many lots show it).
+func (c *cache) clear() {
+	c.mu.Lock()
+	c.entries = map[string]*entry{}
+	c.mu.Unlock()
+}
+
+func (e *entry) page(key string) []byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.pages[key]
+}
+
+func (e *entry) setPage(key string, b []byte) {
+	e.mu.Lock()
+	e.pages[key] = b
+	e.mu.Unlock()
+}

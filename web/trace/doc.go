@@ -1,0 +1,16 @@
+// Package trace is what a consumer's phone opens: the public trace page of
+// a lot or unit (/t/{lot} and the GS1 Digital Link /01/{gtin}/10/{lot}
+// [/21/{serial}]), its JSON twin (/api/v1/trace/{code}), the GS1 resolver
+// description and linksets, and the counting of genuine scans.
+//
+// A scan must cost a signature check, a map lookup and a counter increment:
+// the trace record of a lot and the pages rendered from it are kept in
+// memory (cache.go), and scans are counted in memory and flushed by the
+// traceability.ScanBuffer. The cache follows the domain's announcements —
+// web.New subscribes Forget to traceability's OnLotChange and ForgetAll to
+// OnCertificationChange — so this process's changes show at once; another
+// instance's within the TTL. No handler of any package invalidates it.
+//
+// These routes sit outside the session middleware: a scan reads no cookie
+// but the language one and touches no session.
+package trace

@@ -1,0 +1,401 @@
+package trace
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/terroir-coop/terroir/catalog"
+	"github.com/terroir-coop/terroir/internal/problem"
+	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web/i18n"
+	"github.com/terroir-coop/terroir/web/page"
+)
+
+// Templates are the trace pages.
+//
+//go:embed templates
+var Templates embed.FS
+
+// Records builds a lot's public trace record.
+type Records interface {
+	Trace(ctx context.Context, code string) (traceability.TraceRecord, error)
+}
+
+// Products names a packed lot's product in each language.
+type Products interface {
+	Product(ctx context.Context, sku string) (catalog.Product, error)
+}
+
+// Scans counts genuine scans in memory (traceability.ScanBuffer).
+type Scans interface {
+	Add(ctx context.Context, l traceability.Lot, serial string) (int64, error)
+}
+
+// Deps are what the trace pages need.
+type Deps struct {
+	Records  Records
+	Products Products
+	Scans    Scans
+	Codes    traceability.Codes // public URL and signer of trace codes
+	Pages    *page.Renderer
+	Now      func() time.Time
+	CacheTTL time.Duration // how long another instance's change may stay unseen
+}
+
+// Handlers answer the trace routes. They are safe for concurrent use.
+type Handlers struct {
+	d      Deps
+	bundle *i18n.Bundle
+	cache  *cache
+}
+
+// New returns the trace handlers with an empty cache.
+func New(d Deps) *Handlers {
+	return &Handlers{d: d, bundle: d.Pages.Bundle(), cache: newCache(d.Now, d.CacheTTL)}
+}
+
+// Forget drops a lot's cached record and pages (subscribed to
+// traceability.Service.OnLotChange).
+func (h *Handlers) Forget(code string) { h.cache.forget(code) }
+
+// ForgetAll drops every cached lot: a certificate's status changed, and
+// every lot claiming it shows the new status (subscribed to
+// traceability.Service.OnCertificationChange).
+func (h *Handlers) ForgetAll(string) { h.cache.clear() }
+
+// Authenticity of a scanned code.
+const (
+	stateAuthentic   = "authentic"   // the signature verifies
+	stateUnverified  = "unverified"  // no signature (typed by hand)
+	stateCounterfeit = "counterfeit" // a signature that does not verify
+)
+
+// errUnknownCode is what a consumer is told of a code Terroir did not issue.
+var errUnknownCode = problem.New(problem.NotFound, "unknown code: this product was not registered by a Terroir cooperative")
+
+// scanned is a resolved scan: the lot's record, the unit and authenticity.
+type scanned struct {
+	entry  *entry
+	ref    traceability.TraceRef
+	serial string
+	state  string
+	scans  int64
+}
+
+// resolve finds the lot behind a trace reference, checks the signature and
+// counts the scan. Unknown lots, a GTIN that is not the lot's and serials
+// the lot never had are ErrLotNotFound: for a consumer they are the same
+// thing, a code Terroir did not issue.
+func (h *Handlers) resolve(ctx context.Context, ref traceability.TraceRef, sig string) (scanned, error) {
+	code := traceability.NormalizeLotCode(ref.Lot)
+	if !traceability.ValidLotCode(code) {
+		return scanned{}, traceability.ErrLotNotFound // a typo or a forgery: no lookup needed
+	}
+	e, err := h.entryOf(ctx, code)
+	if err != nil {
+		return scanned{}, err
+	}
+	l := e.rec.Lot
+	if ref.GTIN != "" && ref.GTIN != l.GTIN {
+		return scanned{}, traceability.ErrLotNotFound
+	}
+	if ref.Serial != "" && !l.HasSerial(ref.Serial) {
+		return scanned{}, traceability.ErrLotNotFound
+	}
+	// Verify against the lot's own canonical reference: a label printed as
+	// a Digital Link is signed over that path, whatever form was typed.
+	canon := traceability.RefOf(l, ref.Serial)
+	sc := scanned{entry: e, ref: canon, serial: ref.Serial, state: stateUnverified}
+	switch {
+	case sig == "":
+	case h.d.Codes.Authentic(canon, sig):
+		sc.state = stateAuthentic
+	default:
+		sc.state = stateCounterfeit
+	}
+	if sc.state == stateAuthentic {
+		// Only genuine scans count: forged codes must not push a real
+		// label over the cloned-label threshold.
+		n, err := h.d.Scans.Add(ctx, l, ref.Serial)
+		if err != nil {
+			return scanned{}, err
+		}
+		sc.scans = n
+	}
+	return sc, nil
+}
+
+// cloned reports whether the scan count suggests a copied label.
+func (sc scanned) cloned() bool {
+	l := sc.entry.rec.Lot
+	if sc.serial != "" {
+		return sc.scans > 10
+	}
+	return l.Source == traceability.SourcePacking && sc.scans > l.Quantity*3+20
+}
+
+// Page answers GET /t/{lot} and the Digital Link paths: the trace page, its
+// JSON (Accept: application/json), or with ?linkType=all the linkset.
+func (h *Handlers) Page(c *gin.Context) {
+	ref, err := traceability.ParseTracePath(c.Request.URL.EscapedPath())
+	if err != nil {
+		h.problemPage(c, http.StatusBadRequest, "malformed")
+		return
+	}
+	wantsJSON := strings.Contains(c.GetHeader("Accept"), "application/json")
+	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"))
+	switch {
+	case errors.Is(err, traceability.ErrLotNotFound) && wantsJSON:
+		page.Fail(c, errUnknownCode)
+		return
+	case errors.Is(err, traceability.ErrLotNotFound):
+		h.problemPage(c, http.StatusNotFound, "unknown")
+		return
+	case err != nil:
+		page.Fail(c, err)
+		return
+	}
+	if c.Query("linkType") == "all" && ref.GTIN != "" {
+		h.linkset(c, sc.entry.rec.Lot, sc.ref)
+		return
+	}
+	if wantsJSON {
+		h.writeJSON(c, sc)
+		return
+	}
+	lang := page.Locale(c).Code()
+	key := lang + "|" + sc.state + "|" + sc.serial
+	if sc.cloned() {
+		h.render(c, sc, "") // the warning names the live count: never cached
+		return
+	}
+	if b := sc.entry.page(key); b != nil {
+		writeHTML(c, http.StatusOK, b)
+		return
+	}
+	h.render(c, sc, key)
+}
+
+func writeHTML(c *gin.Context, status int, b []byte) {
+	// Private and short: the page shows a live authenticity verdict.
+	c.Header("Cache-Control", "private, max-age=60")
+	c.Header("Vary", "Accept-Language, Cookie")
+	c.Data(status, "text/html; charset=utf-8", b)
+}
+
+// JSON answers GET /api/v1/trace/{code}?s=[&serial=]: the public JSON of
+// API.md.
+func (h *Handlers) JSON(c *gin.Context) {
+	code := traceability.NormalizeLotCode(c.Param("code"))
+	if code == "" || len(code) > 20 {
+		page.Fail(c, problem.Field("code", "is not a lot code (GS1 AI 10: at most 20 characters)"))
+		return
+	}
+	if !traceability.ValidLotCode(code) {
+		page.Fail(c, errUnknownCode)
+		return
+	}
+	e, err := h.entryOf(c.Request.Context(), code)
+	if errors.Is(err, traceability.ErrLotNotFound) {
+		err = errUnknownCode
+	}
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	serial := c.Query("serial")
+	ref := traceability.RefOf(e.rec.Lot, serial)
+	if serial != "" && ref.GTIN == "" {
+		page.Fail(c, problem.Field("serial", "this lot has no unit serials"))
+		return
+	}
+	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"))
+	if errors.Is(err, traceability.ErrLotNotFound) {
+		err = errUnknownCode
+	}
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	h.writeJSON(c, sc)
+}
+
+// entryOf returns the cached trace record of a lot, building it (and the
+// product as each language shows it) on a miss.
+func (h *Handlers) entryOf(ctx context.Context, code string) (*entry, error) {
+	if e := h.cache.get(code); e != nil {
+		return e, nil
+	}
+	rec, err := h.d.Records.Trace(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	return h.cache.put(code, rec, h.productsOf(ctx, rec.Lot)), nil
+}
+
+// answer is the public JSON of API.md.
+type answer struct {
+	Code        string                     `json:"code"`
+	Serial      string                     `json:"serial,omitempty"`
+	Authentic   bool                       `json:"authentic"`
+	State       string                     `json:"state"`
+	Warning     string                     `json:"warning,omitempty"`
+	Product     product                    `json:"product"`
+	Cooperative cooperative                `json:"cooperative"`
+	Origin      []traceability.TraceOrigin `json:"origin"`
+	Producers   int                        `json:"producers"`
+	Women       int                        `json:"women"`
+	Process     []traceability.TraceStep   `json:"process"`
+	Claims      []traceability.ClaimStatus `json:"claims"`
+	Custody     []traceability.CustodyStep `json:"custody"`
+	Scans       int64                      `json:"scans"`
+	URL         string                     `json:"url"`
+}
+
+type product struct {
+	SKU         string `json:"sku,omitempty"`
+	GTIN        string `json:"gtin,omitempty"`
+	Kind        string `json:"kind"`
+	Name        string `json:"name"`
+	NetQuantity string `json:"net_quantity,omitempty"`
+	BestBefore  string `json:"best_before,omitempty"`
+	Quantity    string `json:"quantity"`
+}
+
+type cooperative struct {
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+	Commune  string `json:"commune"`
+	Province string `json:"province"`
+}
+
+// productsOf is the lot's product as each language shows it, from one
+// read of the catalogue.
+func (h *Handlers) productsOf(ctx context.Context, l traceability.Lot) map[string]product {
+	var names *catalog.Names
+	if l.SKU != "" && h.d.Products != nil {
+		if prod, err := h.d.Products.Product(ctx, l.SKU); err == nil {
+			names = &prod.Names
+		}
+	}
+	out := map[string]product{}
+	for _, loc := range h.bundle.Languages() {
+		p := product{SKU: l.SKU, GTIN: l.GTIN, Kind: l.ProductKind, Name: loc.Kind(l.ProductKind),
+			BestBefore: l.BestBefore, Quantity: traceability.FormatQuantity(l.Quantity, l.Unit)}
+		if l.UnitSize > 0 {
+			p.NetQuantity = traceability.FormatQuantity(l.UnitSize, l.UnitSizeOf)
+		}
+		if names != nil {
+			p.Name = names.In(loc.Code())
+		}
+		out[loc.Code()] = p
+	}
+	return out
+}
+
+func (h *Handlers) writeJSON(c *gin.Context, sc scanned) {
+	rec := sc.entry.rec
+	l := rec.Lot
+	a := answer{Code: l.Code, Serial: sc.serial, Authentic: sc.state == stateAuthentic, State: sc.state,
+		Product:     sc.entry.products[i18n.Default],
+		Cooperative: cooperative{rec.Cooperative.Code, rec.Cooperative.Name, rec.Cooperative.Commune, rec.Cooperative.Province},
+		Origin:      nonNil(rec.Origin), Producers: rec.Producers, Women: rec.Women,
+		Process: nonNil(rec.Steps), Claims: nonNil(rec.Claims), Custody: nonNil(rec.Custody),
+		Scans: sc.scans, URL: h.d.Codes.PublicURL + sc.ref.CanonicalPath()}
+	en := h.bundle.Locale(i18n.Source) // the API speaks English
+	switch {
+	case sc.state == stateCounterfeit:
+		a.Warning = en.T("tr_counterfeit")
+	case sc.state == stateUnverified:
+		a.Warning = en.T("tr_unverified")
+	case sc.cloned():
+		a.Warning = en.T("tr_cloned", sc.scans)
+	}
+	c.Header("Cache-Control", "private, max-age=60")
+	c.JSON(http.StatusOK, a)
+}
+
+func nonNil[T any](v []T) []T {
+	if v == nil {
+		return []T{}
+	}
+	return v
+}
+
+// view is what the trace template shows.
+type view struct {
+	page.Page
+	Problem   string // malformed or unknown; empty for a found lot
+	State     string
+	Cloned    string
+	Serial    string
+	Product   product
+	Rec       traceability.TraceRecord
+	Producers string // "12 (8 femmes)"
+	Steps     []labelled[traceability.TraceStep]
+	Claims    []labelled[traceability.ClaimStatus]
+	Custody   []labelled[traceability.CustodyStep]
+	Map       *mapView
+	Report    string
+}
+
+// labelled is a record's line with its vocabulary named in the language.
+type labelled[T any] struct {
+	Line  T
+	Label string
+}
+
+const reportAddress = "mailto:signalement@terroir.ma"
+
+// problemPage shows the malformed (400) and unknown (404) pages, both with
+// the counterfeit advice: the page a code Terroir did not issue answers.
+func (h *Handlers) problemPage(c *gin.Context, status int, kind string) {
+	l := page.Locale(c)
+	v := &view{Page: h.d.Pages.PublicPage(c, l.T("tr_title_problem")), Problem: kind, Report: reportAddress}
+	v.Styles = []string{"trace.css"}
+	b, err := h.d.Pages.Bytes("trace/trace", v)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	writeHTML(c, status, b)
+}
+
+func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
+	l := page.Locale(c)
+	rec := sc.entry.rec
+	v := &view{State: sc.state, Serial: sc.serial, Rec: rec, Product: sc.entry.products[l.Code()], Report: reportAddress}
+	v.Page = h.d.Pages.PublicPage(c, v.Product.Name+" · "+rec.Cooperative.Name)
+	v.Styles = []string{"trace.css"}
+	if rec.Producers > 0 {
+		v.Producers = l.T("tr_producers_count", rec.Producers, l.T("women_count", rec.Women))
+	}
+	for _, st := range rec.Steps {
+		v.Steps = append(v.Steps, labelled[traceability.TraceStep]{st, l.Term("step", st.Step)})
+	}
+	for _, cl := range rec.Claims {
+		v.Claims = append(v.Claims, labelled[traceability.ClaimStatus]{cl, l.Term("status", cl.Status)})
+	}
+	for _, cu := range rec.Custody {
+		v.Custody = append(v.Custody, labelled[traceability.CustodyStep]{cu, l.Term("event", cu.Event)})
+	}
+	if sc.cloned() {
+		v.Cloned = l.T("tr_cloned", sc.scans)
+	}
+	v.Map = parcelMap(rec.Origin)
+	b, err := h.d.Pages.Bytes("trace/trace", v)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	if cacheKey != "" {
+		sc.entry.setPage(cacheKey, b)
+	}
+	writeHTML(c, http.StatusOK, b)
+}
