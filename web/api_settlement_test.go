@@ -12,8 +12,13 @@ import (
 	"github.com/terroir-coop/terroir/web/webtest"
 )
 
+// midMarch is where the settlement tests put the clock: every sale of a
+// test falls in one month however long it runs.
+var midMarch = time.Date(2026, time.March, 15, 12, 0, 0, 0, time.UTC)
+
 func TestStatementReconcilesToTheCent(t *testing.T) {
 	e := webtest.New(t)
+	e.Clock.Set(midMarch)
 	f := newPlatform(t, e) // 20 jars at the EU platform; the lot is now empty at the cooperative
 	// Till: three jars moved from the platform to Taroudannt, sold in two sales.
 	var tr struct {
@@ -44,7 +49,7 @@ func TestStatementReconcilesToTheCent(t *testing.T) {
 	if st := e.JSON("POST", "/api/v1/cooperatives/SIROUA/advances", e.AdminToken, map[string]any{"amount": map[string]any{"amount": 10000, "currency": "MAD"}, "repayment_percent": 50, "note": "séchoir électrique"}, nil); st != 201 {
 		t.Fatalf("advance: %d", st)
 	}
-	month := time.Now().UTC().Format("2006-01")
+	month := e.Clock.Now().UTC().Format("2006-01")
 	auditor := e.User("audit@onssa.ma", access.Auditor, "", "SIROUA")
 	var st orders.Statement
 	if code := e.JSON("GET", "/api/v1/cooperatives/SIROUA/statements/"+month, auditor, nil, &st); code != 200 || len(st.Lines) != 3 {
@@ -108,13 +113,14 @@ func TestStatementReconcilesToTheCent(t *testing.T) {
 
 func TestStatementPageAndCSV(t *testing.T) {
 	e := webtest.New(t)
+	e.Clock.Set(midMarch)
 	f := newShops(t, e, false)
 	f.receive(t, e, f.trd, "TAROUDANNT", 3)
 	e.JSON("POST", "/api/v1/shops/TAROUDANNT/sales", f.trd, map[string]any{"lines": []map[string]any{{"sku": "SAF-1G", "units": 2}}, "payment": "cash"}, nil)
 	b := newBrowser(t, e)
 	_, page := b.get("/login")
 	b.post("/login", url.Values{"csrf": {csrfOf(t, page)}, "email": {"siroua@coop.ma"}, "password": {webtest.Password}})
-	month := time.Now().UTC().Format("2006-01")
+	month := e.Clock.Now().UTC().Format("2006-01")
 	resp, page := b.get("/coop/SIROUA/statements/" + month)
 	if resp.StatusCode != 200 || !strings.Contains(page, "Relevé de ventes") || !strings.Contains(page, "SAF-1G") || !strings.Contains(page, "240,00") {
 		t.Fatalf("statement page: %d", resp.StatusCode)

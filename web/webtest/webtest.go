@@ -20,6 +20,7 @@ import (
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/mongodb/mongotest"
+	"github.com/terroir-coop/terroir/internal/testworld"
 	"github.com/terroir-coop/terroir/orders"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
@@ -45,6 +46,10 @@ type Env struct {
 	Orders       *orders.Service
 	Payments     *orders.Stripe
 	AdminToken   string
+	// Clock is every service's and the server's clock: real time, moved by
+	// a test (Advance, Set) to make reservations expire, certificates lapse
+	// or a month end, instead of editing stored documents.
+	Clock *testworld.Clock
 }
 
 // AdminEmail and Password are the credentials of the admin New creates.
@@ -62,12 +67,13 @@ func New(t testing.TB) *Env {
 	if err := store.EnsureIndexes(ctx, web.Indexes()); err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{T: t, Store: store}
-	e.Traceability = traceability.NewService(traceability.NewStore(store), time.Now)
-	e.Shops = shops.NewService(shops.NewStore(store), time.Now)
-	e.Catalog = catalog.NewService(catalog.NewStore(store), e.Traceability, time.Now)
-	e.Stock = shops.NewStock(shops.NewStore(store), e.Traceability, time.Now, e.Catalog)
-	e.Accounts = accounts.NewService(accounts.NewStore(store), time.Now, func(ctx context.Context, role access.Role, org string) error {
+	e := &Env{T: t, Store: store, Clock: &testworld.Clock{}}
+	now := e.Clock.Now
+	e.Traceability = traceability.NewService(traceability.NewStore(store), now)
+	e.Shops = shops.NewService(shops.NewStore(store), now)
+	e.Catalog = catalog.NewService(catalog.NewStore(store), e.Traceability, now)
+	e.Stock = shops.NewStock(shops.NewStore(store), e.Traceability, now, e.Catalog)
+	e.Accounts = accounts.NewService(accounts.NewStore(store), now, func(ctx context.Context, role access.Role, org string) error {
 		if role == access.ShopManager {
 			_, err := e.Shops.Shop(ctx, org)
 			return err
@@ -93,15 +99,15 @@ func New(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	e.Orders = orders.NewService(orders.NewStore(store), e.Catalog, e.Shops, e.Stock, e.Payments,
-		orders.Config{PublicURL: e.Server.URL, Letters: i18n.Letters{Bundle: bundle}}, time.Now)
+		orders.Config{PublicURL: e.Server.URL, Letters: i18n.Letters{Bundle: bundle}}, now)
 	// One process owns the test store, as in production on the embedded
 	// store, so caches live as long as there (their own invalidations are
 	// complete; the TTL only bounds other instances' changes).
 	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute}, web.Deps{
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
-		Replay: replay.NewService(replay.NewStore(store), time.Now),
+		Replay: replay.NewService(replay.NewStore(store), now),
 		Store:  store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog,
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler), Now: now,
 	})
 	if err != nil {
 		t.Fatal(err)
