@@ -16,6 +16,9 @@
 //     found from the session's client_reference_id (or metadata.order_id),
 //     never from the session ID alone.
 //   - The same Idempotency-Key with the same body returns the same order.
+//   - The customer's e-mails are written by Config.Letters (web/i18n writes
+//     them from the catalogues); the outbox stores them with the change they
+//     announce.
 //
 // stripe.go is the only file that imports stripe-go, behind the Payments
 // interface; store.go is the only file that talks to MongoDB.

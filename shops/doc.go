@@ -16,6 +16,15 @@
 //   - Sales pick lots first-expired-first-out and never sell an expired lot.
 //   - A shelf ("shop|sku") indexes a shop's lots of one product, so a sale
 //     finds its lots with one _id read on the embedded store.
+//   - What a sale or a reservation costs is the catalogue's price in the
+//     channel, asked through Pricer (catalog.Service in production): a Line
+//     carries a SKU and units, never a price. Quote prices a cart the same
+//     way for display.
+//   - The shop permission is the service's: Sell and Send for the shop's own
+//     manager (OperateShop), the rest for its manager and the admin
+//     (ManageShop); pages ask ManagedShop or OperatedShop for the shop.
+//   - Every committed change of a (shop, sku) is announced to the OnChange
+//     subscribers (the web layer's catalogue cache).
 //
 // store.go is the only file that talks to MongoDB.
 package shops

@@ -7,6 +7,9 @@
 //   - Members, parcels and harvests belong to exactly one cooperative, and
 //     every read and write is filtered by that cooperative.
 //   - Access is decided here, from an explicit access.Actor, never in web.
+//   - Every change of a lot (OnLotChange) and of a certificate's status
+//     (OnCertificationChange) is announced to this process's subscribers,
+//     so the caches of trace pages and catalogues follow at once.
 //
 // store.go is the only file that talks to MongoDB.
 package traceability
