@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 )
@@ -118,7 +119,7 @@ func (s *Service) UnitPrice(ctx context.Context, channel, sku string) (amount in
 	if err != nil {
 		return 0, "", false, err
 	}
-	m, ok := p.PriceIn(traceability.NormalizeCode(channel))
+	m, ok := p.PriceIn(id.NormalizeCode(channel))
 	return m.Amount, m.Currency, ok, nil
 }
 
@@ -133,7 +134,7 @@ func (s *Service) CreateProduct(ctx context.Context, actor access.Actor, np NewP
 		return Product{}, err
 	}
 	p := Product{SKU: strings.ToUpper(strings.TrimSpace(np.SKU)), Kind: strings.TrimSpace(np.Kind),
-		Cooperative: traceability.NormalizeCode(np.Cooperative),
+		Cooperative: id.NormalizeCode(np.Cooperative),
 		Names:       Names{FR: strings.TrimSpace(np.Names.FR), EN: strings.TrimSpace(np.Names.EN), AR: strings.TrimSpace(np.Names.AR)}}
 	if !skuPattern.MatchString(p.SKU) {
 		return Product{}, problem.Field("sku", "must be 2 to 40 letters, digits or dashes")
@@ -199,7 +200,7 @@ func (s *Service) Products(ctx context.Context, page traceability.Page) ([]Produ
 // channel's shop manager may; the currency must be the channel's
 // (channelCurrency, which the caller reads from the channel's shop).
 func (s *Service) SetPrice(ctx context.Context, actor access.Actor, sku, channel, channelCurrency string, m Money) (Product, error) {
-	channel = traceability.NormalizeCode(channel)
+	channel = id.NormalizeCode(channel)
 	if err := actor.ManageShop(channel); err != nil {
 		return Product{}, err
 	}
@@ -281,7 +282,7 @@ func (s *Service) SetShare(ctx context.Context, actor access.Actor, sku, channel
 	if err := actor.RequireAdmin(); err != nil {
 		return Product{}, err
 	}
-	channel = traceability.NormalizeCode(channel)
+	channel = id.NormalizeCode(channel)
 	switch sh.Kind {
 	case "fixed":
 		if sh.Amount <= 0 || sh.Amount > 100_000_000 || sh.Percent != 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/shops"
@@ -180,7 +181,7 @@ func ShipsTo() []string { return slices.Clone(shipsTo) }
 // (FEFO) in one atomic step, then a payment page. With an idempotency key,
 // the same key and body return the same order; another body → conflict.
 func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Placed, bool, error) {
-	req.Channel = traceability.NormalizeCode(req.Channel)
+	req.Channel = id.NormalizeCode(req.Channel)
 	ch, err := s.shops.Shop(ctx, req.Channel)
 	if err != nil {
 		return Placed{}, false, problem.Field("channel", "no channel %q", req.Channel)
@@ -238,8 +239,8 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 			return err
 		}
 		now := s.now().UTC()
-		token := traceability.NewID("tok") + traceability.NewID("")
-		o := Order{ID: traceability.NewID("ord"), Channel: ch.Code, Status: StatusPendingPayment, Lines: alloc,
+		token := id.New("tok") + id.New("")
+		o := Order{ID: id.New("ord"), Channel: ch.Code, Status: StatusPendingPayment, Lines: alloc,
 			Customer: req.Customer, TokenHash: hashToken(token), Token: token, ExpiresAt: now.Add(ReservationTTL), CreatedAt: now,
 			History: []StatusChange{{Status: StatusPendingPayment, At: now}}, Names: names}
 		o.Total = catalog.Money{Currency: ch.Currency}
@@ -355,7 +356,7 @@ func (s *Service) Order(ctx context.Context, actor access.Actor, id, token strin
 
 // Orders lists a channel's orders, newest first, optionally of one status.
 func (s *Service) Orders(ctx context.Context, actor access.Actor, channel, status string, page traceability.Page) ([]Order, error) {
-	channel = traceability.NormalizeCode(channel)
+	channel = id.NormalizeCode(channel)
 	if err := actor.ManageShop(channel); err != nil {
 		return nil, err
 	}

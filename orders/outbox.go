@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/traceability"
 )
 
@@ -68,17 +69,17 @@ func (s *Service) letters() Letters {
 
 func (s *Service) confirmationEmail(o Order, now time.Time) Email {
 	subject, body := s.letters().Paid(o, orderLink(s.cfg.PublicURL, o))
-	return Email{ID: traceability.NewID("eml"), To: o.Customer.Email, Order: o.ID, Channel: o.Channel, CreatedAt: now.UTC(), Subject: subject, Body: body}
+	return Email{ID: id.New("eml"), To: o.Customer.Email, Order: o.ID, Channel: o.Channel, CreatedAt: now.UTC(), Subject: subject, Body: body}
 }
 
 func (s *Service) shipmentEmail(o Order, now time.Time) Email {
 	subject, body := s.letters().Shipped(o, orderLink(s.cfg.PublicURL, o))
-	return Email{ID: traceability.NewID("eml"), To: o.Customer.Email, Order: o.ID, Channel: o.Channel, CreatedAt: now.UTC(), Subject: subject, Body: body}
+	return Email{ID: id.New("eml"), To: o.Customer.Email, Order: o.ID, Channel: o.Channel, CreatedAt: now.UTC(), Subject: subject, Body: body}
 }
 
 // Outbox lists a channel's emails, newest first.
 func (s *Service) Outbox(ctx context.Context, actor access.Actor, channel string, page traceability.Page) ([]Email, error) {
-	channel = traceability.NormalizeCode(channel)
+	channel = id.NormalizeCode(channel)
 	if err := actor.ManageShop(channel); err != nil {
 		return nil, err
 	}

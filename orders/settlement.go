@@ -9,6 +9,7 @@ import (
 
 	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
@@ -160,7 +161,7 @@ func parseMonth(month string) (time.Time, time.Time, error) {
 // Statement computes a cooperative's statement for a month. Its manager,
 // auditors in scope and the admin may read it.
 func (s *Service) Statement(ctx context.Context, actor access.Actor, coop, month string) (Statement, error) {
-	coop = traceability.NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return Statement{}, err
 	}
@@ -348,7 +349,7 @@ func (s *Service) GrantAdvance(ctx context.Context, actor access.Actor, coop str
 	if ratePercent <= 0 || ratePercent > 100 {
 		return Advance{}, problem.Field("repayment_percent", "must be 1 to 100 (the part of each month's producer share deducted)")
 	}
-	a := Advance{ID: traceability.NewID("adv"), Cooperative: traceability.NormalizeCode(coop), Amount: amount.Amount,
+	a := Advance{ID: id.New("adv"), Cooperative: id.NormalizeCode(coop), Amount: amount.Amount,
 		Currency: amount.Currency, RatePercent: ratePercent, Note: strings.TrimSpace(note), GrantedAt: s.now().UTC()}
 	return a, s.store.insertAdvance(ctx, a)
 }
@@ -367,7 +368,7 @@ func (s *Service) RecordPayout(ctx context.Context, actor access.Actor, coop, mo
 	if err := traceability.RequireText("reference", reference, 100); err != nil {
 		return Payout{}, err
 	}
-	p := Payout{ID: traceability.NewID("pay"), Cooperative: traceability.NormalizeCode(coop), Month: month, Amount: amount.Amount,
+	p := Payout{ID: id.New("pay"), Cooperative: id.NormalizeCode(coop), Month: month, Amount: amount.Amount,
 		Currency: amount.Currency, Reference: strings.TrimSpace(reference), At: s.now().UTC()}
 	return p, s.store.insertPayout(ctx, p)
 }

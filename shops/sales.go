@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 )
@@ -175,7 +176,7 @@ type Quote struct {
 // does not price (or with no units yet) is marked, not refused; the sale
 // itself refuses it.
 func (st *Stock) Quote(ctx context.Context, shop string, lines []Line) (Quote, error) {
-	shop = traceability.NormalizeCode(shop)
+	shop = id.NormalizeCode(shop)
 	q := Quote{Lines: make([]QuoteLine, len(lines))}
 	for i, l := range lines {
 		sku := strings.ToUpper(strings.TrimSpace(l.SKU))
@@ -216,7 +217,7 @@ type SaleRequest struct {
 // expired lots and never below zero, even with several tills selling the
 // last units at once. Only the shop's own manager sells (OperateShop).
 func (st *Stock) Sell(ctx context.Context, actor access.Actor, shop string, req SaleRequest) (Sale, error) {
-	shop = traceability.NormalizeCode(shop)
+	shop = id.NormalizeCode(shop)
 	if err := actor.OperateShop(shop); err != nil {
 		return Sale{}, err
 	}
@@ -230,7 +231,7 @@ func (st *Stock) Sell(ctx context.Context, actor access.Actor, shop string, req 
 	if err != nil {
 		return Sale{}, err
 	}
-	sale := Sale{ID: traceability.NewID("sal"), Shop: shop, Currency: currency, Payment: req.Payment, Actor: actor.Email}
+	sale := Sale{ID: id.New("sal"), Shop: shop, Currency: currency, Payment: req.Payment, Actor: actor.Email}
 	err = st.db.Atomically(ctx, func(ctx context.Context) error {
 		lines, bals, err := st.allocate(ctx, shop, priced)
 		if err != nil {
@@ -262,12 +263,12 @@ func (st *Stock) Sell(ctx context.Context, actor access.Actor, shop string, req 
 }
 
 // Sale returns one of a shop's sales (the receipt).
-func (st *Stock) Sale(ctx context.Context, actor access.Actor, shop, id string) (Sale, error) {
-	shop = traceability.NormalizeCode(shop)
+func (st *Stock) Sale(ctx context.Context, actor access.Actor, shop, saleID string) (Sale, error) {
+	shop = id.NormalizeCode(shop)
 	if err := actor.ManageShop(shop); err != nil {
 		return Sale{}, err
 	}
-	s, err := st.store.sale(ctx, id)
+	s, err := st.store.sale(ctx, saleID)
 	if err != nil || s.Shop != shop {
 		return Sale{}, ErrSaleNotFound
 	}
@@ -284,7 +285,7 @@ type ReturnRequest struct {
 // Return puts units a customer brought back on the shelf, at most what the
 // sale took from that lot.
 func (st *Stock) Return(ctx context.Context, actor access.Actor, shop string, req ReturnRequest) (Balance, error) {
-	shop = traceability.NormalizeCode(shop)
+	shop = id.NormalizeCode(shop)
 	if err := actor.ManageShop(shop); err != nil {
 		return Balance{}, err
 	}

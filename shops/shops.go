@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 )
@@ -37,7 +38,7 @@ var (
 
 // Validate checks a new shop's fields.
 func (s Shop) Validate() error {
-	if err := traceability.ValidateCode("code", s.Code); err != nil {
+	if err := id.ValidateCode("code", s.Code); err != nil {
 		return err
 	}
 	if err := traceability.RequireText("name", s.Name, 200); err != nil {
@@ -68,7 +69,7 @@ func (s *Service) CreateShop(ctx context.Context, actor access.Actor, sh Shop) (
 	if err := actor.RequireAdmin(); err != nil {
 		return Shop{}, err
 	}
-	sh.Code = traceability.NormalizeCode(sh.Code)
+	sh.Code = id.NormalizeCode(sh.Code)
 	sh.Currency = strings.ToUpper(strings.TrimSpace(sh.Currency))
 	sh.Name, sh.City, sh.Kind = strings.TrimSpace(sh.Name), strings.TrimSpace(sh.City), strings.TrimSpace(sh.Kind)
 	if err := sh.Validate(); err != nil {
@@ -83,13 +84,13 @@ func (s *Service) CreateShop(ctx context.Context, actor access.Actor, sh Shop) (
 
 // Shop returns a shop by code; shops are public (they name sales channels).
 func (s *Service) Shop(ctx context.Context, code string) (Shop, error) {
-	return s.store.shop(ctx, traceability.NormalizeCode(code))
+	return s.store.shop(ctx, id.NormalizeCode(code))
 }
 
 // ManagedShop returns a shop to those who manage it: its manager and the
 // admin (the back-office pages).
 func (s *Service) ManagedShop(ctx context.Context, actor access.Actor, code string) (Shop, error) {
-	code = traceability.NormalizeCode(code)
+	code = id.NormalizeCode(code)
 	if err := actor.ManageShop(code); err != nil {
 		return Shop{}, err
 	}
@@ -99,7 +100,7 @@ func (s *Service) ManagedShop(ctx context.Context, actor access.Actor, code stri
 // OperatedShop returns a shop to the one who operates it: its own manager,
 // who sells at its till and sends its transfers (not the admin).
 func (s *Service) OperatedShop(ctx context.Context, actor access.Actor, code string) (Shop, error) {
-	code = traceability.NormalizeCode(code)
+	code = id.NormalizeCode(code)
 	if err := actor.OperateShop(code); err != nil {
 		return Shop{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
@@ -149,7 +150,7 @@ func (st *Stock) book(ctx context.Context, b *Balance, m Movement) (Movement, er
 	if b.Units+m.Units < 0 || b.Units+m.Units < b.Reserved {
 		return Movement{}, ErrInsufficientStock
 	}
-	m.ID = traceability.NewID("mov")
+	m.ID = id.New("mov")
 	m.Shop, m.Lot, m.SKU = b.Shop, b.Lot, b.SKU
 	m.At = st.now().UTC()
 	if err := st.store.insertMovement(ctx, m); err != nil {
@@ -174,7 +175,7 @@ type ReceiptRequest struct {
 // lot's available quantity at its cooperative in the same atomic step: more
 // than the lot has → ErrInsufficientStock (409), and nothing changes.
 func (st *Stock) Receive(ctx context.Context, actor access.Actor, shop string, req ReceiptRequest) (Balance, error) {
-	shop = traceability.NormalizeCode(shop)
+	shop = id.NormalizeCode(shop)
 	if err := actor.ManageShop(shop); err != nil {
 		return Balance{}, err
 	}
@@ -221,7 +222,7 @@ type AdjustmentRequest struct {
 
 // Adjust applies a count correction or records a loss, with a reason.
 func (st *Stock) Adjust(ctx context.Context, actor access.Actor, shop string, req AdjustmentRequest) (Balance, error) {
-	shop = traceability.NormalizeCode(shop)
+	shop = id.NormalizeCode(shop)
 	if err := actor.ManageShop(shop); err != nil {
 		return Balance{}, err
 	}
@@ -267,7 +268,7 @@ type CountLine struct {
 // the difference with the balance becomes one adjustment movement. Lots
 // not listed are left as they are. All lines apply, or none.
 func (st *Stock) ApplyCount(ctx context.Context, actor access.Actor, shop string, lines []CountLine, reason string) ([]Movement, error) {
-	shop = traceability.NormalizeCode(shop)
+	shop = id.NormalizeCode(shop)
 	if err := actor.ManageShop(shop); err != nil {
 		return nil, err
 	}
@@ -338,7 +339,7 @@ type StockLine struct {
 
 // StockOf lists a shop's balances with units, by SKU then best-before.
 func (st *Stock) StockOf(ctx context.Context, actor access.Actor, shop string) ([]StockLine, error) {
-	shop = traceability.NormalizeCode(shop)
+	shop = id.NormalizeCode(shop)
 	if err := actor.ManageShop(shop); err != nil {
 		return nil, err
 	}
@@ -365,7 +366,7 @@ func (st *Stock) StockOf(ctx context.Context, actor access.Actor, shop string) (
 // Movements lists a shop's movements, newest first, optionally of one lot,
 // SKU or kind.
 func (st *Stock) Movements(ctx context.Context, actor access.Actor, shop string, f MovementFilter, page traceability.Page) ([]Movement, error) {
-	shop = traceability.NormalizeCode(shop)
+	shop = id.NormalizeCode(shop)
 	if err := actor.ManageShop(shop); err != nil {
 		return nil, err
 	}
@@ -379,19 +380,19 @@ type MovementFilter struct {
 
 // Shelf returns a shop's shelf of one product.
 func (st *Stock) Shelf(ctx context.Context, shop, sku string) (Shelf, error) {
-	return st.store.shelf(ctx, traceability.NormalizeCode(shop), sku)
+	return st.store.shelf(ctx, id.NormalizeCode(shop), sku)
 }
 
 // Shelves returns all of a shop's shelves (the catalogue's availability,
 // which is public: the catalogue shows how many units are in stock).
 func (st *Stock) Shelves(ctx context.Context, shop string) ([]Shelf, error) {
-	return st.store.shelvesOf(ctx, traceability.NormalizeCode(shop))
+	return st.store.shelvesOf(ctx, id.NormalizeCode(shop))
 }
 
 // ShopShelves returns a shop's shelves with their thresholds, for its
 // manager and the admin.
 func (st *Stock) ShopShelves(ctx context.Context, actor access.Actor, shop string) ([]Shelf, error) {
-	shop = traceability.NormalizeCode(shop)
+	shop = id.NormalizeCode(shop)
 	if err := actor.ManageShop(shop); err != nil {
 		return nil, err
 	}
@@ -401,7 +402,7 @@ func (st *Stock) ShopShelves(ctx context.Context, actor access.Actor, shop strin
 // Holdings lists where a cooperative's lots are: balances with units, for
 // its manager, auditors in scope and the admin.
 func (st *Stock) Holdings(ctx context.Context, actor access.Actor, coop string) ([]Balance, error) {
-	coop = traceability.NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err
 	}
@@ -410,7 +411,7 @@ func (st *Stock) Holdings(ctx context.Context, actor access.Actor, coop string) 
 
 // SetThreshold sets the low-stock threshold of a product in a shop.
 func (st *Stock) SetThreshold(ctx context.Context, actor access.Actor, shop, sku string, threshold int64) error {
-	shop = traceability.NormalizeCode(shop)
+	shop = id.NormalizeCode(shop)
 	if err := actor.ManageShop(shop); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 )
@@ -48,7 +49,7 @@ var ErrTransferNotFound = problem.New(problem.NotFound, "transfer not found")
 // Send starts a transfer: the units leave the sender's balances now and are
 // in transit until the receiver confirms them.
 func (st *Stock) Send(ctx context.Context, actor access.Actor, from, to string, lines []LotUnits) (Transfer, error) {
-	from, to = traceability.NormalizeCode(from), traceability.NormalizeCode(to)
+	from, to = id.NormalizeCode(from), id.NormalizeCode(to)
 	if err := actor.OperateShop(from); err != nil {
 		return Transfer{}, err
 	}
@@ -61,7 +62,7 @@ func (st *Stock) Send(ctx context.Context, actor access.Actor, from, to string, 
 	if len(lines) == 0 || len(lines) > 200 {
 		return Transfer{}, problem.Field("lines", "send between 1 and 200 lots")
 	}
-	t := Transfer{ID: traceability.NewID("trf"), From: from, To: to, Status: TransferInTransit, SentBy: actor.Email}
+	t := Transfer{ID: id.New("trf"), From: from, To: to, Status: TransferInTransit, SentBy: actor.Email}
 	var skus []string
 	err := st.db.Atomically(ctx, func(ctx context.Context) error {
 		t.Lines, skus = nil, nil
@@ -106,19 +107,19 @@ func (st *Stock) Send(ctx context.Context, actor access.Actor, from, to string, 
 // ReceiveTransfer confirms what arrived. Lines not listed arrived whole; a
 // line may say fewer units (broken, missing) — the difference is recorded
 // as missing on the transfer. More than was sent is refused.
-func (st *Stock) ReceiveTransfer(ctx context.Context, actor access.Actor, shop, id string, arrived []LotUnits) (Transfer, error) {
-	shop = traceability.NormalizeCode(shop)
+func (st *Stock) ReceiveTransfer(ctx context.Context, actor access.Actor, shop, transferID string, arrived []LotUnits) (Transfer, error) {
+	shop = id.NormalizeCode(shop)
 	if err := actor.OperateShop(shop); err != nil {
 		return Transfer{}, err
 	}
 	var t Transfer
 	err := st.db.Atomically(ctx, func(ctx context.Context) error {
 		var err error
-		if t, err = st.store.transfer(ctx, id); err != nil || t.To != shop {
+		if t, err = st.store.transfer(ctx, transferID); err != nil || t.To != shop {
 			return ErrTransferNotFound
 		}
 		if t.Status != TransferInTransit {
-			return problem.New(problem.Conflict, "transfer %s was already received", id)
+			return problem.New(problem.Conflict, "transfer %s was already received", transferID)
 		}
 		got := map[string]int64{}
 		for i, a := range arrived {
@@ -175,7 +176,7 @@ func (st *Stock) ReceiveTransfer(ctx context.Context, actor access.Actor, shop, 
 // Transfers lists the transfers a shop sent or receives, newest first;
 // status filters (in_transit, received) when not empty.
 func (st *Stock) Transfers(ctx context.Context, actor access.Actor, shop, status string) ([]Transfer, error) {
-	shop = traceability.NormalizeCode(shop)
+	shop = id.NormalizeCode(shop)
 	if err := actor.ManageShop(shop); err != nil {
 		return nil, err
 	}

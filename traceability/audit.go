@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 )
 
 // Tampering is one finding of Verify.
@@ -51,7 +52,7 @@ type FlaggedLot struct {
 
 // Flags lists a cooperative's flagged lots, justified or not.
 func (s *Service) Flags(ctx context.Context, actor access.Actor, coop string) ([]FlaggedLot, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ type BalanceRow struct {
 // MassBalance reports a cooperative's mass balance for lots created in a
 // season (1 September of that year to 31 August of the next; see seasonOf).
 func (s *Service) MassBalance(ctx context.Context, actor access.Actor, coop string, season int) ([]BalanceRow, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err
 	}

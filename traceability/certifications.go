@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 )
 
@@ -81,7 +82,7 @@ func (s *Service) CreateCertification(ctx context.Context, actor access.Actor, n
 	if err := actor.RequireAdmin(); err != nil {
 		return Certification{}, err
 	}
-	c := Certification{Holder: NormalizeCode(nc.Holder), Scheme: strings.TrimSpace(nc.Scheme), Body: strings.TrimSpace(nc.Body),
+	c := Certification{Holder: id.NormalizeCode(nc.Holder), Scheme: strings.TrimSpace(nc.Scheme), Body: strings.TrimSpace(nc.Body),
 		BodyCode: strings.TrimSpace(nc.BodyCode), Number: strings.TrimSpace(nc.Number),
 		ValidFrom: strings.TrimSpace(nc.ValidFrom), ValidTo: strings.TrimSpace(nc.ValidTo),
 		ProductKinds: nonNil(nc.ProductKinds), Parcels: nonNil(nc.Parcels), Status: StatusValid}
@@ -118,7 +119,7 @@ func (s *Service) CreateCertification(ctx context.Context, actor access.Actor, n
 		}
 	}
 	now := s.now().UTC()
-	c.ID = NewID("crt")
+	c.ID = id.New("crt")
 	c.CreatedAt = now
 	c.History = []StatusChange{{Status: StatusValid, Reason: "issued", By: actor.Email, At: now}}
 	if err := s.store.insertCertification(ctx, c); err != nil {
@@ -193,7 +194,7 @@ func (s *Service) Certification(ctx context.Context, actor access.Actor, id stri
 
 // Certifications lists a cooperative's certificates.
 func (s *Service) Certifications(ctx context.Context, actor access.Actor, holder string) ([]Certification, error) {
-	holder = NormalizeCode(holder)
+	holder = id.NormalizeCode(holder)
 	if err := actor.ReadCoop(holder); err != nil {
 		return nil, err
 	}

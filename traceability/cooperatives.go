@@ -2,12 +2,12 @@ package traceability
 
 import (
 	"context"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 )
 
@@ -38,20 +38,6 @@ type Member struct {
 	CreatedAt   time.Time `json:"created_at" bson:"created_at"`
 }
 
-var codePattern = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{1,31}$`)
-
-// NormalizeCode upper-cases and trims an organisation code, so "tiwizwine"
-// and "TIWIZWINE" name the same cooperative.
-func NormalizeCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
-
-// ValidateCode checks an organisation code (cooperative or shop).
-func ValidateCode(field, code string) error {
-	if !codePattern.MatchString(code) {
-		return problem.Field(field, "must be 2 to 32 letters, digits or dashes, starting with a letter or digit")
-	}
-	return nil
-}
-
 // RequireText checks a free-text field: present, valid UTF-8, at most max runes.
 func RequireText(field, v string, max int) error {
 	v = strings.TrimSpace(v)
@@ -77,7 +63,7 @@ func OneOf(field, v string, allowed []string) error {
 }
 
 func (c *Cooperative) normalize() {
-	c.Code = NormalizeCode(c.Code)
+	c.Code = id.NormalizeCode(c.Code)
 	c.Name = strings.TrimSpace(c.Name)
 	c.Kind = strings.TrimSpace(c.Kind)
 	c.Commune = strings.TrimSpace(c.Commune)
@@ -87,7 +73,7 @@ func (c *Cooperative) normalize() {
 
 // Validate checks a new cooperative's fields.
 func (c Cooperative) Validate() error {
-	if err := ValidateCode("code", c.Code); err != nil {
+	if err := id.ValidateCode("code", c.Code); err != nil {
 		return err
 	}
 	if err := RequireText("name", c.Name, 200); err != nil {
@@ -158,7 +144,7 @@ func (s *Service) CreateCooperative(ctx context.Context, actor access.Actor, c C
 
 // Cooperative returns one cooperative to those who may read it.
 func (s *Service) Cooperative(ctx context.Context, actor access.Actor, code string) (Cooperative, error) {
-	code = NormalizeCode(code)
+	code = id.NormalizeCode(code)
 	if err := actor.ReadCoop(code); err != nil {
 		return Cooperative{}, err
 	}
@@ -168,7 +154,7 @@ func (s *Service) Cooperative(ctx context.Context, actor access.Actor, code stri
 // CooperativeName returns a cooperative's public name (public trace pages
 // and catalogue show it to anyone).
 func (s *Service) CooperativeName(ctx context.Context, code string) (Cooperative, error) {
-	return s.store.cooperative(ctx, NormalizeCode(code))
+	return s.store.cooperative(ctx, id.NormalizeCode(code))
 }
 
 // Cooperatives lists the cooperatives the actor may read, by code.
@@ -191,7 +177,7 @@ func (s *Service) Cooperatives(ctx context.Context, actor access.Actor, page Pag
 
 // AddMember registers a member of a cooperative.
 func (s *Service) AddMember(ctx context.Context, actor access.Actor, coop string, m Member) (Member, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ManageCoop(coop); err != nil {
 		return Member{}, err
 	}
@@ -202,7 +188,7 @@ func (s *Service) AddMember(ctx context.Context, actor access.Actor, coop string
 	if err := m.Validate(); err != nil {
 		return Member{}, err
 	}
-	m.ID = NewID("mbr")
+	m.ID = id.New("mbr")
 	m.Cooperative = coop
 	m.CreatedAt = s.now().UTC()
 	if err := s.store.insertMember(ctx, m); err != nil {
@@ -213,7 +199,7 @@ func (s *Service) AddMember(ctx context.Context, actor access.Actor, coop string
 
 // Members lists a cooperative's members.
 func (s *Service) Members(ctx context.Context, actor access.Actor, coop string, page Page) ([]Member, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err
 	}
@@ -221,12 +207,12 @@ func (s *Service) Members(ctx context.Context, actor access.Actor, coop string, 
 }
 
 // Member returns one member of a cooperative.
-func (s *Service) Member(ctx context.Context, actor access.Actor, coop, id string) (Member, error) {
-	coop = NormalizeCode(coop)
+func (s *Service) Member(ctx context.Context, actor access.Actor, coop, memberID string) (Member, error) {
+	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return Member{}, err
 	}
-	m, err := s.store.member(ctx, id)
+	m, err := s.store.member(ctx, memberID)
 	if err != nil || m.Cooperative != coop {
 		return Member{}, ErrMemberNotFound
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 )
 
@@ -37,7 +38,7 @@ const maxImportRows = 50_000
 // refused row (up to 100) and nothing is written. A cooperative manager on a
 // weak connection can fix the file and send it again without duplicates.
 func (s *Service) ImportHarvests(ctx context.Context, actor access.Actor, coop string, r io.Reader) (int, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ManageCoop(coop); err != nil {
 		return 0, err
 	}
@@ -122,7 +123,7 @@ func (s *Service) ImportHarvests(ctx context.Context, actor access.Actor, coop s
 			continue
 		}
 		seasons[p.ID+"|"+key] = season
-		h.ID = NewID("hrv")
+		h.ID = id.New("hrv")
 		h.CreatedAt = now
 		rows = append(rows, h)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 )
 
@@ -160,7 +161,7 @@ type NewOriginLot struct {
 // Claims are those of the cooperative's certifications that covered every
 // origin parcel on its harvest day; flagged harvests flag the lot.
 func (s *Service) CreateOriginLot(ctx context.Context, actor access.Actor, coop string, req NewOriginLot) (Lot, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ManageCoop(coop); err != nil {
 		return Lot{}, err
 	}
@@ -195,21 +196,21 @@ func (s *Service) buildOriginLot(ctx context.Context, actor access.Actor, coop, 
 		Inputs: []EventRef{}, Outputs: []EventRef{}, Flags: []Flag{}, CreatedBy: actor.Email, CreatedAt: now}
 	seen := map[string]bool{}
 	parcels := map[string]Parcel{}
-	for i, id := range ids {
+	for i, harvestID := range ids {
 		field := fmt.Sprintf("harvests[%d]", i)
-		if seen[id] {
-			return Lot{}, problem.Field(field, "harvest %s is listed twice", id)
+		if seen[harvestID] {
+			return Lot{}, problem.Field(field, "harvest %s is listed twice", harvestID)
 		}
-		seen[id] = true
-		h, err := s.store.harvest(ctx, id)
+		seen[harvestID] = true
+		h, err := s.store.harvest(ctx, harvestID)
 		if err != nil || h.Cooperative != coop {
-			return Lot{}, notFoundField(field, "%q is not a harvest of cooperative %s", id, coop)
+			return Lot{}, notFoundField(field, "%q is not a harvest of cooperative %s", harvestID, coop)
 		}
 		if h.Lot != "" {
-			return Lot{}, problem.New(problem.Conflict, "harvest %s is already in lot %s", id, h.Lot)
+			return Lot{}, problem.New(problem.Conflict, "harvest %s is already in lot %s", harvestID, h.Lot)
 		}
 		if h.Crop != kind {
-			return Lot{}, problem.Field(field, "harvest %s is %s, not %s", id, problem.Kind(h.Crop), problem.Kind(kind))
+			return Lot{}, problem.Field(field, "harvest %s is %s, not %s", harvestID, problem.Kind(h.Crop), problem.Kind(kind))
 		}
 		p, ok := parcels[h.Parcel]
 		if !ok {
@@ -231,7 +232,7 @@ func (s *Service) buildOriginLot(ctx context.Context, actor access.Actor, coop, 
 			Member: m.ID, MemberName: m.Name, Gender: m.Gender, Village: m.Village,
 		})
 		if h.Flag != "" {
-			lot.Flags = append(lot.Flags, Flag{ID: NewID("flg"), Kind: "harvest", Reason: "harvest " + h.ID + ": " + h.Flag, RaisedAt: now})
+			lot.Flags = append(lot.Flags, Flag{ID: id.New("flg"), Kind: "harvest", Reason: "harvest " + h.ID + ": " + h.Flag, RaisedAt: now})
 		}
 	}
 	claims, err := s.originClaims(ctx, coop, kind, lot.Origin)
@@ -275,7 +276,7 @@ type takenInput struct {
 // (mixing with a non-organic lot drops organic), the union of the inputs'
 // origins, and a flag when the yield is outside the typical range.
 func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string, req NewTransformation) ([]Lot, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ManageCoop(coop); err != nil {
 		return nil, err
 	}
@@ -373,7 +374,7 @@ func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string
 				Process: req.Process, Note: strings.TrimSpace(req.Note), Claims: claims, Flags: []Flag{},
 				CreatedBy: actor.Email, CreatedAt: now}
 			if reason, ok := CheckYield(req.Process, taken[0].lot.ProductKind, o.kind, inTotal, outTotals[o.kind], inUnit, o.unit); !ok {
-				lot.Flags = append(lot.Flags, Flag{ID: NewID("flg"), Kind: "yield", Reason: reason, RaisedAt: now})
+				lot.Flags = append(lot.Flags, Flag{ID: id.New("flg"), Kind: "yield", Reason: reason, RaisedAt: now})
 			}
 			made = append(made, lot)
 		}
@@ -454,7 +455,7 @@ type NewPacking struct {
 // packed lot counted in pieces, which carries the source lot's claims and
 // origin.
 func (s *Service) Pack(ctx context.Context, actor access.Actor, coop string, req NewPacking) (Lot, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ManageCoop(coop); err != nil {
 		return Lot{}, err
 	}
@@ -560,7 +561,7 @@ func (s *Service) PublicLot(ctx context.Context, code string) (Lot, error) {
 
 // Lots lists a cooperative's lots, newest first.
 func (s *Service) Lots(ctx context.Context, actor access.Actor, coop string, page Page) ([]Lot, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err
 	}

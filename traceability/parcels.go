@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 )
 
@@ -67,7 +68,7 @@ type NewParcel struct {
 // outline is validated (closed rings, coordinates in range) and, for a
 // polygon, the declared area must agree with it.
 func (s *Service) AddParcel(ctx context.Context, actor access.Actor, coop string, np NewParcel) (Parcel, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ManageCoop(coop); err != nil {
 		return Parcel{}, err
 	}
@@ -106,7 +107,7 @@ func (s *Service) AddParcel(ctx context.Context, actor access.Actor, coop string
 	}
 	p.LocationRaw = string(raw)
 	p.Lon, p.Lat = p.Location.Centroid()
-	p.ID = NewID("prc")
+	p.ID = id.New("prc")
 	p.CreatedAt = s.now().UTC()
 	if err := s.store.insertParcel(ctx, p); err != nil {
 		return Parcel{}, err
@@ -115,12 +116,12 @@ func (s *Service) AddParcel(ctx context.Context, actor access.Actor, coop string
 }
 
 // Parcel returns one parcel of a cooperative.
-func (s *Service) Parcel(ctx context.Context, actor access.Actor, coop, id string) (Parcel, error) {
-	coop = NormalizeCode(coop)
+func (s *Service) Parcel(ctx context.Context, actor access.Actor, coop, parcelID string) (Parcel, error) {
+	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return Parcel{}, err
 	}
-	p, err := s.store.parcel(ctx, id)
+	p, err := s.store.parcel(ctx, parcelID)
 	if err != nil || p.Cooperative != coop {
 		return Parcel{}, ErrParcelNotFound
 	}
@@ -129,7 +130,7 @@ func (s *Service) Parcel(ctx context.Context, actor access.Actor, coop, id strin
 
 // Parcels lists a cooperative's parcels.
 func (s *Service) Parcels(ctx context.Context, actor access.Actor, coop string, page Page) ([]Parcel, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err
 	}
@@ -199,7 +200,7 @@ func (s *Service) validateHarvest(ctx context.Context, actor access.Actor, coop 
 // outside the typical range for its crop and area, the harvest carries a
 // flag, which passes to the lot made from it.
 func (s *Service) AddHarvest(ctx context.Context, actor access.Actor, coop string, nh NewHarvest) (Harvest, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ManageCoop(coop); err != nil {
 		return Harvest{}, err
 	}
@@ -207,7 +208,7 @@ func (s *Service) AddHarvest(ctx context.Context, actor access.Actor, coop strin
 	if err != nil {
 		return Harvest{}, err
 	}
-	h.ID = NewID("hrv")
+	h.ID = id.New("hrv")
 	h.CreatedAt = s.now().UTC()
 	err = s.store.db.Atomically(ctx, func(ctx context.Context) error {
 		return s.recordHarvest(ctx, &h)
@@ -243,7 +244,7 @@ func seasonKey(season int, crop string) string { return strconv.Itoa(season) + "
 
 // Harvests lists a cooperative's harvests.
 func (s *Service) Harvests(ctx context.Context, actor access.Actor, coop string, page Page) ([]Harvest, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err
 	}

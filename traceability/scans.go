@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 )
 
 // Scan thresholds. A buyer scans their jar a few times; a serial scanned
@@ -158,7 +159,7 @@ func (b *ScanBuffer) Run(ctx context.Context, onError func(error)) {
 
 // ScanAlerts lists a cooperative's codes scanned suspiciously often.
 func (s *Service) ScanAlerts(ctx context.Context, actor access.Actor, coop string) ([]ScanStat, error) {
-	coop = NormalizeCode(coop)
+	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/url"
 	"strings"
+
+	"github.com/terroir-coop/terroir/internal/id"
 )
 
 // Codes says where trace codes point and signs them: the public base URL
@@ -40,6 +42,6 @@ func (c Codes) Authentic(ref TraceRef, sig string) bool {
 // labels printed there stay valid across restarts. Production sets the key
 // in the environment so that it is not readable by whoever reads the database.
 func (s *Service) StoredQRKey(ctx context.Context) ([]byte, error) {
-	v, err := s.store.qrKey(ctx, NewID("qrk")+NewID("qrk"))
+	v, err := s.store.qrKey(ctx, id.New("qrk")+id.New("qrk"))
 	return []byte(v), err
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/catalog"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/orders"
 	"github.com/terroir-coop/terroir/shops"
@@ -219,7 +220,7 @@ func seed(ctx context.Context, dir string, sc scale, out io.Writer) error {
 	villages := []string{"Siroua", "Tinfat", "Zagmouzen", "Assaisse", "Tamazirt"}
 	for m := range sc.Members {
 		c := coops[m%sc.Coops]
-		mem := traceability.Member{ID: traceability.NewID("mbr"), Cooperative: c.code, Name: fmt.Sprintf("%s %d", names[m%len(names)], m),
+		mem := traceability.Member{ID: id.New("mbr"), Cooperative: c.code, Name: fmt.Sprintf("%s %d", names[m%len(names)], m),
 			Gender: traceability.Genders[(m%10)/6], Village: villages[m%len(villages)], CreatedAt: now} // 60 % women
 		c.members = append(c.members, mem)
 		if err := b.add("members", mem); err != nil {
@@ -235,7 +236,7 @@ func seed(ctx context.Context, dir string, sc scale, out io.Writer) error {
 		c := coops[p%sc.Coops]
 		cr := seedCrops[c.crop]
 		lon, lat := -7.9+float64(p%100)*0.001, 30.5+float64(p%77)*0.001
-		par := traceability.Parcel{ID: traceability.NewID("prc"), Cooperative: c.code, Name: fmt.Sprintf("Parcelle %d", p+1),
+		par := traceability.Parcel{ID: id.New("prc"), Cooperative: c.code, Name: fmt.Sprintf("Parcelle %d", p+1),
 			Member: c.members[(p/sc.Coops)%len(c.members)].ID, Commune: cr.communes[p%3], AreaM2: 2000 + int64(p%50)*100, Crop: cr.crop,
 			LocationRaw: fmt.Sprintf(`{"type":"Point","coordinates":[%.4f,%.4f]}`, lon, lat), Lon: lon, Lat: lat,
 			SeasonTotals: map[string]int64{}, CreatedAt: now}
@@ -304,7 +305,7 @@ func seed(ctx context.Context, dir string, sc scale, out io.Writer) error {
 			c.next++
 			mem := c.members[(l+h)%len(c.members)]
 			day := time.Date(2025, 10, 20+h, 0, 0, 0, 0, time.UTC)
-			hv := traceability.Harvest{ID: traceability.NewID("hrv"), Cooperative: c.code, Parcel: par.ID, Member: mem.ID,
+			hv := traceability.Harvest{ID: id.New("hrv"), Cooperative: c.code, Parcel: par.ID, Member: mem.ID,
 				Date: day.Format(time.DateOnly), Crop: cr.crop, Quantity: cr.harvestMg, Unit: traceability.Milligram, Lot: code,
 				CreatedBy: actor, CreatedAt: now}
 			par.SeasonTotals["2025_"+cr.crop] += cr.harvestMg
@@ -332,7 +333,7 @@ func seed(ctx context.Context, dir string, sc scale, out io.Writer) error {
 			seal(traceability.Event{Type: traceability.EventShipped, Place: c.code + " → " + sh.Code, Quantity: sc.UnitsPerShop})
 			seal(traceability.Event{Type: traceability.EventReceived, Place: sh.Code, Quantity: sc.UnitsPerShop})
 			lot.Available -= sc.UnitsPerShop
-			if err := b.add("movements", shops.Movement{ID: traceability.NewID("mov"), Shop: sh.Code, Lot: code, SKU: p.SKU,
+			if err := b.add("movements", shops.Movement{ID: id.New("mov"), Shop: sh.Code, Lot: code, SKU: p.SKU,
 				Kind: shops.MoveReceipt, Units: sc.UnitsPerShop, Ref: c.code, Actor: actor, At: now}); err != nil {
 				return err
 			}

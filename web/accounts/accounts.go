@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 )
@@ -113,9 +114,9 @@ func (s *Service) validate(ctx context.Context, nu *NewUser) error {
 	if !nu.Role.Valid() {
 		return problem.Field("role", "must be one of admin, coop_manager, shop_manager, auditor")
 	}
-	nu.Org = traceability.NormalizeCode(nu.Org)
+	nu.Org = id.NormalizeCode(nu.Org)
 	for i := range nu.Scope {
-		nu.Scope[i] = traceability.NormalizeCode(nu.Scope[i])
+		nu.Scope[i] = id.NormalizeCode(nu.Scope[i])
 	}
 	switch nu.Role {
 	case access.Admin:
@@ -163,7 +164,7 @@ func (s *Service) CreateUser(ctx context.Context, actor access.Actor, nu NewUser
 		return User{}, err
 	}
 	u := User{
-		ID: traceability.NewID("usr"), Email: nu.Email, PasswordHash: hash,
+		ID: id.New("usr"), Email: nu.Email, PasswordHash: hash,
 		Role: nu.Role, Org: nu.Org, Scope: nu.Scope, CreatedAt: s.now().UTC(),
 	}
 	if err := s.store.insertUser(ctx, u); err != nil {

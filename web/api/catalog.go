@@ -7,8 +7,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
-	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/catalogcache"
 	"github.com/terroir-coop/terroir/web/page"
 )
@@ -33,7 +33,7 @@ func (h *Handlers) Catalog(c *gin.Context) {
 
 // catalogItems applies the query's channel and filters.
 func (h *Handlers) catalogItems(c *gin.Context) ([]catalogcache.Item, error) {
-	channel := traceability.NormalizeCode(c.Query("channel"))
+	channel := id.NormalizeCode(c.Query("channel"))
 	if channel == "" {
 		return nil, problem.Field("channel", "is required (a shop code such as TAROUDANNT or EU-PLATFORM)")
 	}
@@ -42,7 +42,7 @@ func (h *Handlers) catalogItems(c *gin.Context) ([]catalogcache.Item, error) {
 		return nil, err
 	}
 	all := ch.Items()
-	kind, coop, claim, q := c.Query("kind"), traceability.NormalizeCode(c.Query("cooperative")), c.Query("claim"), strings.TrimSpace(c.Query("q"))
+	kind, coop, claim, q := c.Query("kind"), id.NormalizeCode(c.Query("cooperative")), c.Query("claim"), strings.TrimSpace(c.Query("q"))
 	if kind == "" && coop == "" && claim == "" && q == "" {
 		return all, nil // shared and read-only: no copy of the whole catalogue per request
 	}

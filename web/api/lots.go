@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/i18n"
@@ -98,7 +99,7 @@ func (h *Handlers) CreatePacking(c *gin.Context) {
 	}
 	// Access first: who may not pack for this cooperative is refused as
 	// such, and learns nothing of the catalogue.
-	if err := page.Actor(c).ManageCoop(traceability.NormalizeCode(c.Param("coop"))); err != nil {
+	if err := page.Actor(c).ManageCoop(id.NormalizeCode(c.Param("coop"))); err != nil {
 		page.Fail(c, err)
 		return
 	}
@@ -251,7 +252,7 @@ func (h *Handlers) MassBalance(c *gin.Context) {
 		page.Fail(c, err)
 		return
 	}
-	coop := traceability.NormalizeCode(c.Param("coop"))
+	coop := id.NormalizeCode(c.Param("coop"))
 	if c.Query("format") != "csv" {
 		c.JSON(http.StatusOK, gin.H{"cooperative": coop, "season": season, "rows": rows})
 		return

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/orders"
 	"github.com/terroir-coop/terroir/traceability"
@@ -75,7 +76,7 @@ type platformView struct {
 // PlatformPage answers GET /platform/{shop}: the channel's orders by status.
 func (h *Handlers) PlatformPage(c *gin.Context) {
 	ctx, actor, l := c.Request.Context(), page.Actor(c), page.Locale(c)
-	shop := traceability.NormalizeCode(c.Param("shop"))
+	shop := id.NormalizeCode(c.Param("shop"))
 	status := c.DefaultQuery("status", orders.StatusPaid)
 	if status == "all" {
 		status = ""
@@ -139,7 +140,7 @@ func (h *Handlers) showPlatformOrder(c *gin.Context, formErr error, which string
 
 func (h *Handlers) platformOrder(c *gin.Context, formErr error, which string, confirmCancel bool) {
 	ctx, l := c.Request.Context(), page.Locale(c)
-	shop := traceability.NormalizeCode(c.Param("shop"))
+	shop := id.NormalizeCode(c.Param("shop"))
 	o, err := h.channelOrder(c)
 	if err != nil {
 		page.Fail(c, err)
@@ -169,7 +170,7 @@ func (h *Handlers) platformOrder(c *gin.Context, formErr error, which string, co
 // channelOrder reads the order of the URL for the channel's manager; an
 // order of another channel is not found under this shop's URL.
 func (h *Handlers) channelOrder(c *gin.Context) (orders.Order, error) {
-	shop := traceability.NormalizeCode(c.Param("shop"))
+	shop := id.NormalizeCode(c.Param("shop"))
 	actor := page.Actor(c)
 	if _, err := h.d.Shops.ManagedShop(c.Request.Context(), actor, shop); err != nil {
 		return orders.Order{}, err
@@ -213,7 +214,7 @@ func (h *Handlers) orderLines(ctx context.Context, l *i18n.Locale, o orders.Orde
 // afterOrderForm ends a fulfilment form: back to the order with a flash
 // message, the form again with its error, or an error page.
 func (h *Handlers) afterOrderForm(c *gin.Context, err error, which string) {
-	next := "/platform/" + esc(traceability.NormalizeCode(c.Param("shop"))) + "/orders/" + esc(c.Param("id"))
+	next := "/platform/" + esc(id.NormalizeCode(c.Param("shop"))) + "/orders/" + esc(c.Param("id"))
 	h.done(c, err, which, next, "saved", h.showPlatformOrder)
 }
 
@@ -280,7 +281,7 @@ type outboxView struct {
 // the channel's customers.
 func (h *Handlers) OutboxPage(c *gin.Context) {
 	l := page.Locale(c)
-	shop := traceability.NormalizeCode(c.Param("shop"))
+	shop := id.NormalizeCode(c.Param("shop"))
 	p, pg := page.Window(c, "o")
 	list, err := h.d.Orders.Outbox(c.Request.Context(), page.Actor(c), shop, p)
 	if err != nil {

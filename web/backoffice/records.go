@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/i18n"
@@ -66,14 +67,14 @@ func (h *Handlers) coopTop(c *gin.Context, section string) (coopTop, error) {
 }
 
 func coopPath(coop, section string) string {
-	return "/coop/" + esc(traceability.NormalizeCode(coop)) + "/" + section
+	return "/coop/" + esc(id.NormalizeCode(coop)) + "/" + section
 }
 
 // ManagesCoop refuses a cooperative's record forms to whoever may not write
 // its records, before the form is read: an auditor gets 403, not a
 // validation error about a form they may not send.
 func (h *Handlers) ManagesCoop(c *gin.Context) {
-	if err := page.Actor(c).ManageCoop(traceability.NormalizeCode(c.Param("coop"))); err != nil {
+	if err := page.Actor(c).ManageCoop(id.NormalizeCode(c.Param("coop"))); err != nil {
 		page.Fail(c, err)
 		return
 	}
@@ -158,7 +159,7 @@ func (h *Handlers) showMembers(c *gin.Context, formErr error, which string) {
 
 // AddMember answers POST /coop/{coop}/members.
 func (h *Handlers) AddMember(c *gin.Context) {
-	coop := traceability.NormalizeCode(c.Param("coop"))
+	coop := id.NormalizeCode(c.Param("coop"))
 	_, err := h.d.Cooperatives.AddMember(c.Request.Context(), page.Actor(c), coop, traceability.Member{
 		Name: c.PostForm("name"), Gender: c.PostForm("gender"), Village: c.PostForm("village"),
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
@@ -177,7 +178,7 @@ func fieldOfLine(err error) error {
 // Receive answers POST /shop-admin/{shop}/receipts: units of a packed lot
 // from its cooperative.
 func (h *Handlers) Receive(c *gin.Context) {
-	shop := traceability.NormalizeCode(c.Param("shop"))
+	shop := id.NormalizeCode(c.Param("shop"))
 	units, err := page.WholeNumber("units", c.PostForm("units"))
 	if err == nil {
 		_, err = h.d.Stock.Receive(c.Request.Context(), page.Actor(c), shop, shops.ReceiptRequest{Lot: c.PostForm("lot"), Units: units})
@@ -187,7 +188,7 @@ func (h *Handlers) Receive(c *gin.Context) {
 
 // SetThreshold answers POST /shop-admin/{shop}/thresholds.
 func (h *Handlers) SetThreshold(c *gin.Context) {
-	shop := traceability.NormalizeCode(c.Param("shop"))
+	shop := id.NormalizeCode(c.Param("shop"))
 	sku := strings.ToUpper(strings.TrimSpace(c.PostForm("sku")))
 	n, err := page.WholeNumber("threshold", c.PostForm("threshold"))
 	if err == nil {
@@ -199,7 +200,7 @@ func (h *Handlers) SetThreshold(c *gin.Context) {
 // Send answers POST /shop-admin/{shop}/transfers: a transfer to another
 // shop, by the shop's own manager (the service decides).
 func (h *Handlers) Send(c *gin.Context) {
-	shop := traceability.NormalizeCode(c.Param("shop"))
+	shop := id.NormalizeCode(c.Param("shop"))
 	units, _ := strconv.ParseInt(page.DigitsASCII(c.PostForm("units")), 10, 64) // 0 when unreadable: the service refuses it, after the access check
 	_, err := h.d.Stock.Send(c.Request.Context(), page.Actor(c), shop, c.PostForm("to"), []shops.LotUnits{{Lot: c.PostForm("lot"), Units: units}})
 	h.done(c, fieldOfLine(err), "send", shopAdminPath(shop), "sh_shop_sent", h.showShopAdmin)
@@ -209,7 +210,7 @@ func (h *Handlers) Send(c *gin.Context) {
 // each line says how many units arrived (what is missing is recorded on
 // the transfer).
 func (h *Handlers) ReceiveTransfer(c *gin.Context) {
-	shop, id := traceability.NormalizeCode(c.Param("shop")), c.Param("id")
+	shop, id := id.NormalizeCode(c.Param("shop")), c.Param("id")
 	lots, got := c.PostFormArray("lot"), c.PostFormArray("received")
 	var arrived []shops.LotUnits
 	for i, lot := range lots {
@@ -229,7 +230,7 @@ func (h *Handlers) ReceiveTransfer(c *gin.Context) {
 // Adjust answers POST /shop-admin/{shop}/adjustments: a loss or a signed
 // correction.
 func (h *Handlers) Adjust(c *gin.Context) {
-	shop := traceability.NormalizeCode(c.Param("shop"))
+	shop := id.NormalizeCode(c.Param("shop"))
 	units, err := page.WholeNumber("units", c.PostForm("units"))
 	if err == nil {
 		_, err = h.d.Stock.Adjust(c.Request.Context(), page.Actor(c), shop, shops.AdjustmentRequest{

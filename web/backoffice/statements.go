@@ -7,8 +7,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/orders"
-	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/page"
 )
 
@@ -50,7 +50,7 @@ type statementTotals struct {
 // and the admin.
 func (h *Handlers) StatementPage(c *gin.Context) {
 	ctx, actor, l := c.Request.Context(), page.Actor(c), page.Locale(c)
-	coop, month := traceability.NormalizeCode(c.Param("coop")), strings.TrimSuffix(c.Param("month"), ".csv")
+	coop, month := id.NormalizeCode(c.Param("coop")), strings.TrimSuffix(c.Param("month"), ".csv")
 	st, err := h.d.Orders.Statement(ctx, actor, coop, month)
 	if err != nil {
 		page.Fail(c, err)

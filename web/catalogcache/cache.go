@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/catalog"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
@@ -99,7 +100,7 @@ func (c *Cache) dropAll() {
 // Channel returns a channel's catalogue, building or patching it. An
 // unknown channel is a not_found problem on field "channel".
 func (c *Cache) Channel(ctx context.Context, channel string) (*Channel, error) {
-	channel = traceability.NormalizeCode(channel)
+	channel = id.NormalizeCode(channel)
 	c.mu.Lock()
 	cc := c.channels[channel]
 	dirty := c.dirty[channel]

@@ -11,9 +11,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/shops"
-	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/catalogcache"
 	"github.com/terroir-coop/terroir/web/i18n"
 	"github.com/terroir-coop/terroir/web/page"
@@ -212,7 +212,7 @@ var errNotOnSale = problem.Field("sku", "this product is not on sale here")
 // CartAdd answers POST /cart/add: units of a product, from the cart's own
 // picker or the public catalogue's product page.
 func (h *Handlers) CartAdd(c *gin.Context) {
-	if ch := c.PostForm("channel"); ch != "" && traceability.NormalizeCode(ch) != Channel {
+	if ch := c.PostForm("channel"); ch != "" && id.NormalizeCode(ch) != Channel {
 		page.Fail(c, problem.Field("channel", "online orders go to %s", Channel))
 		return
 	}

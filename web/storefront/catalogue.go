@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/terroir-coop/terroir/catalog"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/catalogcache"
 	"github.com/terroir-coop/terroir/web/i18n"
@@ -171,7 +172,7 @@ func (h *Handlers) Catalogue(c *gin.Context) {
 		page.Fail(c, err)
 		return
 	}
-	kind, coop, claim := c.Query("kind"), traceability.NormalizeCode(c.Query("cooperative")), c.Query("claim")
+	kind, coop, claim := c.Query("kind"), id.NormalizeCode(c.Query("cooperative")), c.Query("claim")
 	q := strings.TrimSpace(c.Query("q"))
 	if r := []rune(q); len(r) > 100 {
 		q = string(r[:100])
