@@ -9,6 +9,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/id"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 )
@@ -192,7 +193,7 @@ func (s *Service) Product(ctx context.Context, sku string) (Product, error) {
 }
 
 // Products lists products by SKU.
-func (s *Service) Products(ctx context.Context, page traceability.Page) ([]Product, error) {
+func (s *Service) Products(ctx context.Context, page mongodb.Page) ([]Product, error) {
 	return s.store.products(ctx, page.Normalized())
 }
 
@@ -243,7 +244,7 @@ func renameMoneyField(err error) error {
 // AllProducts returns the whole catalogue (for the catalogue cache; it is
 // hundreds to a few thousand products).
 func (s *Service) AllProducts(ctx context.Context) ([]Product, error) {
-	return s.store.products(ctx, traceability.Page{Limit: 1_000_000})
+	return s.store.products(ctx, mongodb.Page{Limit: 1_000_000})
 }
 
 // Share is what the cooperative receives of each unit sold in a channel:

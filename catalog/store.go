@@ -6,10 +6,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/terroir-coop/terroir/internal/mongodb"
-	"github.com/terroir-coop/terroir/traceability"
 )
 
 // Store persists the catalogue. It is the only file of the package that
@@ -43,14 +41,8 @@ func (s *Store) product(ctx context.Context, sku string) (Product, error) {
 	return p, err
 }
 
-func (s *Store) products(ctx context.Context, pg traceability.Page) ([]Product, error) {
-	cur, err := s.db.Collection("products").Find(ctx, bson.M{}, options.Find().
-		SetSort(bson.D{{Key: "_id", Value: 1}}).SetSkip(int64(pg.Offset)).SetLimit(int64(pg.Limit)))
-	if err != nil {
-		return nil, err
-	}
-	var out []Product
-	return out, cur.All(ctx, &out)
+func (s *Store) products(ctx context.Context, pg mongodb.Page) ([]Product, error) {
+	return mongodb.FindPage[Product](ctx, s.db.Collection("products"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, pg)
 }
 
 func (s *Store) setPrice(ctx context.Context, sku, channel string, m Money) error {

@@ -355,7 +355,7 @@ func (s *Service) Order(ctx context.Context, actor access.Actor, id, token strin
 }
 
 // Orders lists a channel's orders, newest first, optionally of one status.
-func (s *Service) Orders(ctx context.Context, actor access.Actor, channel, status string, page traceability.Page) ([]Order, error) {
+func (s *Service) Orders(ctx context.Context, actor access.Actor, channel, status string, page mongodb.Page) ([]Order, error) {
 	channel = id.NormalizeCode(channel)
 	if err := actor.ManageShop(channel); err != nil {
 		return nil, err

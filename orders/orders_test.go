@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/internal/testworld"
 	"github.com/terroir-coop/terroir/orders"
@@ -184,7 +185,7 @@ func TestAPaymentIsAppliedOnceAndALateOneIsRefunded(t *testing.T) {
 		t.Fatalf("a second completion sold again: %d units", u)
 	}
 	// The confirmation is in the outbox once.
-	emails, err := f.orders.Outbox(ctx, f.eu, "EU-PLATFORM", traceability.Page{Limit: 10})
+	emails, err := f.orders.Outbox(ctx, f.eu, "EU-PLATFORM", mongodb.Page{Limit: 10})
 	if err != nil || len(emails) != 1 || emails[0].To != customer.Email {
 		t.Fatalf("outbox %+v %v", emails, err)
 	}

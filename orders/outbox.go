@@ -8,7 +8,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/id"
-	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 )
 
 // Email is a message waiting in the outbox. Sending is a later adapter; the
@@ -78,7 +78,7 @@ func (s *Service) shipmentEmail(o Order, now time.Time) Email {
 }
 
 // Outbox lists a channel's emails, newest first.
-func (s *Service) Outbox(ctx context.Context, actor access.Actor, channel string, page traceability.Page) ([]Email, error) {
+func (s *Service) Outbox(ctx context.Context, actor access.Actor, channel string, page mongodb.Page) ([]Email, error) {
 	channel = id.NormalizeCode(channel)
 	if err := actor.ManageShop(channel); err != nil {
 		return nil, err

@@ -11,7 +11,6 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
-	"github.com/terroir-coop/terroir/traceability"
 )
 
 // Store persists orders, idempotency records, provider events and the
@@ -96,18 +95,12 @@ func (s *Store) setCheckout(ctx context.Context, id string, co Checkout) error {
 	return err
 }
 
-func (s *Store) orders(ctx context.Context, channel, status string, p traceability.Page) ([]Order, error) {
+func (s *Store) orders(ctx context.Context, channel, status string, p mongodb.Page) ([]Order, error) {
 	filter := bson.M{"channel": channel}
 	if status != "" {
 		filter["status"] = status
 	}
-	cur, err := s.db.Collection("orders").Find(ctx, filter, options.Find().
-		SetSort(bson.D{{Key: "created_at", Value: -1}}).SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit)))
-	if err != nil {
-		return nil, err
-	}
-	var out []Order
-	return out, cur.All(ctx, &out)
+	return mongodb.FindPage[Order](ctx, s.db.Collection("orders"), filter, bson.D{{Key: "created_at", Value: -1}}, p)
 }
 
 // pendingBefore lists unpaid orders whose reservation ran out, and orders
@@ -174,14 +167,8 @@ func (s *Store) insertOutbox(ctx context.Context, e Email) error {
 	return err
 }
 
-func (s *Store) outbox(ctx context.Context, channel string, p traceability.Page) ([]Email, error) {
-	cur, err := s.db.Collection("outbox").Find(ctx, bson.M{"channel": channel}, options.Find().
-		SetSort(bson.D{{Key: "created_at", Value: -1}}).SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit)))
-	if err != nil {
-		return nil, err
-	}
-	var out []Email
-	return out, cur.All(ctx, &out)
+func (s *Store) outbox(ctx context.Context, channel string, p mongodb.Page) ([]Email, error) {
+	return mongodb.FindPage[Email](ctx, s.db.Collection("outbox"), bson.M{"channel": channel}, bson.D{{Key: "created_at", Value: -1}}, p)
 }
 
 // paidBetween lists the orders paid in [from, to) that still count: not

@@ -7,6 +7,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/id"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 )
@@ -108,6 +109,6 @@ func (s *Service) OperatedShop(ctx context.Context, actor access.Actor, code str
 }
 
 // Shops lists the shops by code.
-func (s *Service) Shops(ctx context.Context, page traceability.Page) ([]Shop, error) {
+func (s *Service) Shops(ctx context.Context, page mongodb.Page) ([]Shop, error) {
 	return s.store.shops(ctx, page)
 }

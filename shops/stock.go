@@ -365,7 +365,7 @@ func (st *Stock) StockOf(ctx context.Context, actor access.Actor, shop string) (
 
 // Movements lists a shop's movements, newest first, optionally of one lot,
 // SKU or kind.
-func (st *Stock) Movements(ctx context.Context, actor access.Actor, shop string, f MovementFilter, page traceability.Page) ([]Movement, error) {
+func (st *Stock) Movements(ctx context.Context, actor access.Actor, shop string, f MovementFilter, page mongodb.Page) ([]Movement, error) {
 	shop = id.NormalizeCode(shop)
 	if err := actor.ManageShop(shop); err != nil {
 		return nil, err

@@ -55,22 +55,9 @@ func (s *Store) shop(ctx context.Context, code string) (Shop, error) {
 	return sh, err
 }
 
-func (s *Store) shops(ctx context.Context, p traceability.Page) ([]Shop, error) {
+func (s *Store) shops(ctx context.Context, p mongodb.Page) ([]Shop, error) {
 	p = p.Normalized()
-	var out []Shop
-	return out, find(ctx, s.db.Collection("shops"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, p, &out)
-}
-
-func find(ctx context.Context, c *mongo.Collection, filter any, sort bson.D, p traceability.Page, out any) error {
-	opts := options.Find().SetSort(sort)
-	if p.Limit > 0 {
-		opts.SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit))
-	}
-	cur, err := c.Find(ctx, filter, opts)
-	if err != nil {
-		return err
-	}
-	return cur.All(ctx, out)
+	return mongodb.FindPage[Shop](ctx, s.db.Collection("shops"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, p)
 }
 
 func bsonShop(shop string) bson.M { return bson.M{"shop": shop} }
@@ -95,8 +82,7 @@ func (s *Store) balancesOf(ctx context.Context, filter bson.M) ([]Balance, error
 	if filter == nil {
 		filter = bson.M{}
 	}
-	var out []Balance
-	return out, find(ctx, s.db.Collection("balances"), filter, bson.D{{Key: "_id", Value: 1}}, traceability.Page{}, &out)
+	return mongodb.FindPage[Balance](ctx, s.db.Collection("balances"), filter, bson.D{{Key: "_id", Value: 1}}, mongodb.Page{})
 }
 
 func (s *Store) insertMovement(ctx context.Context, m Movement) error {
@@ -104,7 +90,7 @@ func (s *Store) insertMovement(ctx context.Context, m Movement) error {
 	return err
 }
 
-func (s *Store) movements(ctx context.Context, shop string, f MovementFilter, p traceability.Page) ([]Movement, error) {
+func (s *Store) movements(ctx context.Context, shop string, f MovementFilter, p mongodb.Page) ([]Movement, error) {
 	filter := bson.M{"shop": shop}
 	if f.Lot != "" {
 		filter["lot"] = traceability.NormalizeLotCode(f.Lot)
@@ -115,8 +101,7 @@ func (s *Store) movements(ctx context.Context, shop string, f MovementFilter, p 
 	if f.Kind != "" {
 		filter["kind"] = f.Kind
 	}
-	var out []Movement
-	return out, find(ctx, s.db.Collection("movements"), filter, bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}, p, &out)
+	return mongodb.FindPage[Movement](ctx, s.db.Collection("movements"), filter, bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}, p)
 }
 
 // movementSums adds up every movement per balance (shop|lot).
@@ -190,8 +175,7 @@ func (s *Store) adjustShelf(ctx context.Context, b Balance, units, reserved int6
 }
 
 func (s *Store) shelvesOf(ctx context.Context, shop string) ([]Shelf, error) {
-	var out []Shelf
-	return out, find(ctx, s.db.Collection("shelves"), bson.M{"shop": shop}, bson.D{{Key: "_id", Value: 1}}, traceability.Page{}, &out)
+	return mongodb.FindPage[Shelf](ctx, s.db.Collection("shelves"), bson.M{"shop": shop}, bson.D{{Key: "_id", Value: 1}}, mongodb.Page{})
 }
 
 func (s *Store) setThreshold(ctx context.Context, shop, sku string, threshold int64) error {
@@ -219,8 +203,8 @@ func (s *Store) sale(ctx context.Context, id string) (Sale, error) {
 
 // returnedUnits is what was already returned of a lot from a sale.
 func (s *Store) returnedUnits(ctx context.Context, sale, lot string) (int64, error) {
-	var ms []Movement
-	if err := find(ctx, s.db.Collection("movements"), bson.M{"ref": sale, "lot": lot, "kind": MoveReturn}, bson.D{{Key: "_id", Value: 1}}, traceability.Page{}, &ms); err != nil {
+	ms, err := mongodb.FindPage[Movement](ctx, s.db.Collection("movements"), bson.M{"ref": sale, "lot": lot, "kind": MoveReturn}, bson.D{{Key: "_id", Value: 1}}, mongodb.Page{})
+	if err != nil {
 		return 0, err
 	}
 	var n int64
@@ -254,18 +238,15 @@ func (s *Store) transfersOf(ctx context.Context, shop, status string) ([]Transfe
 	if status != "" {
 		filter["status"] = status
 	}
-	var out []Transfer
-	return out, find(ctx, s.db.Collection("transfers"), filter, bson.D{{Key: "sent_at", Value: -1}}, traceability.Page{Limit: 500}, &out)
+	return mongodb.FindPage[Transfer](ctx, s.db.Collection("transfers"), filter, bson.D{{Key: "sent_at", Value: -1}}, mongodb.Page{Limit: 500})
 }
 
 func (s *Store) salesBetween(ctx context.Context, from, to time.Time) ([]Sale, error) {
-	var out []Sale
-	return out, find(ctx, s.db.Collection("sales"), bson.M{"at": bson.M{"$gte": from, "$lt": to}}, bson.D{{Key: "at", Value: 1}}, traceability.Page{}, &out)
+	return mongodb.FindPage[Sale](ctx, s.db.Collection("sales"), bson.M{"at": bson.M{"$gte": from, "$lt": to}}, bson.D{{Key: "at", Value: 1}}, mongodb.Page{})
 }
 
 func (s *Store) allMovements(ctx context.Context) ([]Movement, error) {
-	var out []Movement
-	return out, find(ctx, s.db.Collection("movements"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, traceability.Page{}, &out)
+	return mongodb.FindPage[Movement](ctx, s.db.Collection("movements"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, mongodb.Page{})
 }
 
 func (s *Store) deleteMovement(ctx context.Context, id string) error {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/id"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 )
 
 // Tampering is one finding of Verify.
@@ -56,7 +57,7 @@ func (s *Service) Flags(ctx context.Context, actor access.Actor, coop string) ([
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err
 	}
-	lots, err := s.store.lots(ctx, coop, true, Page{Limit: 10_000})
+	lots, err := s.store.lots(ctx, coop, true, mongodb.Page{Limit: 10_000})
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +94,7 @@ func (s *Service) MassBalance(ctx context.Context, actor access.Actor, coop stri
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err
 	}
-	lots, err := s.store.lots(ctx, coop, false, Page{Limit: 1_000_000})
+	lots, err := s.store.lots(ctx, coop, false, mongodb.Page{Limit: 1_000_000})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/id"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 )
 
@@ -158,7 +159,7 @@ func (s *Service) CooperativeName(ctx context.Context, code string) (Cooperative
 }
 
 // Cooperatives lists the cooperatives the actor may read, by code.
-func (s *Service) Cooperatives(ctx context.Context, actor access.Actor, page Page) ([]Cooperative, error) {
+func (s *Service) Cooperatives(ctx context.Context, actor access.Actor, page mongodb.Page) ([]Cooperative, error) {
 	if actor.Anonymous() {
 		return nil, access.ErrUnauthorized
 	}
@@ -198,7 +199,7 @@ func (s *Service) AddMember(ctx context.Context, actor access.Actor, coop string
 }
 
 // Members lists a cooperative's members.
-func (s *Service) Members(ctx context.Context, actor access.Actor, coop string, page Page) ([]Member, error) {
+func (s *Service) Members(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]Member, error) {
 	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err
@@ -217,24 +218,4 @@ func (s *Service) Member(ctx context.Context, actor access.Actor, coop, memberID
 		return Member{}, ErrMemberNotFound
 	}
 	return m, nil
-}
-
-// Page selects a window of a list: Limit items after skipping Offset.
-type Page struct {
-	Limit  int
-	Offset int
-}
-
-// MaxPageSize bounds every list.
-const MaxPageSize = 200
-
-// Normalized applies the defaults: 50 items, at most MaxPageSize.
-func (p Page) Normalized() Page {
-	if p.Limit <= 0 || p.Limit > MaxPageSize {
-		p.Limit = 50
-	}
-	if p.Offset < 0 {
-		p.Offset = 0
-	}
-	return p
 }

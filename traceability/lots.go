@@ -10,6 +10,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/id"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 )
 
@@ -560,7 +561,7 @@ func (s *Service) PublicLot(ctx context.Context, code string) (Lot, error) {
 }
 
 // Lots lists a cooperative's lots, newest first.
-func (s *Service) Lots(ctx context.Context, actor access.Actor, coop string, page Page) ([]Lot, error) {
+func (s *Service) Lots(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]Lot, error) {
 	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/id"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 )
 
@@ -129,7 +130,7 @@ func (s *Service) Parcel(ctx context.Context, actor access.Actor, coop, parcelID
 }
 
 // Parcels lists a cooperative's parcels.
-func (s *Service) Parcels(ctx context.Context, actor access.Actor, coop string, page Page) ([]Parcel, error) {
+func (s *Service) Parcels(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]Parcel, error) {
 	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err
@@ -243,7 +244,7 @@ func (s *Service) recordHarvest(ctx context.Context, h *Harvest) error {
 func seasonKey(season int, crop string) string { return strconv.Itoa(season) + "_" + crop }
 
 // Harvests lists a cooperative's harvests.
-func (s *Service) Harvests(ctx context.Context, actor access.Actor, coop string, page Page) ([]Harvest, error) {
+func (s *Service) Harvests(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]Harvest, error) {
 	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return nil, err

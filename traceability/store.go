@@ -89,13 +89,12 @@ func (s *Store) cooperative(ctx context.Context, code string) (Cooperative, erro
 	return c, err
 }
 
-func (s *Store) cooperatives(ctx context.Context, only []string, p Page) ([]Cooperative, error) {
+func (s *Store) cooperatives(ctx context.Context, only []string, p mongodb.Page) ([]Cooperative, error) {
 	filter := bson.M{}
 	if only != nil {
 		filter["_id"] = bson.M{"$in": only}
 	}
-	var out []Cooperative
-	return out, findAll(ctx, s.db.Collection("cooperatives"), filter, p, &out)
+	return mongodb.FindPage[Cooperative](ctx, s.db.Collection("cooperatives"), filter, byID, p)
 }
 
 func (s *Store) insertMember(ctx context.Context, m Member) error {
@@ -112,21 +111,12 @@ func (s *Store) member(ctx context.Context, id string) (Member, error) {
 	return m, err
 }
 
-func (s *Store) members(ctx context.Context, coop string, p Page) ([]Member, error) {
-	var out []Member
-	return out, findAll(ctx, s.db.Collection("members"), bson.M{"coop": coop}, p, &out)
+func (s *Store) members(ctx context.Context, coop string, p mongodb.Page) ([]Member, error) {
+	return mongodb.FindPage[Member](ctx, s.db.Collection("members"), bson.M{"coop": coop}, byID, p)
 }
 
-// findAll decodes one page of documents matching filter, ordered by _id.
-func findAll(ctx context.Context, c *mongo.Collection, filter any, p Page, out any) error {
-	cur, err := c.Find(ctx, filter, options.Find().
-		SetSort(bson.D{{Key: "_id", Value: 1}}).
-		SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit)))
-	if err != nil {
-		return err
-	}
-	return cur.All(ctx, out)
-}
+// byID is the order of lists that have no better one.
+var byID = bson.D{{Key: "_id", Value: 1}}
 
 func (s *Store) insertParcel(ctx context.Context, p Parcel) error {
 	_, err := s.db.Collection("parcels").InsertOne(ctx, p)
@@ -152,9 +142,9 @@ func (p *Parcel) decodeLocation() error {
 	return json.Unmarshal([]byte(p.LocationRaw), &p.Location)
 }
 
-func (s *Store) parcels(ctx context.Context, coop string, pg Page) ([]Parcel, error) {
-	var out []Parcel
-	if err := findAll(ctx, s.db.Collection("parcels"), bson.M{"coop": coop}, pg, &out); err != nil {
+func (s *Store) parcels(ctx context.Context, coop string, pg mongodb.Page) ([]Parcel, error) {
+	out, err := mongodb.FindPage[Parcel](ctx, s.db.Collection("parcels"), bson.M{"coop": coop}, byID, pg)
+	if err != nil {
 		return nil, err
 	}
 	for i := range out {
@@ -187,9 +177,8 @@ func (s *Store) harvest(ctx context.Context, id string) (Harvest, error) {
 	return h, err
 }
 
-func (s *Store) harvests(ctx context.Context, coop string, pg Page) ([]Harvest, error) {
-	var out []Harvest
-	return out, findAll(ctx, s.db.Collection("harvests"), bson.M{"coop": coop}, pg, &out)
+func (s *Store) harvests(ctx context.Context, coop string, pg mongodb.Page) ([]Harvest, error) {
+	return mongodb.FindPage[Harvest](ctx, s.db.Collection("harvests"), bson.M{"coop": coop}, byID, pg)
 }
 
 // assignHarvests marks harvests as used by a lot. Callers hold Atomically
@@ -234,19 +223,13 @@ func (s *Store) lot(ctx context.Context, code string) (Lot, error) {
 	return l, err
 }
 
-func (s *Store) lots(ctx context.Context, coop string, flaggedOnly bool, pg Page) ([]Lot, error) {
+func (s *Store) lots(ctx context.Context, coop string, flaggedOnly bool, pg mongodb.Page) ([]Lot, error) {
 	filter := bson.M{"coop": coop}
 	if flaggedOnly {
 		filter["flags.0"] = bson.M{"$exists": true}
 	}
-	cur, err := s.db.Collection("lots").Find(ctx, filter, options.Find().
-		SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}).
-		SetSkip(int64(pg.Offset)).SetLimit(int64(pg.Limit)))
-	if err != nil {
-		return nil, err
-	}
-	var out []Lot
-	return out, cur.All(ctx, &out)
+	return mongodb.FindPage[Lot](ctx, s.db.Collection("lots"), filter,
+		bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}, pg)
 }
 
 // eachLot calls fn for every lot, in code order, streaming.
@@ -364,8 +347,7 @@ func (s *Store) certification(ctx context.Context, id string) (Certification, er
 }
 
 func (s *Store) certificationsOf(ctx context.Context, holder string) ([]Certification, error) {
-	var out []Certification
-	return out, findAll(ctx, s.db.Collection("certifications"), bson.M{"holder": holder}, Page{Limit: 1000}, &out)
+	return mongodb.FindPage[Certification](ctx, s.db.Collection("certifications"), bson.M{"holder": holder}, byID, mongodb.Page{Limit: 1000})
 }
 
 func (s *Store) setCertificationStatus(ctx context.Context, id string, ch StatusChange) error {
@@ -426,11 +408,9 @@ func (s *Store) addScans(ctx context.Context, p ScanStat, delta, units int64) (i
 }
 
 func (s *Store) suspiciousScans(ctx context.Context, coop string) ([]ScanStat, error) {
-	var out []ScanStat
-	return out, findAll(ctx, s.db.Collection("scans"), bson.M{"coop": coop, "suspicious": true}, Page{Limit: 1000}, &out)
+	return mongodb.FindPage[ScanStat](ctx, s.db.Collection("scans"), bson.M{"coop": coop, "suspicious": true}, byID, mongodb.Page{Limit: 1000})
 }
 
 func (s *Store) allCertifications(ctx context.Context) ([]Certification, error) {
-	var out []Certification
-	return out, findAll(ctx, s.db.Collection("certifications"), bson.M{}, Page{Limit: 100_000}, &out)
+	return mongodb.FindPage[Certification](ctx, s.db.Collection("certifications"), bson.M{}, byID, mongodb.Page{Limit: 100_000})
 }

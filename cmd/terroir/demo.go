@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/accounts"
@@ -114,7 +115,7 @@ func seedDemo(ctx context.Context, a *app, out io.Writer) (string, error) {
 		fmt.Fprintf(out, "  %-26s %-13s %s\n", nu.Email, nu.Role, org)
 	}
 	if !fresh {
-		jars, err := a.trace.Lots(ctx, sys, "SIROUA-SAFRAN", traceability.Page{Limit: 20})
+		jars, err := a.trace.Lots(ctx, sys, "SIROUA-SAFRAN", mongodb.Page{Limit: 20})
 		if err != nil {
 			return "", err
 		}

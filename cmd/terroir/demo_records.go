@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/catalog"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/accounts"
@@ -86,7 +87,7 @@ func seedDemoRecords(ctx context.Context, a *app) (string, error) {
 	sys := accounts.System
 	var saffronJars string
 	for _, ch := range demoChains {
-		members, err := a.trace.Members(ctx, sys, ch.coop, traceability.Page{Limit: 10})
+		members, err := a.trace.Members(ctx, sys, ch.coop, mongodb.Page{Limit: 10})
 		if err != nil || len(members) == 0 {
 			return "", fmt.Errorf("%s: members: %v", ch.coop, err)
 		}

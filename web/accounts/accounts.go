@@ -16,8 +16,8 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/id"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
-	"github.com/terroir-coop/terroir/traceability"
 )
 
 // User is a person who logs in.
@@ -191,7 +191,7 @@ func (s *Service) EnsureFirstAdmin(ctx context.Context, email, password string) 
 }
 
 // Users lists users by id.
-func (s *Service) Users(ctx context.Context, actor access.Actor, page traceability.Page) ([]User, error) {
+func (s *Service) Users(ctx context.Context, actor access.Actor, page mongodb.Page) ([]User, error) {
 	if err := actor.RequireAdmin(); err != nil {
 		return nil, err
 	}

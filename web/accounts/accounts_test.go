@@ -9,10 +9,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/mongodb/mongotest"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/internal/testworld"
-	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/accounts"
 )
 
@@ -150,7 +150,7 @@ func TestTheFirstAdminIsCreatedOnce(t *testing.T) {
 			t.Fatalf("call %d: created %v (%v), want %v", i, created, err, want)
 		}
 	}
-	users, err := s.Users(ctx, admin, traceability.Page{Limit: 10})
+	users, err := s.Users(ctx, admin, mongodb.Page{Limit: 10})
 	if err != nil || len(users) != 1 || users[0].Role != access.Admin {
 		t.Fatalf("users: %+v %v", users, err)
 	}

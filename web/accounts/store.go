@@ -10,7 +10,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/terroir-coop/terroir/internal/mongodb"
-	"github.com/terroir-coop/terroir/traceability"
 )
 
 // Store persists users, tokens and login failures.
@@ -59,14 +58,8 @@ func (s *Store) findUser(ctx context.Context, filter bson.M) (User, error) {
 	return u, err
 }
 
-func (s *Store) users(ctx context.Context, p traceability.Page) ([]User, error) {
-	cur, err := s.db.Collection("users").Find(ctx, bson.M{}, options.Find().
-		SetSort(bson.D{{Key: "_id", Value: 1}}).SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit)))
-	if err != nil {
-		return nil, err
-	}
-	var out []User
-	return out, cur.All(ctx, &out)
+func (s *Store) users(ctx context.Context, p mongodb.Page) ([]User, error) {
+	return mongodb.FindPage[User](ctx, s.db.Collection("users"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, p)
 }
 
 func (s *Store) insertToken(ctx context.Context, t Token) error {

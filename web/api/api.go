@@ -21,6 +21,7 @@ import (
 
 	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/orders"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
@@ -34,23 +35,23 @@ type Network interface {
 	CreateCooperative(ctx context.Context, actor access.Actor, c traceability.Cooperative) (traceability.Cooperative, error)
 	Cooperative(ctx context.Context, actor access.Actor, code string) (traceability.Cooperative, error)
 	CooperativeName(ctx context.Context, code string) (traceability.Cooperative, error)
-	Cooperatives(ctx context.Context, actor access.Actor, page traceability.Page) ([]traceability.Cooperative, error)
+	Cooperatives(ctx context.Context, actor access.Actor, page mongodb.Page) ([]traceability.Cooperative, error)
 	AddMember(ctx context.Context, actor access.Actor, coop string, m traceability.Member) (traceability.Member, error)
-	Members(ctx context.Context, actor access.Actor, coop string, page traceability.Page) ([]traceability.Member, error)
+	Members(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]traceability.Member, error)
 }
 
 // Records are the cooperatives' parcels, harvests, lots and their audits.
 type Records interface {
 	AddParcel(ctx context.Context, actor access.Actor, coop string, np traceability.NewParcel) (traceability.Parcel, error)
-	Parcels(ctx context.Context, actor access.Actor, coop string, page traceability.Page) ([]traceability.Parcel, error)
+	Parcels(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]traceability.Parcel, error)
 	AddHarvest(ctx context.Context, actor access.Actor, coop string, nh traceability.NewHarvest) (traceability.Harvest, error)
-	Harvests(ctx context.Context, actor access.Actor, coop string, page traceability.Page) ([]traceability.Harvest, error)
+	Harvests(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]traceability.Harvest, error)
 	ImportHarvests(ctx context.Context, actor access.Actor, coop string, r io.Reader) (int, error)
 	CreateOriginLot(ctx context.Context, actor access.Actor, coop string, req traceability.NewOriginLot) (traceability.Lot, error)
 	Transform(ctx context.Context, actor access.Actor, coop string, req traceability.NewTransformation) ([]traceability.Lot, error)
 	Pack(ctx context.Context, actor access.Actor, coop string, req traceability.NewPacking) (traceability.Lot, error)
 	Lot(ctx context.Context, actor access.Actor, code string) (traceability.Lot, error)
-	Lots(ctx context.Context, actor access.Actor, coop string, page traceability.Page) ([]traceability.Lot, error)
+	Lots(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]traceability.Lot, error)
 	JustifyFlag(ctx context.Context, actor access.Actor, code, flagID, text string) (traceability.Lot, error)
 	ClaimStatuses(ctx context.Context, l traceability.Lot) ([]traceability.ClaimStatus, error)
 	Flags(ctx context.Context, actor access.Actor, coop string) ([]traceability.FlaggedLot, error)
@@ -72,7 +73,7 @@ type Certifications interface {
 type Catalog interface {
 	CreateProduct(ctx context.Context, actor access.Actor, np catalog.NewProduct) (catalog.Product, error)
 	Product(ctx context.Context, sku string) (catalog.Product, error)
-	Products(ctx context.Context, page traceability.Page) ([]catalog.Product, error)
+	Products(ctx context.Context, page mongodb.Page) ([]catalog.Product, error)
 	SetPrice(ctx context.Context, actor access.Actor, sku, channel, channelCurrency string, m catalog.Money) (catalog.Product, error)
 	SetShare(ctx context.Context, actor access.Actor, sku, channel string, sh catalog.Share) (catalog.Product, error)
 	CheckPhotoEditor(ctx context.Context, actor access.Actor, sku string) (catalog.Product, error)
@@ -88,7 +89,7 @@ type Channels interface {
 type Shops interface {
 	CreateShop(ctx context.Context, actor access.Actor, sh shops.Shop) (shops.Shop, error)
 	Shop(ctx context.Context, code string) (shops.Shop, error)
-	Shops(ctx context.Context, page traceability.Page) ([]shops.Shop, error)
+	Shops(ctx context.Context, page mongodb.Page) ([]shops.Shop, error)
 }
 
 // Stock is the shops' stock, transfers and sales.
@@ -105,7 +106,7 @@ type Stock interface {
 	Return(ctx context.Context, actor access.Actor, shop string, req shops.ReturnRequest) (shops.Balance, error)
 	Adjust(ctx context.Context, actor access.Actor, shop string, req shops.AdjustmentRequest) (shops.Balance, error)
 	ApplyCount(ctx context.Context, actor access.Actor, shop string, lines []shops.CountLine, reason string) ([]shops.Movement, error)
-	Movements(ctx context.Context, actor access.Actor, shop string, f shops.MovementFilter, page traceability.Page) ([]shops.Movement, error)
+	Movements(ctx context.Context, actor access.Actor, shop string, f shops.MovementFilter, page mongodb.Page) ([]shops.Movement, error)
 	Holdings(ctx context.Context, actor access.Actor, coop string) ([]shops.Balance, error)
 }
 
@@ -113,13 +114,13 @@ type Stock interface {
 type Orders interface {
 	Create(ctx context.Context, req orders.NewOrder, idemKey string) (orders.Placed, bool, error)
 	Order(ctx context.Context, actor access.Actor, id, token string) (orders.Order, error)
-	Orders(ctx context.Context, actor access.Actor, channel, status string, page traceability.Page) ([]orders.Order, error)
+	Orders(ctx context.Context, actor access.Actor, channel, status string, page mongodb.Page) ([]orders.Order, error)
 	Refund(ctx context.Context, actor access.Actor, id string, restock bool, reason string) (orders.Order, error)
 	Ship(ctx context.Context, actor access.Actor, id, tracking string) (orders.Order, error)
 	Deliver(ctx context.Context, actor access.Actor, id string) (orders.Order, error)
 	Cancel(ctx context.Context, actor access.Actor, id, reason string) (orders.Order, error)
 	PackingList(ctx context.Context, actor access.Actor, id string) (orders.Order, error)
-	Outbox(ctx context.Context, actor access.Actor, channel string, page traceability.Page) ([]orders.Email, error)
+	Outbox(ctx context.Context, actor access.Actor, channel string, page mongodb.Page) ([]orders.Email, error)
 	HandleEvent(ctx context.Context, ev orders.Event) error
 	Statement(ctx context.Context, actor access.Actor, coop, month string) (orders.Statement, error)
 	CloseStatement(ctx context.Context, actor access.Actor, coop, month string) (orders.Statement, error)
@@ -130,7 +131,7 @@ type Orders interface {
 // Accounts are the users and their credentials.
 type Accounts interface {
 	CreateUser(ctx context.Context, actor access.Actor, nu accounts.NewUser) (accounts.User, error)
-	Users(ctx context.Context, actor access.Actor, page traceability.Page) ([]accounts.User, error)
+	Users(ctx context.Context, actor access.Actor, page mongodb.Page) ([]accounts.User, error)
 	Authenticate(ctx context.Context, email, password, clientAddr string) (accounts.User, error)
 	IssueToken(ctx context.Context, u accounts.User, kind string, ttl time.Duration) (string, accounts.Token, error)
 }
@@ -160,10 +161,10 @@ type Handlers struct{ d Deps }
 func New(d Deps) *Handlers { return &Handlers{d: d} }
 
 // pageOf reads ?limit= and ?offset= (defaults applied by the services).
-func pageOf(c *gin.Context) traceability.Page {
+func pageOf(c *gin.Context) mongodb.Page {
 	limit, _ := strconv.Atoi(c.Query("limit"))
 	offset, _ := strconv.Atoi(c.Query("offset"))
-	return traceability.Page{Limit: limit, Offset: offset}.Normalized()
+	return mongodb.Page{Limit: limit, Offset: offset}.Normalized()
 }
 
 // list renders a JSON list, never null.

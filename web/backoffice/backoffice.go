@@ -26,6 +26,7 @@ import (
 
 	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/orders"
 	"github.com/terroir-coop/terroir/shops"
@@ -45,24 +46,24 @@ type Cooperatives interface {
 	CreateCooperative(ctx context.Context, actor access.Actor, c traceability.Cooperative) (traceability.Cooperative, error)
 	Cooperative(ctx context.Context, actor access.Actor, code string) (traceability.Cooperative, error)
 	CooperativeName(ctx context.Context, code string) (traceability.Cooperative, error)
-	Cooperatives(ctx context.Context, actor access.Actor, page traceability.Page) ([]traceability.Cooperative, error)
+	Cooperatives(ctx context.Context, actor access.Actor, page mongodb.Page) ([]traceability.Cooperative, error)
 	AddMember(ctx context.Context, actor access.Actor, coop string, m traceability.Member) (traceability.Member, error)
-	Members(ctx context.Context, actor access.Actor, coop string, page traceability.Page) ([]traceability.Member, error)
+	Members(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]traceability.Member, error)
 }
 
 // Records are a cooperative's parcels, harvests and lots.
 type Records interface {
 	AddParcel(ctx context.Context, actor access.Actor, coop string, np traceability.NewParcel) (traceability.Parcel, error)
 	Parcel(ctx context.Context, actor access.Actor, coop, id string) (traceability.Parcel, error)
-	Parcels(ctx context.Context, actor access.Actor, coop string, page traceability.Page) ([]traceability.Parcel, error)
+	Parcels(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]traceability.Parcel, error)
 	AddHarvest(ctx context.Context, actor access.Actor, coop string, nh traceability.NewHarvest) (traceability.Harvest, error)
-	Harvests(ctx context.Context, actor access.Actor, coop string, page traceability.Page) ([]traceability.Harvest, error)
+	Harvests(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]traceability.Harvest, error)
 	ImportHarvests(ctx context.Context, actor access.Actor, coop string, r io.Reader) (int, error)
 	CreateOriginLot(ctx context.Context, actor access.Actor, coop string, req traceability.NewOriginLot) (traceability.Lot, error)
 	Transform(ctx context.Context, actor access.Actor, coop string, req traceability.NewTransformation) ([]traceability.Lot, error)
 	Pack(ctx context.Context, actor access.Actor, coop string, req traceability.NewPacking) (traceability.Lot, error)
 	Lot(ctx context.Context, actor access.Actor, code string) (traceability.Lot, error)
-	Lots(ctx context.Context, actor access.Actor, coop string, page traceability.Page) ([]traceability.Lot, error)
+	Lots(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]traceability.Lot, error)
 	PublicLot(ctx context.Context, code string) (traceability.Lot, error)
 	JustifyFlag(ctx context.Context, actor access.Actor, code, flagID, text string) (traceability.Lot, error)
 	ClaimStatuses(ctx context.Context, l traceability.Lot) ([]traceability.ClaimStatus, error)
@@ -79,7 +80,7 @@ type Audits interface {
 type Shops interface {
 	CreateShop(ctx context.Context, actor access.Actor, sh shops.Shop) (shops.Shop, error)
 	Shop(ctx context.Context, code string) (shops.Shop, error)
-	Shops(ctx context.Context, page traceability.Page) ([]shops.Shop, error)
+	Shops(ctx context.Context, page mongodb.Page) ([]shops.Shop, error)
 	ManagedShop(ctx context.Context, actor access.Actor, code string) (shops.Shop, error)
 	OperatedShop(ctx context.Context, actor access.Actor, code string) (shops.Shop, error)
 }
@@ -94,7 +95,7 @@ type Stock interface {
 	ReceiveTransfer(ctx context.Context, actor access.Actor, shop, id string, arrived []shops.LotUnits) (shops.Transfer, error)
 	Transfers(ctx context.Context, actor access.Actor, shop, status string) ([]shops.Transfer, error)
 	Adjust(ctx context.Context, actor access.Actor, shop string, req shops.AdjustmentRequest) (shops.Balance, error)
-	Movements(ctx context.Context, actor access.Actor, shop string, f shops.MovementFilter, page traceability.Page) ([]shops.Movement, error)
+	Movements(ctx context.Context, actor access.Actor, shop string, f shops.MovementFilter, page mongodb.Page) ([]shops.Movement, error)
 	ApplyCount(ctx context.Context, actor access.Actor, shop string, lines []shops.CountLine, reason string) ([]shops.Movement, error)
 	Sell(ctx context.Context, actor access.Actor, shop string, req shops.SaleRequest) (shops.Sale, error)
 	Quote(ctx context.Context, shop string, lines []shops.Line) (shops.Quote, error)
@@ -110,25 +111,25 @@ type Catalogue interface {
 // Products reads the catalogue's products.
 type Products interface {
 	Product(ctx context.Context, sku string) (catalog.Product, error)
-	Products(ctx context.Context, page traceability.Page) ([]catalog.Product, error)
+	Products(ctx context.Context, page mongodb.Page) ([]catalog.Product, error)
 }
 
 // Orders are the platform's online orders and the settlement statements.
 type Orders interface {
 	Order(ctx context.Context, actor access.Actor, id, token string) (orders.Order, error)
-	Orders(ctx context.Context, actor access.Actor, channel, status string, page traceability.Page) ([]orders.Order, error)
+	Orders(ctx context.Context, actor access.Actor, channel, status string, page mongodb.Page) ([]orders.Order, error)
 	Ship(ctx context.Context, actor access.Actor, id, tracking string) (orders.Order, error)
 	Deliver(ctx context.Context, actor access.Actor, id string) (orders.Order, error)
 	Cancel(ctx context.Context, actor access.Actor, id, reason string) (orders.Order, error)
 	Refund(ctx context.Context, actor access.Actor, id string, restock bool, reason string) (orders.Order, error)
-	Outbox(ctx context.Context, actor access.Actor, channel string, page traceability.Page) ([]orders.Email, error)
+	Outbox(ctx context.Context, actor access.Actor, channel string, page mongodb.Page) ([]orders.Email, error)
 	Statement(ctx context.Context, actor access.Actor, coop, month string) (orders.Statement, error)
 }
 
 // Accounts are the network's users.
 type Accounts interface {
 	CreateUser(ctx context.Context, actor access.Actor, nu accounts.NewUser) (accounts.User, error)
-	Users(ctx context.Context, actor access.Actor, page traceability.Page) ([]accounts.User, error)
+	Users(ctx context.Context, actor access.Actor, page mongodb.Page) ([]accounts.User, error)
 }
 
 // Deps are what the back-office needs.
@@ -186,15 +187,15 @@ func (h *Handlers) render(c *gin.Context, p *page.Page, formErr error, which, na
 
 // collect reads every page of a list, up to limit items, for a form's
 // select or a join in Go (the store has no $lookup).
-func collect[T any](limit int, list func(traceability.Page) ([]T, error)) ([]T, error) {
+func collect[T any](limit int, list func(mongodb.Page) ([]T, error)) ([]T, error) {
 	var out []T
-	for off := 0; off < limit; off += traceability.MaxPageSize {
-		items, err := list(traceability.Page{Limit: traceability.MaxPageSize, Offset: off})
+	for off := 0; off < limit; off += mongodb.MaxPageSize {
+		items, err := list(mongodb.Page{Limit: mongodb.MaxPageSize, Offset: off})
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, items...)
-		if len(items) < traceability.MaxPageSize {
+		if len(items) < mongodb.MaxPageSize {
 			break
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/i18n"
@@ -67,7 +68,7 @@ type lotsView struct {
 // cannot filter on a missing field cheaply (FerretDB pushes down only _id),
 // so the filter is in Go, over at most selectLimit harvests.
 func (h *Handlers) freeHarvests(ctx context.Context, actor access.Actor, coop string) ([]traceability.Harvest, error) {
-	hs, err := collect(selectLimit, func(p traceability.Page) ([]traceability.Harvest, error) {
+	hs, err := collect(selectLimit, func(p mongodb.Page) ([]traceability.Harvest, error) {
 		return h.d.Records.Harvests(ctx, actor, coop, p)
 	})
 	if err != nil {
@@ -148,7 +149,7 @@ func (h *Handlers) lotForms(c *gin.Context, v *lotsView) error {
 		return err
 	}
 	v.FreeHarvests = harvestRows(l, free, parcels, members)
-	all, err := collect(selectLimit, func(p traceability.Page) ([]traceability.Lot, error) {
+	all, err := collect(selectLimit, func(p mongodb.Page) ([]traceability.Lot, error) {
 		return h.d.Records.Lots(ctx, actor, code, p)
 	})
 	if err != nil {
@@ -159,7 +160,7 @@ func (h *Handlers) lotForms(c *gin.Context, v *lotsView) error {
 			v.SourceLots = append(v.SourceLots, rowOf(l, lot))
 		}
 	}
-	products, err := collect(selectLimit, func(p traceability.Page) ([]catalog.Product, error) {
+	products, err := collect(selectLimit, func(p mongodb.Page) ([]catalog.Product, error) {
 		return h.d.Products.Products(ctx, p)
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/id"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/i18n"
@@ -83,7 +84,7 @@ func (h *Handlers) ManagesCoop(c *gin.Context) {
 
 // membersByID reads a cooperative's members for selects and joins.
 func (h *Handlers) membersByID(ctx context.Context, actor access.Actor, coop string) ([]traceability.Member, map[string]traceability.Member, error) {
-	ms, err := collect(selectLimit, func(p traceability.Page) ([]traceability.Member, error) {
+	ms, err := collect(selectLimit, func(p mongodb.Page) ([]traceability.Member, error) {
 		return h.d.Cooperatives.Members(ctx, actor, coop, p)
 	})
 	byID := make(map[string]traceability.Member, len(ms))
@@ -95,7 +96,7 @@ func (h *Handlers) membersByID(ctx context.Context, actor access.Actor, coop str
 
 // parcelsByID reads a cooperative's parcels for selects and joins.
 func (h *Handlers) parcelsByID(ctx context.Context, actor access.Actor, coop string) ([]traceability.Parcel, map[string]traceability.Parcel, error) {
-	ps, err := collect(selectLimit, func(p traceability.Page) ([]traceability.Parcel, error) {
+	ps, err := collect(selectLimit, func(p mongodb.Page) ([]traceability.Parcel, error) {
 		return h.d.Records.Parcels(ctx, actor, coop, p)
 	})
 	byID := make(map[string]traceability.Parcel, len(ps))

@@ -9,9 +9,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/terroir-coop/terroir/internal/id"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/shops"
-	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/page"
 )
 
@@ -153,7 +153,7 @@ func (h *Handlers) showShopAdmin(c *gin.Context, formErr error, which string) {
 			v.Sent = append(v.Sent, t)
 		}
 	}
-	all, err := collect(selectLimit, func(p traceability.Page) ([]shops.Shop, error) { return h.d.Shops.Shops(ctx, p) })
+	all, err := collect(selectLimit, func(p mongodb.Page) ([]shops.Shop, error) { return h.d.Shops.Shops(ctx, p) })
 	if err != nil {
 		page.Fail(c, err)
 		return

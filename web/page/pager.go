@@ -5,7 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 )
 
 // Size is how many items a list page shows.
@@ -22,11 +22,11 @@ type Pager struct {
 
 // Window reads the list's offset parameter and asks for one item more than
 // shown, so the page knows whether a next page exists without counting.
-func Window(c *gin.Context, param string) (traceability.Page, Pager) {
+func Window(c *gin.Context, param string) (mongodb.Page, Pager) {
 	off, _ := strconv.Atoi(c.Query(param))
 	off = max(off, 0)
 	l := Locale(c)
-	return traceability.Page{Limit: Size + 1, Offset: off}, Pager{param: param, offset: off, HasPrev: off > 0, Prev: l.T("previous"), Next: l.T("next")}
+	return mongodb.Page{Limit: Size + 1, Offset: off}, Pager{param: param, offset: off, HasPrev: off > 0, Prev: l.T("previous"), Next: l.T("next")}
 }
 
 // Finish completes the pager once the list (n items read) is known.
