@@ -141,7 +141,7 @@ func (s *Service) CreateProduct(ctx context.Context, actor access.Actor, np NewP
 		return Product{}, problem.Field("sku", "must be 2 to 40 letters, digits or dashes")
 	}
 	for _, n := range []struct{ field, v string }{{"names.fr", p.Names.FR}, {"names.en", p.Names.EN}, {"names.ar", p.Names.AR}} {
-		if err := traceability.RequireText(n.field, n.v, 200); err != nil {
+		if err := problem.RequireText(n.field, n.v, 200); err != nil {
 			return Product{}, err
 		}
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/shops"
-	"github.com/terroir-coop/terroir/traceability"
 )
 
 // Order statuses (API.md).
@@ -145,19 +144,19 @@ func (c *Customer) validate() error {
 		return problem.Field("customer.email", "is not a valid email address")
 	}
 	c.Name = strings.TrimSpace(c.Name)
-	if err := traceability.RequireText("customer.name", c.Name, 200); err != nil {
+	if err := problem.RequireText("customer.name", c.Name, 200); err != nil {
 		return err
 	}
 	a := &c.Address
 	a.Line1, a.Line2, a.City = strings.TrimSpace(a.Line1), strings.TrimSpace(a.Line2), strings.TrimSpace(a.City)
 	a.PostalCode, a.Country = strings.TrimSpace(a.PostalCode), strings.ToUpper(strings.TrimSpace(a.Country))
-	if err := traceability.RequireText("customer.address.line1", a.Line1, 200); err != nil {
+	if err := problem.RequireText("customer.address.line1", a.Line1, 200); err != nil {
 		return err
 	}
 	if len([]rune(a.Line2)) > 200 {
 		return problem.Field("customer.address.line2", "must be at most 200 characters")
 	}
-	if err := traceability.RequireText("customer.address.city", a.City, 100); err != nil {
+	if err := problem.RequireText("customer.address.city", a.City, 100); err != nil {
 		return err
 	}
 	if len(a.PostalCode) < 3 || len(a.PostalCode) > 10 {

@@ -12,7 +12,6 @@ import (
 	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/shops"
-	"github.com/terroir-coop/terroir/traceability"
 )
 
 // Settlement credits each cooperative its agreed share of every sale line,
@@ -365,7 +364,7 @@ func (s *Service) RecordPayout(ctx context.Context, actor access.Actor, coop, mo
 	if err := amount.Validate("amount"); err != nil {
 		return Payout{}, err
 	}
-	if err := traceability.RequireText("reference", reference, 100); err != nil {
+	if err := problem.RequireText("reference", reference, 100); err != nil {
 		return Payout{}, err
 	}
 	p := Payout{ID: id.New("pay"), Cooperative: id.NormalizeCode(coop), Month: month, Amount: amount.Amount,

@@ -221,7 +221,7 @@ func (st *Stock) Sell(ctx context.Context, actor access.Actor, shop string, req 
 	if err := actor.OperateShop(shop); err != nil {
 		return Sale{}, err
 	}
-	if err := traceability.OneOf("payment", req.Payment, Payments); err != nil {
+	if err := problem.OneOf("payment", req.Payment, Payments); err != nil {
 		return Sale{}, err
 	}
 	if err := checkLines(req.Lines); err != nil {

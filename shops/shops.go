@@ -9,7 +9,6 @@ import (
 	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
-	"github.com/terroir-coop/terroir/traceability"
 )
 
 // Kinds of shop.
@@ -42,16 +41,16 @@ func (s Shop) Validate() error {
 	if err := id.ValidateCode("code", s.Code); err != nil {
 		return err
 	}
-	if err := traceability.RequireText("name", s.Name, 200); err != nil {
+	if err := problem.RequireText("name", s.Name, 200); err != nil {
 		return err
 	}
-	if err := traceability.RequireText("city", s.City, 100); err != nil {
+	if err := problem.RequireText("city", s.City, 100); err != nil {
 		return err
 	}
-	if err := traceability.OneOf("currency", s.Currency, Currencies); err != nil {
+	if err := problem.OneOf("currency", s.Currency, Currencies); err != nil {
 		return err
 	}
-	return traceability.OneOf("kind", s.Kind, []string{KindBoutique, KindPlatform})
+	return problem.OneOf("kind", s.Kind, []string{KindBoutique, KindPlatform})
 }
 
 // Service manages shops. It is safe for concurrent use.

@@ -238,7 +238,7 @@ func (st *Stock) Adjust(ctx context.Context, actor access.Actor, shop string, re
 	if req.Kind == MoveLoss && req.Units > 0 {
 		req.Units = -req.Units // a loss always takes units out
 	}
-	if err := traceability.RequireText("reason", req.Reason, 500); err != nil {
+	if err := problem.RequireText("reason", req.Reason, 500); err != nil {
 		return Balance{}, err
 	}
 	var b Balance

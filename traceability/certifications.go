@@ -90,7 +90,7 @@ func (s *Service) CreateCertification(ctx context.Context, actor access.Actor, n
 		return Certification{}, problem.Field("holder", "is required")
 	}
 	for _, f := range []struct{ name, v string }{{"scheme", c.Scheme}, {"body", c.Body}, {"number", c.Number}} {
-		if err := RequireText(f.name, f.v, 200); err != nil {
+		if err := problem.RequireText(f.name, f.v, 200); err != nil {
 			return Certification{}, err
 		}
 	}
@@ -144,7 +144,7 @@ func (s *Service) SetCertificationStatus(ctx context.Context, actor access.Actor
 	if err := actor.RequireAdmin(); err != nil {
 		return Certification{}, err
 	}
-	if err := OneOf("status", status, []string{StatusValid, StatusSuspended, StatusWithdrawn}); err != nil {
+	if err := problem.OneOf("status", status, []string{StatusValid, StatusSuspended, StatusWithdrawn}); err != nil {
 		return Certification{}, err
 	}
 	reason = strings.TrimSpace(reason)

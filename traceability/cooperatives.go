@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/id"
@@ -39,30 +38,6 @@ type Member struct {
 	CreatedAt   time.Time `json:"created_at" bson:"created_at"`
 }
 
-// RequireText checks a free-text field: present, valid UTF-8, at most max runes.
-func RequireText(field, v string, max int) error {
-	v = strings.TrimSpace(v)
-	switch {
-	case v == "":
-		return problem.Field(field, "is required")
-	case !utf8.ValidString(v):
-		return problem.Field(field, "is not valid UTF-8")
-	case utf8.RuneCountInString(v) > max:
-		return problem.Field(field, "must be at most %d characters", max)
-	}
-	return nil
-}
-
-// OneOf checks that v is one of the allowed values.
-func OneOf(field, v string, allowed []string) error {
-	for _, a := range allowed {
-		if v == a {
-			return nil
-		}
-	}
-	return problem.Field(field, "must be one of %s", strings.Join(allowed, ", "))
-}
-
 func (c *Cooperative) normalize() {
 	c.Code = id.NormalizeCode(c.Code)
 	c.Name = strings.TrimSpace(c.Name)
@@ -77,33 +52,33 @@ func (c Cooperative) Validate() error {
 	if err := id.ValidateCode("code", c.Code); err != nil {
 		return err
 	}
-	if err := RequireText("name", c.Name, 200); err != nil {
+	if err := problem.RequireText("name", c.Name, 200); err != nil {
 		return err
 	}
-	if err := OneOf("kind", c.Kind, CooperativeKinds); err != nil {
+	if err := problem.OneOf("kind", c.Kind, CooperativeKinds); err != nil {
 		return err
 	}
-	if err := RequireText("commune", c.Commune, 100); err != nil {
+	if err := problem.RequireText("commune", c.Commune, 100); err != nil {
 		return err
 	}
-	if err := RequireText("province", c.Province, 100); err != nil {
+	if err := problem.RequireText("province", c.Province, 100); err != nil {
 		return err
 	}
 	if c.Group != "" {
-		return RequireText("group", c.Group, 200)
+		return problem.RequireText("group", c.Group, 200)
 	}
 	return nil
 }
 
 // Validate checks a new member's fields.
 func (m Member) Validate() error {
-	if err := RequireText("name", m.Name, 200); err != nil {
+	if err := problem.RequireText("name", m.Name, 200); err != nil {
 		return err
 	}
-	if err := OneOf("gender", m.Gender, Genders); err != nil {
+	if err := problem.OneOf("gender", m.Gender, Genders); err != nil {
 		return err
 	}
-	return RequireText("village", m.Village, 100)
+	return problem.RequireText("village", m.Village, 100)
 }
 
 // Sentinel errors of the package.

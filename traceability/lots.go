@@ -167,7 +167,7 @@ func (s *Service) CreateOriginLot(ctx context.Context, actor access.Actor, coop 
 		return Lot{}, err
 	}
 	kind := strings.TrimSpace(req.ProductKind)
-	if err := OneOf("product_kind", kind, Crops); err != nil {
+	if err := problem.OneOf("product_kind", kind, Crops); err != nil {
 		return Lot{}, problem.Field("product_kind", "an origin lot is of a crop: one of %s", strings.Join(Crops, ", "))
 	}
 	if len(req.Harvests) == 0 {
@@ -282,7 +282,7 @@ func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string
 		return nil, err
 	}
 	req.Process = strings.TrimSpace(req.Process)
-	if err := OneOf("process", req.Process, Processes); err != nil {
+	if err := problem.OneOf("process", req.Process, Processes); err != nil {
 		return nil, err
 	}
 	if len(req.Inputs) == 0 || len(req.Inputs) > 100 {
@@ -582,7 +582,7 @@ func (s *Service) JustifyFlag(ctx context.Context, actor access.Actor, code, fla
 		if err := actor.ManageCoop(l.Cooperative); err != nil {
 			return err
 		}
-		if err := RequireText("justification", text, 2000); err != nil {
+		if err := problem.RequireText("justification", text, 2000); err != nil {
 			return err
 		}
 		if len([]rune(text)) < 10 {

@@ -78,19 +78,19 @@ func (s *Service) AddParcel(ctx context.Context, actor access.Actor, coop string
 	}
 	p := Parcel{Cooperative: coop, Name: strings.TrimSpace(np.Name), Member: strings.TrimSpace(np.Member),
 		Commune: strings.TrimSpace(np.Commune), AreaM2: np.AreaM2, Crop: strings.TrimSpace(np.Crop), Location: np.Location}
-	if err := RequireText("name", p.Name, 200); err != nil {
+	if err := problem.RequireText("name", p.Name, 200); err != nil {
 		return Parcel{}, err
 	}
-	if err := RequireText("member", p.Member, 64); err != nil {
+	if err := problem.RequireText("member", p.Member, 64); err != nil {
 		return Parcel{}, err
 	}
-	if err := RequireText("commune", p.Commune, 100); err != nil {
+	if err := problem.RequireText("commune", p.Commune, 100); err != nil {
 		return Parcel{}, err
 	}
 	if p.AreaM2 <= 0 || p.AreaM2 > 100_000_000 {
 		return Parcel{}, problem.Field("area_m2", "must be a whole number of square metres between 1 and 100 000 000")
 	}
-	if err := OneOf("crop", p.Crop, Crops); err != nil {
+	if err := problem.OneOf("crop", p.Crop, Crops); err != nil {
 		return Parcel{}, err
 	}
 	if err := p.Location.Validate(); err != nil {
@@ -176,7 +176,7 @@ func (s *Service) validateHarvest(ctx context.Context, actor access.Actor, coop 
 	if day.After(s.now().UTC().Add(24 * time.Hour)) {
 		return Harvest{}, Parcel{}, problem.Field("date", "is in the future")
 	}
-	if err := OneOf("crop", h.Crop, Crops); err != nil {
+	if err := problem.OneOf("crop", h.Crop, Crops); err != nil {
 		return Harvest{}, Parcel{}, err
 	}
 	amount, unit, err := baseOfKind("quantity", nh.Quantity, h.Crop)

@@ -241,17 +241,27 @@ func sourceKeys(t *testing.T, root string) (map[string]keyUse, map[string]string
 		s, err := strconv.Unquote(b.Value)
 		return s, err == nil
 	}
+	// inProblem is set while walking package problem itself, whose own
+	// checks (RequireText, OneOf) call New and Field unqualified.
+	inProblem := false
 	isProblem := func(c *ast.CallExpr) bool {
+		if len(c.Args) < 2 {
+			return false
+		}
+		if id, ok := c.Fun.(*ast.Ident); ok {
+			return inProblem && (id.Name == "New" || id.Name == "Field")
+		}
 		sel, ok := c.Fun.(*ast.SelectorExpr)
 		if !ok {
 			return false
 		}
 		id, ok := sel.X.(*ast.Ident)
-		return ok && id.Name == "problem" && (sel.Sel.Name == "New" || sel.Sel.Name == "Field") && len(c.Args) >= 2
+		return ok && id.Name == "problem" && (sel.Sel.Name == "New" || sel.Sel.Name == "Field")
 	}
 	// Helpers that forward one of their parameters as the format.
 	helpers := map[string]int{}
 	for _, f := range files {
+		inProblem = f.Name.Name == "problem"
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.FuncDecl)
 			if !ok || fd.Body == nil {
@@ -294,6 +304,7 @@ func sourceKeys(t *testing.T, root string) (map[string]keyUse, map[string]string
 		}
 	}
 	for _, f := range files {
+		inProblem = f.Name.Name == "problem"
 		ast.Inspect(f, func(n ast.Node) bool {
 			pos := func() string {
 				p := fset.Position(n.Pos())
@@ -305,7 +316,7 @@ func sourceKeys(t *testing.T, root string) (map[string]keyUse, map[string]string
 					if s, ok := literal(x.Args[1]); ok {
 						keys[s] = keyUse{pos(), true}
 					}
-					if x.Fun.(*ast.SelectorExpr).Sel.Name == "Field" {
+					if name := calleeName(x); name == "Field" {
 						addField(x.Args[0], pos())
 					}
 					return true
@@ -373,6 +384,17 @@ func typeName(e ast.Expr) string {
 		return x.Sel.Name
 	case *ast.StarExpr:
 		return typeName(x.X)
+	}
+	return ""
+}
+
+// calleeName is the name a call calls: f in f(…) and in pkg.f(…).
+func calleeName(c *ast.CallExpr) string {
+	switch f := c.Fun.(type) {
+	case *ast.Ident:
+		return f.Name
+	case *ast.SelectorExpr:
+		return f.Sel.Name
 	}
 	return ""
 }

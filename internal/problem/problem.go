@@ -20,6 +20,9 @@ package problem
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
 )
 
 // Code names a kind of failure. The strings are part of the HTTP contract
@@ -140,3 +143,26 @@ func Kind(code string) Term { return Term{Vocabulary: "kind", Code: code} }
 
 // Dimension is a unit dimension (mass, volume, count) as a message argument.
 func Dimension(d string) Term { return Term{Vocabulary: "dimension", Code: d} }
+
+// RequireText checks a free-text field: present, valid UTF-8, at most max
+// runes (surrounding spaces do not count).
+func RequireText(field, v string, max int) error {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return Field(field, "is required")
+	case !utf8.ValidString(v):
+		return Field(field, "is not valid UTF-8")
+	case utf8.RuneCountInString(v) > max:
+		return Field(field, "must be at most %d characters", max)
+	}
+	return nil
+}
+
+// OneOf checks that v is one of the allowed values.
+func OneOf(field, v string, allowed []string) error {
+	if slices.Contains(allowed, v) {
+		return nil
+	}
+	return Field(field, "must be one of %s", strings.Join(allowed, ", "))
+}

@@ -50,3 +50,33 @@ func TestConstructorsKeepKeyAndArgs(t *testing.T) {
 		t.Fatalf("At: %+v", at)
 	}
 }
+
+func TestFieldChecks(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		key  string // "" when the value passes
+	}{
+		{"text present", RequireText("name", "  Tiwizi  ", 6), ""},
+		{"text missing", RequireText("name", "   ", 10), "is required"},
+		{"text not UTF-8", RequireText("name", "caf\xe9", 10), "is not valid UTF-8"},
+		{"text too long", RequireText("name", "Taliouine", 8), "must be at most %d characters"},
+		{"text counts runes", RequireText("name", "تاليوين", 7), ""},
+		{"one of, allowed", OneOf("kind", "argan", []string{"saffron", "argan"}), ""},
+		{"one of, refused", OneOf("kind", "tea", []string{"saffron", "argan"}), "must be one of %s"},
+	} {
+		if c.key == "" {
+			if c.err != nil {
+				t.Errorf("%s: %v, want nil", c.name, c.err)
+			}
+			continue
+		}
+		e, ok := As(c.err)
+		if !ok || e.Code != Invalid || e.Key != c.key || e.Field == "" {
+			t.Errorf("%s: got %#v, want an Invalid field error keyed %q", c.name, c.err, c.key)
+		}
+	}
+	if err := OneOf("kind", "tea", []string{"saffron", "argan"}); err.Error() != "kind: must be one of saffron, argan" {
+		t.Errorf("OneOf message = %q", err.Error())
+	}
+}
