@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/terroir-coop/terroir/internal/currency"
 	"github.com/terroir-coop/terroir/internal/problem"
 )
 
@@ -14,14 +15,11 @@ type Money struct {
 	Currency string `json:"currency" bson:"currency"`
 }
 
-// Currencies the network sells in.
-var Currencies = []string{"MAD", "EUR"}
-
-// Validate checks a price: a known currency and an amount from 0 to a
-// million units of it.
+// Validate checks a price: a currency of currency.Codes and an amount from
+// 0 to a million units of it.
 func (m Money) Validate(field string) error {
-	if m.Currency != "MAD" && m.Currency != "EUR" {
-		return problem.Field(field+".currency", "must be MAD or EUR")
+	if err := currency.Check(field+".currency", m.Currency); err != nil {
+		return err
 	}
 	if m.Amount < 0 || m.Amount > 100_000_000 {
 		return problem.Field(field+".amount", "must be a whole number of minor units (centimes) from 0 to 100 000 000")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/currency"
 	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
@@ -16,9 +17,6 @@ const (
 	KindBoutique = "boutique" // a solidarity shop with a till
 	KindPlatform = "platform" // the online EU distribution platform
 )
-
-// Currencies a channel may sell in.
-var Currencies = []string{"MAD", "EUR"}
 
 // Shop is a sales point and its channel.
 type Shop struct {
@@ -47,7 +45,7 @@ func (s Shop) Validate() error {
 	if err := problem.RequireText("city", s.City, 100); err != nil {
 		return err
 	}
-	if err := problem.OneOf("currency", s.Currency, Currencies); err != nil {
+	if err := currency.Check("currency", s.Currency); err != nil {
 		return err
 	}
 	return problem.OneOf("kind", s.Kind, []string{KindBoutique, KindPlatform})

@@ -14,6 +14,7 @@ import (
 	"text/template/parse"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/currency"
 	"github.com/terroir-coop/terroir/orders"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
@@ -92,7 +93,7 @@ func TestEveryLanguageHasEveryKey(t *testing.T) {
 			used[v+"."+code] = "vocabulary " + v
 		}
 	}
-	for _, cur := range shops.Currencies {
+	for _, cur := range currency.Codes {
 		used["money."+cur] = "currency " + cur
 	}
 

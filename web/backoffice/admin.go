@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/currency"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/accounts"
@@ -54,7 +55,7 @@ func (h *Handlers) showAdmin(c *gin.Context, formErr error, which string) {
 		page.Fail(c, err)
 		return
 	}
-	v := &adminView{Page: h.d.Pages.Page(c, l.T("admin")), Currencies: shops.Currencies}
+	v := &adminView{Page: h.d.Pages.Page(c, l.T("admin")), Currencies: currency.Codes}
 	for _, k := range traceability.CooperativeKinds {
 		v.CoopKinds = append(v.CoopKinds, option{k, l.Term("coop_kind", k)})
 	}
