@@ -2,10 +2,8 @@ package catalog
 
 import (
 	"context"
-	"errors"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/terroir-coop/terroir/internal/mongodb"
 )
@@ -35,7 +33,7 @@ func (s *Store) insertProduct(ctx context.Context, p Product) error {
 func (s *Store) product(ctx context.Context, sku string) (Product, error) {
 	var p Product
 	err := s.db.Collection("products").FindOne(ctx, bson.M{"_id": sku}).Decode(&p)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return p, ErrProductNotFound
 	}
 	return p, err
@@ -63,7 +61,7 @@ func (s *Store) insertPhoto(ctx context.Context, p Photo) error {
 func (s *Store) photo(ctx context.Context, id string) (Photo, error) {
 	var p Photo
 	err := s.db.Collection("photos").FindOne(ctx, bson.M{"_id": id}).Decode(&p)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return p, ErrPhotoNotFound
 	}
 	return p, err

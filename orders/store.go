@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/terroir-coop/terroir/internal/mongodb"
@@ -50,7 +49,7 @@ var errNoRecord = errors.New("no record")
 func (s *Store) idempotency(ctx context.Context, key string) (idemRecord, error) {
 	var r idemRecord
 	err := s.db.Collection("idempotency").FindOne(ctx, bson.M{"_id": "order|" + key}).Decode(&r)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return r, errNoRecord
 	}
 	return r, err
@@ -70,7 +69,7 @@ func (s *Store) insertOrder(ctx context.Context, o Order) error {
 func (s *Store) order(ctx context.Context, id string) (Order, error) {
 	var o Order
 	err := s.db.Collection("orders").FindOne(ctx, bson.M{"_id": id}).Decode(&o)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return o, ErrOrderNotFound
 	}
 	return o, err
@@ -135,7 +134,7 @@ func (s *Store) refundsDue(ctx context.Context) ([]Order, error) {
 
 func (s *Store) eventSeen(ctx context.Context, id string) (bool, error) {
 	err := s.db.Collection("stripe_events").FindOne(ctx, bson.M{"_id": id}).Err()
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return false, nil
 	}
 	return err == nil, err

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/terroir-coop/terroir/internal/mongodb"
@@ -49,7 +48,7 @@ func (s *Store) insertShop(ctx context.Context, sh Shop) error {
 func (s *Store) shop(ctx context.Context, code string) (Shop, error) {
 	var sh Shop
 	err := s.db.Collection("shops").FindOne(ctx, bson.M{"_id": code}).Decode(&sh)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return sh, ErrShopNotFound
 	}
 	return sh, err
@@ -66,7 +65,7 @@ func bsonCoop(coop string) bson.M { return bson.M{"coop": coop} }
 func (s *Store) balance(ctx context.Context, shop, lot string) (Balance, error) {
 	var b Balance
 	err := s.db.Collection("balances").FindOne(ctx, bson.M{"_id": balanceID(shop, lot)}).Decode(&b)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return b, ErrBalanceNotFound
 	}
 	return b, err
@@ -127,7 +126,7 @@ var errNoShelf = errors.New("no shelf")
 func (s *Store) shelf(ctx context.Context, shop, sku string) (Shelf, error) {
 	var sh Shelf
 	err := s.db.Collection("shelves").FindOne(ctx, bson.M{"_id": shelfID(shop, sku)}).Decode(&sh)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return Shelf{ID: shelfID(shop, sku), Shop: shop, SKU: sku}, errNoShelf
 	}
 	return sh, err
@@ -195,7 +194,7 @@ func (s *Store) insertSale(ctx context.Context, sale Sale) error {
 func (s *Store) sale(ctx context.Context, id string) (Sale, error) {
 	var sale Sale
 	err := s.db.Collection("sales").FindOne(ctx, bson.M{"_id": id}).Decode(&sale)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return sale, ErrSaleNotFound
 	}
 	return sale, err
@@ -227,7 +226,7 @@ func (s *Store) saveTransfer(ctx context.Context, t Transfer) error {
 func (s *Store) transfer(ctx context.Context, id string) (Transfer, error) {
 	var t Transfer
 	err := s.db.Collection("transfers").FindOne(ctx, bson.M{"_id": id}).Decode(&t)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return t, ErrTransferNotFound
 	}
 	return t, err

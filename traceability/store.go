@@ -3,11 +3,9 @@ package traceability
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/terroir-coop/terroir/internal/mongodb"
@@ -83,7 +81,7 @@ func (s *Store) insertCooperative(ctx context.Context, c Cooperative) error {
 func (s *Store) cooperative(ctx context.Context, code string) (Cooperative, error) {
 	var c Cooperative
 	err := s.db.Collection("cooperatives").FindOne(ctx, bson.M{"_id": code}).Decode(&c)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return c, ErrCooperativeNotFound
 	}
 	return c, err
@@ -105,7 +103,7 @@ func (s *Store) insertMember(ctx context.Context, m Member) error {
 func (s *Store) member(ctx context.Context, id string) (Member, error) {
 	var m Member
 	err := s.db.Collection("members").FindOne(ctx, bson.M{"_id": id}).Decode(&m)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return m, ErrMemberNotFound
 	}
 	return m, err
@@ -126,7 +124,7 @@ func (s *Store) insertParcel(ctx context.Context, p Parcel) error {
 func (s *Store) parcel(ctx context.Context, id string) (Parcel, error) {
 	var p Parcel
 	err := s.db.Collection("parcels").FindOne(ctx, bson.M{"_id": id}).Decode(&p)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return p, ErrParcelNotFound
 	}
 	if err == nil {
@@ -171,7 +169,7 @@ func (s *Store) insertHarvest(ctx context.Context, h Harvest) error {
 func (s *Store) harvest(ctx context.Context, id string) (Harvest, error) {
 	var h Harvest
 	err := s.db.Collection("harvests").FindOne(ctx, bson.M{"_id": id}).Decode(&h)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return h, ErrHarvestNotFound
 	}
 	return h, err
@@ -217,7 +215,7 @@ func (s *Store) insertLot(ctx context.Context, l *Lot) error {
 func (s *Store) lot(ctx context.Context, code string) (Lot, error) {
 	var l Lot
 	err := s.db.Collection("lots").FindOne(ctx, bson.M{"_id": code}).Decode(&l)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return l, ErrLotNotFound
 	}
 	return l, err
@@ -289,7 +287,7 @@ func (s *Store) updateLotGuarded(ctx context.Context, code string, seq, minAvail
 			Available int64 `bson:"available"`
 		}
 		err := s.db.Collection("lots").FindOne(ctx, bson.M{"_id": code}).Decode(&cur)
-		if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && (cur.Seq != seq || (minAvailable > 0 && cur.Available < minAvailable))) {
+		if mongodb.IsNotFound(err) || (err == nil && (cur.Seq != seq || (minAvailable > 0 && cur.Available < minAvailable))) {
 			return errLotChanged
 		}
 		if err != nil {
@@ -340,7 +338,7 @@ func (s *Store) insertCertification(ctx context.Context, c Certification) error 
 func (s *Store) certification(ctx context.Context, id string) (Certification, error) {
 	var c Certification
 	err := s.db.Collection("certifications").FindOne(ctx, bson.M{"_id": id}).Decode(&c)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return c, ErrCertificationNotFound
 	}
 	return c, err
@@ -373,7 +371,7 @@ func (s *Store) qrKey(ctx context.Context, fresh string) (string, error) {
 func (s *Store) scanStat(ctx context.Context, key string) (ScanStat, error) {
 	var st ScanStat
 	err := s.db.Collection("scans").FindOne(ctx, bson.M{"_id": key}).Decode(&st)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return ScanStat{Key: key}, nil
 	}
 	return st, err

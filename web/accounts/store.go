@@ -2,11 +2,9 @@ package accounts
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/terroir-coop/terroir/internal/mongodb"
@@ -52,7 +50,7 @@ func (s *Store) userByEmail(ctx context.Context, email string) (User, error) {
 func (s *Store) findUser(ctx context.Context, filter bson.M) (User, error) {
 	var u User
 	err := s.db.Collection("users").FindOne(ctx, filter).Decode(&u)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return u, ErrUserNotFound
 	}
 	return u, err
@@ -93,7 +91,7 @@ type loginFailures struct {
 func (s *Store) recentFailures(ctx context.Context, key string, since time.Time) (int, error) {
 	var f loginFailures
 	err := s.db.Collection("login_failures").FindOne(ctx, bson.M{"_id": key}).Decode(&f)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return 0, nil
 	}
 	n := 0
@@ -112,7 +110,7 @@ func (s *Store) recordFailure(ctx context.Context, key string, at time.Time, win
 		coll := s.db.Collection("login_failures")
 		var f loginFailures
 		err := coll.FindOne(ctx, bson.M{"_id": key}).Decode(&f)
-		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		if err != nil && !mongodb.IsNotFound(err) {
 			return err
 		}
 		kept := []time.Time{at.UTC()}

@@ -2,11 +2,9 @@ package replay
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/terroir-coop/terroir/internal/mongodb"
 )
@@ -38,7 +36,7 @@ type record struct {
 func (s *Store) get(ctx context.Context, id string) (record, bool, error) {
 	var r record
 	err := s.db.Collection("idempotency").FindOne(ctx, bson.M{"_id": id}).Decode(&r)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if mongodb.IsNotFound(err) {
 		return r, false, nil
 	}
 	return r, err == nil, err
