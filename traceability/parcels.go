@@ -15,6 +15,7 @@ import (
 type Parcel struct {
 	ID          string   `json:"id" bson:"_id"`
 	Cooperative string   `json:"cooperative" bson:"coop"`
+	Code        string   `json:"code,omitempty" bson:"code,omitempty"` // the cooperative's own, optional, unique in it
 	Name        string   `json:"name" bson:"name"`
 	Member      string   `json:"member" bson:"member"`
 	Commune     string   `json:"commune" bson:"commune"`
@@ -55,6 +56,7 @@ var (
 
 // NewParcel is what a cooperative sends to register a parcel.
 type NewParcel struct {
+	Code     string // optional
 	Name     string
 	Member   string
 	Commune  string
@@ -74,7 +76,7 @@ func (s *Service) AddParcel(ctx context.Context, actor access.Actor, coop string
 	if _, err := s.store.cooperative(ctx, coop); err != nil {
 		return Parcel{}, err
 	}
-	p := Parcel{Cooperative: coop, Name: strings.TrimSpace(np.Name), Member: strings.TrimSpace(np.Member),
+	p := Parcel{Cooperative: coop, Code: strings.TrimSpace(np.Code), Name: strings.TrimSpace(np.Name), Member: strings.TrimSpace(np.Member),
 		Commune: strings.TrimSpace(np.Commune), AreaM2: np.AreaM2, Crop: strings.TrimSpace(np.Crop), Location: np.Location}
 	if err := p.validate(); err != nil {
 		return Parcel{}, err
@@ -90,7 +92,15 @@ func (s *Service) AddParcel(ctx context.Context, actor access.Actor, coop string
 	p.Lon, p.Lat = p.Location.Centroid()
 	p.ID = NewID("prc")
 	p.CreatedAt = s.now().UTC()
-	if err := s.store.insertParcel(ctx, p); err != nil {
+	err = s.store.db.Atomically(ctx, func(ctx context.Context) error {
+		if p.Code != "" {
+			if err := s.parcelCodeFree(ctx, coop, p.Code); err != nil {
+				return err
+			}
+		}
+		return s.store.insertParcel(ctx, p)
+	})
+	if err != nil {
 		return Parcel{}, err
 	}
 	return p, nil
@@ -117,7 +127,10 @@ func (p Parcel) validate() error {
 	if err := p.Location.Validate(); err != nil {
 		return err
 	}
-	return CheckDeclaredArea(p.AreaM2, p.Location)
+	if err := CheckDeclaredArea(p.AreaM2, p.Location); err != nil {
+		return err
+	}
+	return validateRecordCode(p.Code)
 }
 
 // Parcel returns one parcel of a cooperative.
