@@ -118,8 +118,11 @@ type importTable struct {
 // row, or 1-based feature), its cells aligned with the header, and for geo
 // files the shape read and any problem with it.
 type tableRow struct {
-	number   int
-	cells    []string
+	number int
+	cells  []string // as the user sees them
+	// values are a workbook's cells as stored, read for numbers and dates
+	// (nil for other formats, whose cells are their values).
+	values   []string
 	extra    int // cells beyond the header that are not empty
 	shape    *Geometry
 	shapeErr *RowError
@@ -337,20 +340,28 @@ func readXLSX(data []byte, o importOptions) (importTable, error) {
 	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
 		t.date1904 = *props.Date1904
 	}
-	rows, err := f.Rows(t.sheet)
+	// Each row is read twice, in step: as stored (numbers and dates) and
+	// as shown (a code 007 formatted with leading zeros is "007", not 7).
+	raw, err := f.Rows(t.sheet)
 	if err != nil {
 		return importTable{}, problem.Field("file", "sheet %q could not be read", t.sheet)
 	}
-	defer rows.Close()
-	for n := 1; rows.Next(); n++ {
-		cells, err := rows.Columns(excelize.Options{RawCellValue: true})
-		if err != nil {
+	defer raw.Close()
+	shown, err := f.Rows(t.sheet)
+	if err != nil {
+		return importTable{}, problem.Field("file", "sheet %q could not be read", t.sheet)
+	}
+	defer shown.Close()
+	for n := 1; raw.Next() && shown.Next(); n++ {
+		cells, err1 := raw.Columns(excelize.Options{RawCellValue: true})
+		text, err2 := shown.Columns()
+		if err1 != nil || err2 != nil {
 			return importTable{}, problem.Field("file", "sheet %q could not be read at row %d", t.sheet, n)
 		}
 		if n > o.maxRows+headerSearchRows {
 			return importTable{}, problem.Field("file", "has more than %d rows: split it into smaller files", o.maxRows)
 		}
-		t.rows = append(t.rows, tableRow{number: n, cells: cells})
+		t.rows = append(t.rows, tableRow{number: n, cells: text, values: cells})
 	}
 	return t, nil
 }

@@ -117,12 +117,10 @@ func (r *importRun) areaColumnUnit() string {
 		return u
 	}
 	for _, row := range r.table.rows {
-		if i < len(row.cells) {
-			if v := strings.TrimSpace(row.cells[i]); v != "" {
-				if _, u := splitNumberUnit(v); canonicalUnit(u, "area") == "" {
-					r.fileProblem(issue("area_m2", "the column %s does not say its unit: name it, for example, Superficie (m²) or Superficie (ha)", r.preview.Columns[i].Header))
-					return ""
-				}
+		if v := row.value(i, "area_m2"); v != "" {
+			if _, u := splitNumberUnit(v); canonicalUnit(u, "area") == "" {
+				r.fileProblem(issue("area_m2", "the column %s does not say its unit: name it, for example, Superficie (m²) or Superficie (ha)", r.preview.Columns[i].Header))
+				return ""
 			}
 		}
 	}

@@ -147,10 +147,33 @@ type importRowRun struct {
 
 func (rr *importRowRun) cell(field string) string {
 	i, ok := rr.run.fields[field]
-	if !ok || i >= len(rr.raw.cells) {
+	if !ok {
 		return ""
 	}
-	return strings.TrimSpace(rr.raw.cells[i])
+	return rr.raw.value(i, field)
+}
+
+// value is the cell of column i read for field.
+func (r tableRow) value(i int, field string) string {
+	cells := r.cells
+	if r.values != nil && storedValueField(field) {
+		cells = r.values
+	}
+	if i >= len(cells) {
+		return ""
+	}
+	return strings.TrimSpace(cells[i])
+}
+
+// storedValueField reports the fields read from a workbook's stored values
+// rather than its displayed text: numbers without the display's rounding
+// and separators, dates as day numbers.
+func storedValueField(field string) bool {
+	switch field {
+	case "area_m2", "amount", "latitude", "longitude", "date", "valid_from", "valid_to":
+		return true
+	}
+	return false
 }
 
 func (rr *importRowRun) has(field string) bool { return rr.cell(field) != "" }

@@ -719,3 +719,54 @@ func TestImportHarvestsKeepsItsFormat(t *testing.T) {
 		t.Fatalf("refused files wrote harvests: %d", n)
 	}
 }
+
+// A workbook's codes are read as shown (a number formatted 000 is "007"),
+// its numbers and dates as stored (not rounded or localised by the display).
+func TestImportXLSXReadsCodesAsShownAndNumbersAsStored(t *testing.T) {
+	f := newImportFixture(t)
+	x := excelize.NewFile()
+	defer x.Close()
+	for i, row := range [][]any{{"N° adhérent", "Nom", "Sexe", "Douar"}, {7, "Itto Amellal", "F", "Tagmoute"}} {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := x.SetSheetRow("Sheet1", cell, &row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zeros := "000"
+	style, err := x.NewStyle(&excelize.Style{CustomNumFmt: &zeros})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.SetCellStyle("Sheet1", "A2", "A2", style); err != nil {
+		t.Fatal(err)
+	}
+	buf, err := x.WriteToBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.apply(t, ImportMembers, "m.xlsx", buf.Bytes())
+	if got := p.Rows[0].Values["code"]; got != "007" {
+		t.Fatalf("code read as %q, want 007", got)
+	}
+
+	// An area shown rounded to one decimal is stored with all of them.
+	importMembers(t, f)
+	y := excelize.NewFile()
+	defer y.Close()
+	for i, row := range [][]any{{"Code", "Nom", "Adhérent", "Superficie (ha)", "Latitude", "Longitude"}, {"P-1", "Tamazirt", "A-001", 0.1234, 30.5318, -7.9262}} {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := y.SetSheetRow("Sheet1", cell, &row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oneDecimal := "0.0"
+	style, _ = y.NewStyle(&excelize.Style{CustomNumFmt: &oneDecimal})
+	if err := y.SetCellStyle("Sheet1", "D2", "F2", style); err != nil {
+		t.Fatal(err)
+	}
+	buf, _ = y.WriteToBuffer()
+	pp := f.preview(t, ImportParcels, "p.xlsx", buf.Bytes())
+	if got := pp.Rows[0].Values["area_m2"]; got != "1234" || !pp.OK() {
+		t.Fatalf("area read as %q (want 1234 m²)%s", got, problemsOf(pp))
+	}
+}

@@ -262,12 +262,10 @@ func (r *importRun) amountColumnUnit() (string, bool) {
 		return u, true
 	}
 	for _, row := range r.table.rows {
-		if i < len(row.cells) {
-			if v := strings.TrimSpace(row.cells[i]); v != "" {
-				if _, u := splitNumberUnit(v); canonicalUnit(u, "quantity") == "" {
-					r.fileProblem(issue("amount", "the column %s does not say its unit: add a unit column, or name it, for example, Quantité (kg)", r.preview.Columns[i].Header))
-					return "", false
-				}
+		if v := row.value(i, "amount"); v != "" {
+			if _, u := splitNumberUnit(v); canonicalUnit(u, "quantity") == "" {
+				r.fileProblem(issue("amount", "the column %s does not say its unit: add a unit column, or name it, for example, Quantité (kg)", r.preview.Columns[i].Header))
+				return "", false
 			}
 		}
 	}
