@@ -30,7 +30,7 @@ func (r *importRun) planCertifications(ctx context.Context) error {
 	}
 	r.requireColumns([]string{"scheme", "body", "number", "valid_from", "valid_to"}, nil)
 	for _, f := range r.preview.Missing {
-		r.fileProblem(issue(f, "no column gives the %s: add one (for example %s)", f, columnExample(ImportCertifications, f)))
+		r.fileProblem(issue(f, "no column gives the %s: add one (for example %s)", f, columnExample(ImportKindCertifications, f)))
 	}
 	seen := map[string]int{}
 	r.eachRow(func(rr *importRowRun) {

@@ -12,14 +12,14 @@ type ImportKind string
 
 // The kinds of register file Preview and Apply read.
 const (
-	ImportMembers        ImportKind = "members"
-	ImportParcels        ImportKind = "parcels"
-	ImportHarvests       ImportKind = "harvests"
-	ImportCertifications ImportKind = "certifications"
+	ImportKindMembers        ImportKind = "members"
+	ImportKindParcels        ImportKind = "parcels"
+	ImportKindHarvests       ImportKind = "harvests"
+	ImportKindCertifications ImportKind = "certifications"
 )
 
 // ImportKinds lists the kinds, in the order forms offer them.
-var ImportKinds = []string{string(ImportMembers), string(ImportParcels), string(ImportHarvests), string(ImportCertifications)}
+var ImportKinds = []string{string(ImportKindMembers), string(ImportKindParcels), string(ImportKindHarvests), string(ImportKindCertifications)}
 
 // columnSpec is one field a register file may have a column for, with the
 // headers that name it in French, English and Arabic as cooperatives write
@@ -39,7 +39,7 @@ func columnSpecs(kind ImportKind) []columnSpec {
 	code := columnSpec{field: "code", synonyms: []string{"code", "id", "identifiant", "ref", "reference", "n", "no", "num", "numero", "matricule", "رمز", "رقم", "المرجع"}}
 	commune := columnSpec{field: "commune", synonyms: []string{"commune", "commune rurale", "commune urbaine", "municipality", "municipalite", "جماعة", "جماعة قروية", "بلدية"}}
 	switch kind {
-	case ImportMembers:
+	case ImportKindMembers:
 		return []columnSpec{
 			{field: "code", synonyms: append(code.synonyms, "code adherent", "numero adherent", "n adherent", "no adherent", "code membre", "member code", "member id", "member number", "membership number", "رقم عضو", "رقم منخرط", "رمز عضو")},
 			{field: "name", synonyms: []string{"nom", "nom complet", "nom prenom", "prenom nom", "nom adherent", "nom membre", "adherent", "adherente", "membre", "name", "full name", "member", "member name", "اسم", "اسم كامل", "اسم عضو", "عضو", "منخرط", "اسم منخرط", "اسم نسب"}},
@@ -49,7 +49,7 @@ func columnSpecs(kind ImportKind) []columnSpec {
 			{field: "village", synonyms: []string{"village", "douar", "dowar", "douar village", "village douar", "lieu dit", "localite", "hamlet", "دوار", "قرية", "مدشر"}},
 			commune,
 		}
-	case ImportParcels:
+	case ImportKindParcels:
 		return []columnSpec{
 			{field: "code", synonyms: append(code.synonyms, "code parcelle", "numero parcelle", "n parcelle", "no parcelle", "parcel code", "parcel id", "parcel number", "plot code", "plot id", "رقم قطعة", "رمز قطعة")},
 			{field: "name", synonyms: []string{"nom", "nom parcelle", "parcelle", "designation", "name", "parcel", "parcel name", "plot", "plot name", "field", "field name", "اسم", "قطعة", "اسم قطعة", "حقل"}},
@@ -60,7 +60,7 @@ func columnSpecs(kind ImportKind) []columnSpec {
 			{field: "latitude", synonyms: []string{"latitude", "lat", "y", "gps latitude", "خط عرض", "عرض"}},
 			{field: "longitude", synonyms: []string{"longitude", "lon", "lng", "long", "x", "gps longitude", "خط طول", "طول"}},
 		}
-	case ImportHarvests:
+	case ImportKindHarvests:
 		return []columnSpec{
 			{field: "parcel", synonyms: []string{"parcel", "parcelle", "code parcelle", "nom parcelle", "numero parcelle", "n parcelle", "parcel code", "parcel name", "plot", "field", "قطعة", "رقم قطعة", "اسم قطعة", "حقل"}},
 			{field: "member", synonyms: []string{"member", "adherent", "adherente", "membre", "producteur", "productrice", "cueilleur", "cueilleuse", "code adherent", "nom adherent", "member code", "member name", "farmer", "grower", "picker", "عضو", "منخرط", "فلاح", "رقم عضو", "اسم عضو"}},
@@ -69,7 +69,7 @@ func columnSpecs(kind ImportKind) []columnSpec {
 			{field: "amount", unitKind: "quantity", synonyms: []string{"amount", "quantite", "qte", "qt", "poids", "masse", "volume", "recolte", "quantity", "weight", "mass", "كمية", "وزن"}},
 			{field: "unit", synonyms: []string{"unit", "unite", "u", "وحدة"}},
 		}
-	case ImportCertifications:
+	case ImportKindCertifications:
 		return []columnSpec{
 			{field: "scheme", synonyms: []string{"scheme", "schema", "referentiel", "certification", "label", "signe qualite", "standard", "type", "type certification", "شهادة", "علامة", "نوع شهادة"}},
 			{field: "body", synonyms: []string{"body", "organisme", "organisme certificateur", "organisme controle", "certificateur", "control body", "certifier", "certification body", "هيئة", "هيئة مراقبة", "هيئة تصديق"}},

@@ -148,7 +148,7 @@ func readImportFile(kind ImportKind, filename string, r io.Reader, o importOptio
 	if err != nil {
 		return importTable{}, err
 	}
-	if kind != ImportParcels && (format == FormatGeoJSON || format == FormatKML || format == FormatGPX) {
+	if kind != ImportKindParcels && (format == FormatGeoJSON || format == FormatKML || format == FormatGPX) {
 		return importTable{}, problem.Field("file", "is a %s file: only parcels can be imported from map files", strings.ToUpper(format))
 	}
 	var t importTable

@@ -145,7 +145,7 @@ func FuzzPreviewRegister(f *testing.F) {
 			files = append(files, b)
 		}
 		for _, file := range files {
-			for _, kind := range []ImportKind{ImportMembers, ImportParcels} {
+			for _, kind := range []ImportKind{ImportKindMembers, ImportKindParcels} {
 				before := count(t)
 				_, err := s.Preview(ctx, admin, "SIROUA", kind, "f", bytes.NewReader(file))
 				if err != nil && (problem.CodeOf(err) == "" || problem.CodeOf(err) == problem.Unavailable) {

@@ -300,7 +300,7 @@ func (s *Service) startImport(ctx context.Context, actor access.Actor, coop stri
 	if err := actor.ManageCoop(coop); err != nil {
 		return nil, err
 	}
-	if kind == ImportCertifications {
+	if kind == ImportKindCertifications {
 		// Certificates are recorded by the network's admins, as with
 		// CreateCertification.
 		if err := actor.RequireAdmin(); err != nil {
@@ -344,13 +344,13 @@ func (r *importRun) plan(ctx context.Context) error {
 	r.newSeen = map[string]bool{}
 	var err error
 	switch p.Kind {
-	case ImportMembers:
+	case ImportKindMembers:
 		err = r.planMembers(ctx)
-	case ImportParcels:
+	case ImportKindParcels:
 		err = r.planParcels(ctx)
-	case ImportHarvests:
+	case ImportKindHarvests:
 		err = r.planHarvests(ctx)
-	case ImportCertifications:
+	case ImportKindCertifications:
 		err = r.planCertifications(ctx)
 	}
 	if err != nil {
@@ -537,7 +537,7 @@ func (r *importRun) planMembers(ctx context.Context) error {
 	}
 	r.requireColumns([]string{"name", "gender", "village"}, map[string]bool{"name": r.hasField("first_name") && r.hasField("last_name")})
 	for _, f := range r.preview.Missing {
-		r.fileProblem(issue(f, "no column gives the %s: add one (for example %s)", f, columnExample(ImportMembers, f)))
+		r.fileProblem(issue(f, "no column gives the %s: add one (for example %s)", f, columnExample(ImportKindMembers, f)))
 	}
 	codeRow, nameRow := map[string]int{}, map[string]int{}
 	r.eachRow(func(rr *importRowRun) {

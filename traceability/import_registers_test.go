@@ -69,7 +69,7 @@ func (f *importFixture) preview(t *testing.T, kind ImportKind, name string, file
 func (f *importFixture) apply(t *testing.T, kind ImportKind, name string, file []byte, opts ...ImportOption) ImportPreview {
 	t.Helper()
 	actor := f.manager
-	if kind == ImportCertifications {
+	if kind == ImportKindCertifications {
 		actor = f.admin
 	}
 	p, err := f.s.Apply(f.ctx, actor, "SIROUA", kind, name, bytes.NewReader(file), opts...)
@@ -129,7 +129,7 @@ const frenchMembersCSV = "\ufeffRegistre des adhérents — Coopérative Siroua;
 func TestImportMembersFromAFrenchSpreadsheet(t *testing.T) {
 	f := newImportFixture(t)
 	file := []byte(frenchMembersCSV)
-	p := f.preview(t, ImportMembers, "adherents.csv", file)
+	p := f.preview(t, ImportKindMembers, "adherents.csv", file)
 	if p.Format != FormatCSV || p.Delimiter != ";" || p.HeaderRow != 3 || !p.OK() {
 		t.Fatalf("preview: format %s delimiter %q header row %d ok %v%s", p.Format, p.Delimiter, p.HeaderRow, p.OK(), problemsOf(p))
 	}
@@ -154,7 +154,7 @@ func TestImportMembersFromAFrenchSpreadsheet(t *testing.T) {
 		t.Fatalf("preview wrote %d members", n)
 	}
 
-	applied := f.apply(t, ImportMembers, "adherents.csv", file)
+	applied := f.apply(t, ImportKindMembers, "adherents.csv", file)
 	if applied.Counts.Create != 3 || f.count(t, "members") != 3 || applied.Rows[0].ID == "" {
 		t.Fatalf("apply: %+v, %d members", applied.Counts, f.count(t, "members"))
 	}
@@ -163,7 +163,7 @@ func TestImportMembersFromAFrenchSpreadsheet(t *testing.T) {
 		t.Fatalf("stored member %+v, %v", m, err)
 	}
 
-	again := f.apply(t, ImportMembers, "adherents.csv", file)
+	again := f.apply(t, ImportKindMembers, "adherents.csv", file)
 	if again.Counts != (ImportCounts{Rows: 3, Unchanged: 3}) || f.count(t, "members") != 3 {
 		t.Fatalf("second import: %+v, %d members", again.Counts, f.count(t, "members"))
 	}
@@ -175,7 +175,7 @@ func TestImportMembersOneBadRowImportsNothing(t *testing.T) {
 		"B-1;Itto Amellal;F;Tagmoute\n" +
 		"B-2;Mina Aït Said;X;Tasrirte\n" + // row 3: no such gender
 		"B-3;Hadda Ait Hammou;F;Timlilt\n"
-	p := f.refuse(t, ImportMembers, "m.csv", []byte(file))
+	p := f.refuse(t, ImportKindMembers, "m.csv", []byte(file))
 	wantProblem(t, p, 3, "gender", `"X" is not a gender`)
 	if len(p.Problems) != 1 || p.Counts.Refused != 1 || p.Counts.Create != 2 {
 		t.Errorf("problems%s, counts %+v", problemsOf(p), p.Counts)
@@ -187,7 +187,7 @@ func TestImportMembersOneBadRowImportsNothing(t *testing.T) {
 	if n := f.count(t, "members"); n != 0 {
 		t.Fatalf("a refused file wrote %d members", n)
 	}
-	_, err := f.s.Apply(f.ctx, f.manager, "SIROUA", ImportMembers, "m.csv", strings.NewReader(file))
+	_, err := f.s.Apply(f.ctx, f.manager, "SIROUA", ImportKindMembers, "m.csv", strings.NewReader(file))
 	pe, _ := problem.As(err)
 	if pe == nil || pe.Field != "file" || !strings.Contains(pe.Message, "nothing was imported") {
 		t.Fatalf("refusal error: %v", err)
@@ -203,7 +203,7 @@ func TestImportMembersBadRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := f.count(t, "members")
-	p := f.refuse(t, ImportMembers, "m.csv", []byte("code;nom;genre;village;commune\n"+
+	p := f.refuse(t, ImportKindMembers, "m.csv", []byte("code;nom;genre;village;commune\n"+
 		"C-1;Lahcen Oubella;H;Siroua;\n"+
 		"C-1;Brahim Oukhouya;H;Siroua;\n"+ // row 3: duplicate code
 		"C-3;Naima Ait Ouaziz;F;Sirou;\n"+ // row 4: unknown village, a typo
@@ -222,11 +222,11 @@ func TestImportMembersBadRows(t *testing.T) {
 	}
 
 	// A new village the manager confirms is recorded and then known.
-	ok := f.apply(t, ImportMembers, "m.csv", []byte("code;nom;genre;village\nD-1;Yamna Oubaha;F;Tizi Ouzou\n"), AcceptNewPlaces())
+	ok := f.apply(t, ImportKindMembers, "m.csv", []byte("code;nom;genre;village\nD-1;Yamna Oubaha;F;Tizi Ouzou\n"), AcceptNewPlaces())
 	if len(ok.NewPlaces) != 1 || ok.NewPlaces[0] != "Tizi Ouzou" || ok.Counts.Create != 1 {
 		t.Fatalf("accepted new place: %+v %v", ok.Counts, ok.NewPlaces)
 	}
-	if p := f.preview(t, ImportMembers, "m.csv", []byte("code;nom;genre;village\nD-2;Itto Ouchen;F;tizi ouzou\n")); !p.OK() || p.Rows[0].Values["village"] != "Tizi Ouzou" {
+	if p := f.preview(t, ImportKindMembers, "m.csv", []byte("code;nom;genre;village\nD-2;Itto Ouchen;F;tizi ouzou\n")); !p.OK() || p.Rows[0].Values["village"] != "Tizi Ouzou" {
 		t.Fatalf("a recorded village is not known afterwards:%s %+v", problemsOf(p), p.Rows)
 	}
 }
@@ -238,7 +238,7 @@ func TestImportMembersCompletesARecordTypedByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	file := []byte("N° adhérent;Nom et prénom;Sexe;Douar;Commune\nA-001;FATIMA AIT BRAHIM;F;siroua;Taliouine\n")
-	p := f.apply(t, ImportMembers, "m.csv", file)
+	p := f.apply(t, ImportKindMembers, "m.csv", file)
 	if p.Counts.Complete != 1 || p.Rows[0].ID != m.ID || strings.Join(p.Rows[0].Completes, ",") != "code,commune" {
 		t.Fatalf("completion: %+v", p.Rows[0])
 	}
@@ -246,7 +246,7 @@ func TestImportMembersCompletesARecordTypedByHand(t *testing.T) {
 	if got.Code != "A-001" || got.Commune != "Taliouine" || got.Name != "Fatima Aït Brahim" || f.count(t, "members") != 1 {
 		t.Fatalf("completed member %+v", got)
 	}
-	if again := f.apply(t, ImportMembers, "m.csv", file); again.Counts.Unchanged != 1 {
+	if again := f.apply(t, ImportKindMembers, "m.csv", file); again.Counts.Unchanged != 1 {
 		t.Fatalf("second import: %+v", again.Counts)
 	}
 	// The code is the member's now: a form cannot give it to another.
@@ -290,7 +290,7 @@ func xlsxOf(t *testing.T, sheets map[string][][]any, order ...string) []byte {
 // importMembers records the members the parcel tests refer to.
 func importMembers(t *testing.T, f *importFixture) {
 	t.Helper()
-	f.apply(t, ImportMembers, "m.csv", []byte(frenchMembersCSV))
+	f.apply(t, ImportKindMembers, "m.csv", []byte(frenchMembersCSV))
 }
 
 func parcelsXLSX(t *testing.T) []byte {
@@ -310,10 +310,10 @@ func TestImportParcelsFromXLSX(t *testing.T) {
 	f := newImportFixture(t)
 	importMembers(t, f)
 	file := parcelsXLSX(t)
-	if _, err := f.s.Preview(f.ctx, f.manager, "SIROUA", ImportParcels, "parcelles.xlsx", bytes.NewReader(file), ImportSheet("Récoltes")); problem.CodeOf(err) != problem.Invalid || !strings.Contains(err.Error(), "Notes, Parcelles") {
+	if _, err := f.s.Preview(f.ctx, f.manager, "SIROUA", ImportKindParcels, "parcelles.xlsx", bytes.NewReader(file), ImportSheet("Récoltes")); problem.CodeOf(err) != problem.Invalid || !strings.Contains(err.Error(), "Notes, Parcelles") {
 		t.Fatalf("missing sheet: %v", err)
 	}
-	p := f.preview(t, ImportParcels, "parcelles.xlsx", file, ImportSheet("parcelles"))
+	p := f.preview(t, ImportKindParcels, "parcelles.xlsx", file, ImportSheet("parcelles"))
 	if p.Format != FormatXLSX || p.Sheet != "Parcelles" || strings.Join(p.Sheets, ",") != "Notes,Parcelles" || p.HeaderRow != 3 || !p.OK() {
 		t.Fatalf("preview: %s %s %v header %d%s", p.Format, p.Sheet, p.Sheets, p.HeaderRow, problemsOf(p))
 	}
@@ -335,11 +335,11 @@ func TestImportParcelsFromXLSX(t *testing.T) {
 	if f.count(t, "parcels") != 0 {
 		t.Fatal("preview wrote parcels")
 	}
-	f.apply(t, ImportParcels, "parcelles.xlsx", file, ImportSheet("Parcelles"))
+	f.apply(t, ImportKindParcels, "parcelles.xlsx", file, ImportSheet("Parcelles"))
 	if n := f.count(t, "parcels"); n != 3 {
 		t.Fatalf("%d parcels stored", n)
 	}
-	again := f.apply(t, ImportParcels, "parcelles.xlsx", file, ImportSheet("Parcelles"))
+	again := f.apply(t, ImportKindParcels, "parcelles.xlsx", file, ImportSheet("Parcelles"))
 	if again.Counts != (ImportCounts{Rows: 3, Unchanged: 3}) || f.count(t, "parcels") != 3 {
 		t.Fatalf("second import: %+v", again.Counts)
 	}
@@ -373,7 +373,7 @@ func feature(geometryType string, coords any, props map[string]any) map[string]a
 func TestImportParcelOutlinesFromGeoJSON(t *testing.T) {
 	f := newImportFixture(t)
 	importMembers(t, f)
-	f.apply(t, ImportParcels, "parcelles.xlsx", parcelsXLSX(t), ImportSheet("Parcelles"))
+	f.apply(t, ImportKindParcels, "parcelles.xlsx", parcelsXLSX(t), ImportSheet("Parcelles"))
 	file := featureCollection(t,
 		// New parcels: the declared area is checked against the outline, or
 		// computed from it when absent.
@@ -382,7 +382,7 @@ func TestImportParcelOutlinesFromGeoJSON(t *testing.T) {
 		// Outlines walked since for parcels recorded as points.
 		feature("Polygon", [][][]float64{outline(-7.9262, 30.5318, 30, 40)}, map[string]any{"code": "P-01"}),
 	)
-	p := f.preview(t, ImportParcels, "parcelles.geojson", file)
+	p := f.preview(t, ImportKindParcels, "parcelles.geojson", file)
 	if p.Format != FormatGeoJSON || p.RowLabel != "feature" || !p.OK() {
 		t.Fatalf("preview %s %s%s", p.Format, p.RowLabel, problemsOf(p))
 	}
@@ -395,7 +395,7 @@ func TestImportParcelOutlinesFromGeoJSON(t *testing.T) {
 	if c := p.Rows[2].Completes; len(c) != 1 || c[0] != "location" {
 		t.Errorf("P-01 completes %v", c)
 	}
-	f.apply(t, ImportParcels, "parcelles.geojson", file)
+	f.apply(t, ImportKindParcels, "parcelles.geojson", file)
 	if n := f.count(t, "parcels"); n != 5 {
 		t.Fatalf("%d parcels", n)
 	}
@@ -403,14 +403,14 @@ func TestImportParcelOutlinesFromGeoJSON(t *testing.T) {
 	if err != nil || p01.Location.Type != "Polygon" || p01.AreaM2 != 1200 || p01.Code != "P-01" {
 		t.Fatalf("P-01 after its outline: %+v %v", p01, err)
 	}
-	again := f.apply(t, ImportParcels, "parcelles.geojson", file)
+	again := f.apply(t, ImportKindParcels, "parcelles.geojson", file)
 	if again.Counts != (ImportCounts{Rows: 3, Unchanged: 3}) || f.count(t, "parcels") != 5 {
 		t.Fatalf("second import: %+v", again.Counts)
 	}
 	// An outline that disagrees with the declared area is the parcel
 	// form's refusal, on its feature.
 	bad := featureCollection(t, feature("Polygon", [][][]float64{outline(-7.9320, 30.5370, 30, 40)}, map[string]any{"code": "P-12", "nom": "X", "adherent": "A-001", "superficie (ha)": 12}))
-	wantProblem(t, f.refuse(t, ImportParcels, "bad.geojson", bad), 1, "area_m2", "declared 120000 m² but the outline measures about 1200 m²")
+	wantProblem(t, f.refuse(t, ImportKindParcels, "bad.geojson", bad), 1, "area_m2", "declared 120000 m² but the outline measures about 1200 m²")
 }
 
 func TestImportParcelsBadShapes(t *testing.T) {
@@ -426,7 +426,7 @@ func TestImportParcelsBadShapes(t *testing.T) {
 		feature("LineString", [][]float64{{-7.93, 30.535}, {-7.9297, 30.535}}, map[string]any{"code": "Q-5", "nom": "Deux points", "adherent": "A-001"}),
 		feature("Polygon", [][][]float64{outline(-7.9300, 30.5350, 30, 40)}, map[string]any{"code": "Q-1", "nom": "Encore", "adherent": "A-001"}),
 	)
-	p := f.refuse(t, ImportParcels, "bad.geojson", file)
+	p := f.refuse(t, ImportKindParcels, "bad.geojson", file)
 	wantProblem(t, p, 1, "location", "is not closed")
 	wantProblem(t, p, 2, "location", "is outside Morocco")
 	wantProblem(t, p, 3, "location", "are latitude and longitude swapped?")
@@ -477,7 +477,7 @@ func walked(ring [][]float64) [][]float64 {
 func TestImportParcelsFromKMLAndGPX(t *testing.T) {
 	f := newImportFixture(t)
 	importMembers(t, f)
-	f.apply(t, ImportParcels, "parcelles.xlsx", parcelsXLSX(t), ImportSheet("Parcelles"))
+	f.apply(t, ImportKindParcels, "parcelles.xlsx", parcelsXLSX(t), ImportSheet("Parcelles"))
 
 	// KML: a new parcel drawn in Google Earth, and the walked track of P-02.
 	kml := kmlOf(
@@ -485,11 +485,11 @@ func TestImportParcelsFromKMLAndGPX(t *testing.T) {
 			`<Polygon><outerBoundaryIs><LinearRing><coordinates>`+kmlCoords(outline(-7.9400, 30.5400, 30, 40))+`</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>`,
 		`<Placemark><name>P-02</name><LineString><coordinates>`+kmlCoords(walked(outline(-7.9240, 30.5301, 20, 40)))+`</coordinates></LineString></Placemark>`,
 	)
-	p := f.apply(t, ImportParcels, "parcelles.kml", kml)
+	p := f.apply(t, ImportKindParcels, "parcelles.kml", kml)
 	if p.Format != FormatKML || p.Counts != (ImportCounts{Rows: 2, Create: 1, Complete: 1}) {
 		t.Fatalf("KML: %s %+v%s", p.Format, p.Counts, problemsOf(p))
 	}
-	if again := f.apply(t, ImportParcels, "parcelles.kml", kml); again.Counts.Unchanged != 2 {
+	if again := f.apply(t, ImportKindParcels, "parcelles.kml", kml); again.Counts.Unchanged != 2 {
 		t.Fatalf("KML again: %+v", again.Counts)
 	}
 
@@ -499,7 +499,7 @@ func TestImportParcelsFromKMLAndGPX(t *testing.T) {
 		gpxTrack("P-03", "", walked(outline(-7.9281, 30.5335, 25, 20))),
 		gpxTrack("Ighil", "adherent: A-003\nsurface (m2): 900\nculture: safran", walked(outline(-7.9500, 30.5500, 30, 30))),
 	)
-	p = f.apply(t, ImportParcels, "trace.gpx", gpx)
+	p = f.apply(t, ImportKindParcels, "trace.gpx", gpx)
 	if p.Format != FormatGPX || p.RowLabel != "track" || p.Counts != (ImportCounts{Rows: 2, Create: 1, Complete: 1}) {
 		t.Fatalf("GPX: %s %+v%s", p.Format, p.Counts, problemsOf(p))
 	}
@@ -507,7 +507,7 @@ func TestImportParcelsFromKMLAndGPX(t *testing.T) {
 	if p03.Location.Type != "Polygon" || p03.Code != "P-03" {
 		t.Fatalf("P-03 after its walk: %+v", p03)
 	}
-	if again := f.apply(t, ImportParcels, "trace.gpx", gpx); again.Counts.Unchanged != 2 {
+	if again := f.apply(t, ImportKindParcels, "trace.gpx", gpx); again.Counts.Unchanged != 2 {
 		t.Fatalf("GPX again: %+v", again.Counts)
 	}
 	stored := f.count(t, "parcels")
@@ -519,13 +519,13 @@ func TestImportParcelsFromKMLAndGPX(t *testing.T) {
 		gpxTrack("Two", "adherent: A-001", [][]float64{{-7.96, 30.56}, {-7.9599, 30.56}}),
 		gpxTrack("Open", "adherent: A-001", away),
 	)
-	bad := f.refuse(t, ImportParcels, "bad.gpx", badGPX)
+	bad := f.refuse(t, ImportKindParcels, "bad.gpx", badGPX)
 	wantProblem(t, bad, 1, "location", "a track of 2 points cannot outline a parcel")
 	wantProblem(t, bad, 2, "location", "the track ends 100 m from where it starts")
 	openRing := outline(-7.9700, 30.5700, 30, 30)
 	badKML := kmlOf(`<Placemark><name>Ouverte</name><ExtendedData><Data name="adherent"><value>A-001</value></Data></ExtendedData><Polygon><outerBoundaryIs><LinearRing><coordinates>` +
 		kmlCoords(openRing[:len(openRing)-1]) + `</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>`)
-	wantProblem(t, f.refuse(t, ImportParcels, "bad.kml", badKML), 1, "location", "is not closed")
+	wantProblem(t, f.refuse(t, ImportKindParcels, "bad.kml", badKML), 1, "location", "is not closed")
 	if n := f.count(t, "parcels"); n != stored {
 		t.Fatalf("refused files wrote parcels: %d → %d", stored, n)
 	}
@@ -534,13 +534,13 @@ func TestImportParcelsFromKMLAndGPX(t *testing.T) {
 func TestImportHarvestsByCodesAndNames(t *testing.T) {
 	f := newImportFixture(t)
 	importMembers(t, f)
-	f.apply(t, ImportParcels, "parcelles.xlsx", parcelsXLSX(t), ImportSheet("Parcelles"))
+	f.apply(t, ImportKindParcels, "parcelles.xlsx", parcelsXLSX(t), ImportSheet("Parcelles"))
 	file := []byte("Parcelle;Adhérente;Date de récolte;Poids (kg)\n" +
 		"P-01;A-001;28/10/2025;1,250\n" +
 		"Igran;Lahcen Oubella;29-10-2025;0,8\n" + // by names
 		"P-03;;30/10/2025;0,400\n" + // the parcel's member
 		"P-03;;30/10/2025;0,400\n") // two equal pickings are two harvests
-	p := f.preview(t, ImportHarvests, "cueillette.csv", file)
+	p := f.preview(t, ImportKindHarvests, "cueillette.csv", file)
 	if !p.OK() || p.Counts.Create != 4 {
 		t.Fatalf("preview %+v%s", p.Counts, problemsOf(p))
 	}
@@ -550,7 +550,7 @@ func TestImportHarvestsByCodesAndNames(t *testing.T) {
 	if v := p.Rows[2].Values; v["member_name"] != "Zahra Ouchen" {
 		t.Errorf("row 4's member: %v", v)
 	}
-	f.apply(t, ImportHarvests, "cueillette.csv", file)
+	f.apply(t, ImportKindHarvests, "cueillette.csv", file)
 	if n := f.count(t, "harvests"); n != 4 {
 		t.Fatalf("%d harvests", n)
 	}
@@ -562,11 +562,11 @@ func TestImportHarvestsByCodesAndNames(t *testing.T) {
 	if total != 2_850_000 {
 		t.Errorf("harvested %d mg, want 2 850 000", total)
 	}
-	again := f.apply(t, ImportHarvests, "cueillette.csv", file)
+	again := f.apply(t, ImportKindHarvests, "cueillette.csv", file)
 	if again.Counts != (ImportCounts{Rows: 4, Unchanged: 4}) || f.count(t, "harvests") != 4 {
 		t.Fatalf("second import: %+v", again.Counts)
 	}
-	bad := f.refuse(t, ImportHarvests, "bad.csv", []byte("parcelle;adherent;date;quantité;unité\n"+
+	bad := f.refuse(t, ImportKindHarvests, "bad.csv", []byte("parcelle;adherent;date;quantité;unité\n"+
 		"P-01;A-404;31/10/2025;1;kg\n"+
 		"P-99;A-001;31/10/2025;1;kg\n"+
 		"P-01;A-001;31/02/2025;1;kg\n"+
@@ -585,21 +585,21 @@ func TestImportHarvestsByCodesAndNames(t *testing.T) {
 		t.Fatalf("refused file wrote harvests: %d", n)
 	}
 	// An amount without a unit anywhere is a problem of its column.
-	noUnit := f.refuse(t, ImportHarvests, "nounit.csv", []byte("parcelle;adherent;date;quantité\nP-01;A-001;31/10/2025;1\n"))
+	noUnit := f.refuse(t, ImportKindHarvests, "nounit.csv", []byte("parcelle;adherent;date;quantité\nP-01;A-001;31/10/2025;1\n"))
 	wantProblem(t, noUnit, 1, "amount", "does not say its unit")
 }
 
 func TestImportCertifications(t *testing.T) {
 	f := newImportFixture(t)
 	importMembers(t, f)
-	f.apply(t, ImportParcels, "parcelles.xlsx", parcelsXLSX(t), ImportSheet("Parcelles"))
+	f.apply(t, ImportKindParcels, "parcelles.xlsx", parcelsXLSX(t), ImportSheet("Parcelles"))
 	file := []byte("Référentiel;Organisme certificateur;Code organisme;N° certificat;Valide du;Valide jusqu'au;Produits;Parcelles\n" +
 		"AOP Safran de Taliouine;Normacert;MA-BIO-01;AOP-2025-17;01/09/2025;31/08/2026;safran, safran séché;P-01, Igran\n" +
 		"Maroc bio;Ecocert;MA-BIO-154;BIO-88;15-01-2025;14-01-2026;;\n")
-	if _, err := f.s.Preview(f.ctx, f.manager, "SIROUA", ImportCertifications, "c.csv", bytes.NewReader(file)); !access.IsForbidden(err) {
+	if _, err := f.s.Preview(f.ctx, f.manager, "SIROUA", ImportKindCertifications, "c.csv", bytes.NewReader(file)); !access.IsForbidden(err) {
 		t.Fatalf("a cooperative manager previewed certificates: %v", err)
 	}
-	p := f.apply(t, ImportCertifications, "certificats.csv", file)
+	p := f.apply(t, ImportKindCertifications, "certificats.csv", file)
 	if p.Counts.Create != 2 {
 		t.Fatalf("%+v%s", p.Counts, problemsOf(p))
 	}
@@ -607,7 +607,7 @@ func TestImportCertifications(t *testing.T) {
 	if err != nil || c.Holder != "SIROUA" || c.ValidFrom != "2025-09-01" || c.ValidTo != "2026-08-31" || strings.Join(c.ProductKinds, ",") != "saffron,saffron_dried" || len(c.Parcels) != 2 || c.Status != StatusValid {
 		t.Fatalf("stored %+v %v", c, err)
 	}
-	if again := f.apply(t, ImportCertifications, "certificats.csv", file); again.Counts.Unchanged != 2 || f.count(t, "certifications") != 2 {
+	if again := f.apply(t, ImportKindCertifications, "certificats.csv", file); again.Counts.Unchanged != 2 || f.count(t, "certifications") != 2 {
 		t.Fatalf("second import: %+v", again.Counts)
 	}
 	// A workbook's date cells are day numbers, whatever their display.
@@ -615,12 +615,12 @@ func TestImportCertifications(t *testing.T) {
 		{"Scheme", "Body", "Number", "Valid from", "Valid to", "Products"},
 		{"EU organic", "Ecocert", "EU-77", time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC), "huile d'argan"},
 	}}, "Certificats")
-	x := f.apply(t, ImportCertifications, "certificats.xlsx", book)
+	x := f.apply(t, ImportKindCertifications, "certificats.xlsx", book)
 	if v := x.Rows[0].Values; v["valid_from"] != "2025-03-05" || v["valid_to"] != "2026-03-04" || v["product_kinds"] != "argan_oil" {
 		t.Fatalf("dates of a workbook: %v%s", v, problemsOf(x))
 	}
 	changed := strings.Replace(string(file), "31/08/2026", "31/08/2027", 1)
-	wantProblem(t, f.refuse(t, ImportCertifications, "c.csv", []byte(changed)), 2, "valid_to", `"2026-08-31" there, "2027-08-31" in the file`)
+	wantProblem(t, f.refuse(t, ImportKindCertifications, "c.csv", []byte(changed)), 2, "valid_to", `"2026-08-31" there, "2027-08-31" in the file`)
 }
 
 func TestImportRefusesFilesThatAreNotRegisters(t *testing.T) {
@@ -634,19 +634,19 @@ func TestImportRefusesFilesThatAreNotRegisters(t *testing.T) {
 		field string
 		text  string
 	}{
-		{"photo.csv", ImportMembers, []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), nil, problem.Invalid, "file", "is an image"},
-		{"old.xls", ImportMembers, []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, nil, problem.Invalid, "file", "old Excel file"},
-		{"doc.pdf", ImportMembers, []byte("%PDF-1.7\n"), nil, problem.Invalid, "file", "PDF"},
-		{"fake.xlsx", ImportMembers, []byte("PK\x03\x04garbage"), nil, problem.Invalid, "file", "not an Excel workbook"},
-		{"latin1.csv", ImportMembers, []byte("nom;genre;village\nA\xefcha;F;Siroua\n"), nil, problem.Invalid, "file", "not UTF-8"},
-		{"binary.csv", ImportMembers, []byte("nom;genre\x00\x01\x02"), nil, problem.Invalid, "file", "not a spreadsheet"},
-		{"page.html", ImportMembers, []byte("<!DOCTYPE html><html><body>x</body></html>"), nil, problem.Invalid, "file", "neither KML nor GPX"},
-		{"empty.csv", ImportMembers, []byte("  \n"), nil, problem.Invalid, "file", "is empty"},
-		{"nothing.csv", ImportMembers, []byte("foo;bar\n1;2\n"), nil, problem.Invalid, "file", "no column was recognised"},
-		{"map.geojson", ImportMembers, []byte(`{"type":"FeatureCollection","features":[]}`), nil, problem.Invalid, "file", "only parcels"},
-		{"lambert.geojson", ImportParcels, []byte(`{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::26191"}},"features":[]}`), nil, problem.Invalid, "file", "EPSG:4326"},
-		{"big.csv", ImportMembers, []byte("nom;genre;village\n" + strings.Repeat("Itto;F;Siroua\n", 100)), []ImportOption{ImportLimits(1000, 1000)}, problem.TooLarge, "file", "larger than"},
-		{"long.csv", ImportMembers, []byte("nom;genre;village\n" + strings.Repeat("Itto;F;Siroua\n", 30)), []ImportOption{ImportLimits(1<<20, 20)}, problem.Invalid, "file", "more than 20 rows"},
+		{"photo.csv", ImportKindMembers, []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), nil, problem.Invalid, "file", "is an image"},
+		{"old.xls", ImportKindMembers, []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, nil, problem.Invalid, "file", "old Excel file"},
+		{"doc.pdf", ImportKindMembers, []byte("%PDF-1.7\n"), nil, problem.Invalid, "file", "PDF"},
+		{"fake.xlsx", ImportKindMembers, []byte("PK\x03\x04garbage"), nil, problem.Invalid, "file", "not an Excel workbook"},
+		{"latin1.csv", ImportKindMembers, []byte("nom;genre;village\nA\xefcha;F;Siroua\n"), nil, problem.Invalid, "file", "not UTF-8"},
+		{"binary.csv", ImportKindMembers, []byte("nom;genre\x00\x01\x02"), nil, problem.Invalid, "file", "not a spreadsheet"},
+		{"page.html", ImportKindMembers, []byte("<!DOCTYPE html><html><body>x</body></html>"), nil, problem.Invalid, "file", "neither KML nor GPX"},
+		{"empty.csv", ImportKindMembers, []byte("  \n"), nil, problem.Invalid, "file", "is empty"},
+		{"nothing.csv", ImportKindMembers, []byte("foo;bar\n1;2\n"), nil, problem.Invalid, "file", "no column was recognised"},
+		{"map.geojson", ImportKindMembers, []byte(`{"type":"FeatureCollection","features":[]}`), nil, problem.Invalid, "file", "only parcels"},
+		{"lambert.geojson", ImportKindParcels, []byte(`{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::26191"}},"features":[]}`), nil, problem.Invalid, "file", "EPSG:4326"},
+		{"big.csv", ImportKindMembers, []byte("nom;genre;village\n" + strings.Repeat("Itto;F;Siroua\n", 100)), []ImportOption{ImportLimits(1000, 1000)}, problem.TooLarge, "file", "larger than"},
+		{"long.csv", ImportKindMembers, []byte("nom;genre;village\n" + strings.Repeat("Itto;F;Siroua\n", 30)), []ImportOption{ImportLimits(1<<20, 20)}, problem.Invalid, "file", "more than 20 rows"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -661,7 +661,7 @@ func TestImportRefusesFilesThatAreNotRegisters(t *testing.T) {
 		t.Errorf("unknown kind: %v", err)
 	}
 	other := access.Actor{UserID: "u2", Email: "x@test", Role: access.CoopManager, Org: "TIWIZWINE"}
-	if _, err := f.s.Preview(f.ctx, other, "SIROUA", ImportMembers, "m.csv", strings.NewReader(frenchMembersCSV)); !access.IsForbidden(err) {
+	if _, err := f.s.Preview(f.ctx, other, "SIROUA", ImportKindMembers, "m.csv", strings.NewReader(frenchMembersCSV)); !access.IsForbidden(err) {
 		t.Errorf("another cooperative's manager: %v", err)
 	}
 	if f.count(t, "members") != 0 {
@@ -677,7 +677,7 @@ func TestImportReportsProgress(t *testing.T) {
 		fmt.Fprintf(&b, "M-%04d;Membre %d;F;Siroua\n", i, i)
 	}
 	var stages []string
-	p := f.apply(t, ImportMembers, "m.csv", []byte(b.String()), ImportProgressFunc(func(pr ImportProgress) {
+	p := f.apply(t, ImportKindMembers, "m.csv", []byte(b.String()), ImportProgressFunc(func(pr ImportProgress) {
 		stages = append(stages, fmt.Sprintf("%s %d/%d", pr.Stage, pr.Done, pr.Total))
 	}))
 	if p.Counts.Create != 1200 {
@@ -689,14 +689,14 @@ func TestImportReportsProgress(t *testing.T) {
 	}
 }
 
-// ImportHarvests keeps the file format of the harvests page and of
+// ImportKindHarvests keeps the file format of the harvests page and of
 // POST …/harvests/import: the fixed header, ISO dates, whole amounts, rows
 // counted from the first line under the header. It now also takes codes
 // and names, and a file sent twice is recorded once.
 func TestImportHarvestsKeepsItsFormat(t *testing.T) {
 	f := newImportFixture(t)
 	importMembers(t, f)
-	f.apply(t, ImportParcels, "parcelles.xlsx", parcelsXLSX(t), ImportSheet("Parcelles"))
+	f.apply(t, ImportKindParcels, "parcelles.xlsx", parcelsXLSX(t), ImportSheet("Parcelles"))
 	good := "parcel,member,date,crop,amount,unit\nP-01,A-001,2025-10-28,saffron,400,g\nIgran,A-002,2025-10-29,saffron,1,kg\n"
 	if n, err := f.s.ImportHarvests(f.ctx, f.manager, "SIROUA", strings.NewReader(good)); err != nil || n != 2 {
 		t.Fatalf("import: %d, %v", n, err)
@@ -744,7 +744,7 @@ func TestImportXLSXReadsCodesAsShownAndNumbersAsStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := f.apply(t, ImportMembers, "m.xlsx", buf.Bytes())
+	p := f.apply(t, ImportKindMembers, "m.xlsx", buf.Bytes())
 	if got := p.Rows[0].Values["code"]; got != "007" {
 		t.Fatalf("code read as %q, want 007", got)
 	}
@@ -765,7 +765,7 @@ func TestImportXLSXReadsCodesAsShownAndNumbersAsStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf, _ = y.WriteToBuffer()
-	pp := f.preview(t, ImportParcels, "p.xlsx", buf.Bytes())
+	pp := f.preview(t, ImportKindParcels, "p.xlsx", buf.Bytes())
 	if got := pp.Rows[0].Values["area_m2"]; got != "1234" || !pp.OK() {
 		t.Fatalf("area read as %q (want 1234 m²)%s", got, problemsOf(pp))
 	}

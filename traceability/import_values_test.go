@@ -141,20 +141,20 @@ func TestMatchColumns(t *testing.T) {
 		header string
 		want   string // field[unit] per column, "-" for ignored
 	}{
-		{ImportMembers, "N° adhérent;Nom;Prénom;Sexe;Douar;Commune;Téléphone", "code;name;first_name;gender;village;commune;-"},
-		{ImportMembers, "Member ID;Full name;Gender;Village", "code;name;gender;village"},
-		{ImportMembers, "رقم العضو;الاسم الكامل;الجنس;الدوار;الجماعة", "code;name;gender;village;commune"},
-		{ImportMembers, "code;name;gender;village", "code;name;gender;village"},
-		{ImportMembers, "Nom;Nom", "name;-"},
-		{ImportParcels, "Code parcelle;Nom de la parcelle;N° adhérent;Superficie (ha);Culture;Latitude;Longitude", "code;name;member;area_m2[ha];crop;latitude;longitude"},
-		{ImportParcels, "parcel code;name;member;area_m2;crop;lat;lon", "code;name;member;area_m2[m2];crop;latitude;longitude"},
-		{ImportParcels, "Surface en m²;المساحة (هكتار);Nom de l'adhérent", "area_m2[m2];-;member"},
-		{ImportParcels, "superficie_ha", "area_m2[ha]"},
-		{ImportHarvests, "parcel,member,date,crop,amount,unit", "parcel;member;date;crop;amount;unit"},
-		{ImportHarvests, "Parcelle;Adhérente;Date de récolte;Poids (kg)", "parcel;member;date;amount[kg]"},
-		{ImportHarvests, "القطعة;العضو;التاريخ;الكمية (كلغ)", "parcel;member;date;amount[kg]"},
-		{ImportCertifications, "Référentiel;Organisme certificateur;N° certificat;Valide du;Valide jusqu'au;Produits;Parcelles", "scheme;body;number;valid_from;valid_to;product_kinds;parcels"},
-		{ImportCertifications, "Scheme;Body;Body code;Number;From;To", "scheme;body;body_code;number;valid_from;valid_to"},
+		{ImportKindMembers, "N° adhérent;Nom;Prénom;Sexe;Douar;Commune;Téléphone", "code;name;first_name;gender;village;commune;-"},
+		{ImportKindMembers, "Member ID;Full name;Gender;Village", "code;name;gender;village"},
+		{ImportKindMembers, "رقم العضو;الاسم الكامل;الجنس;الدوار;الجماعة", "code;name;gender;village;commune"},
+		{ImportKindMembers, "code;name;gender;village", "code;name;gender;village"},
+		{ImportKindMembers, "Nom;Nom", "name;-"},
+		{ImportKindParcels, "Code parcelle;Nom de la parcelle;N° adhérent;Superficie (ha);Culture;Latitude;Longitude", "code;name;member;area_m2[ha];crop;latitude;longitude"},
+		{ImportKindParcels, "parcel code;name;member;area_m2;crop;lat;lon", "code;name;member;area_m2[m2];crop;latitude;longitude"},
+		{ImportKindParcels, "Surface en m²;المساحة (هكتار);Nom de l'adhérent", "area_m2[m2];-;member"},
+		{ImportKindParcels, "superficie_ha", "area_m2[ha]"},
+		{ImportKindHarvests, "parcel,member,date,crop,amount,unit", "parcel;member;date;crop;amount;unit"},
+		{ImportKindHarvests, "Parcelle;Adhérente;Date de récolte;Poids (kg)", "parcel;member;date;amount[kg]"},
+		{ImportKindHarvests, "القطعة;العضو;التاريخ;الكمية (كلغ)", "parcel;member;date;amount[kg]"},
+		{ImportKindCertifications, "Référentiel;Organisme certificateur;N° certificat;Valide du;Valide jusqu'au;Produits;Parcelles", "scheme;body;number;valid_from;valid_to;product_kinds;parcels"},
+		{ImportKindCertifications, "Scheme;Body;Body code;Number;From;To", "scheme;body;body_code;number;valid_from;valid_to"},
 	}
 	for _, tt := range tests {
 		cols := MatchColumns(tt.kind, strings.Split(strings.ReplaceAll(tt.header, ",", ";"), ";"))
@@ -173,7 +173,7 @@ func TestMatchColumns(t *testing.T) {
 			t.Errorf("%s %q:\n got %s\nwant %s", tt.kind, tt.header, strings.Join(got, ";"), tt.want)
 		}
 	}
-	cols := MatchColumns(ImportMembers, []string{"Nom", "Nom", ""})
+	cols := MatchColumns(ImportKindMembers, []string{"Nom", "Nom", ""})
 	if cols[1].Note != "duplicate" || cols[1].DuplicateOf != "A" || cols[2].Note != "empty" || cols[2].Letter != "C" {
 		t.Errorf("notes: %+v", cols)
 	}

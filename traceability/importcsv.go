@@ -14,7 +14,7 @@ import (
 
 // HarvestCSVHeader is the header a harvest file for ImportHarvests starts
 // with. Amounts are whole numbers in the given unit (g or kg for every
-// crop). The register import (Preview, Apply with ImportHarvests) reads
+// crop). The register import (Preview, Apply with ImportKindHarvests) reads
 // this header too, and any other that names the columns.
 var HarvestCSVHeader = []string{"parcel", "member", "date", "crop", "amount", "unit"}
 
@@ -46,11 +46,11 @@ type RowError struct {
 // weak connection can send the same file twice. It answers how many
 // harvests were recorded.
 //
-// It is the register import (Apply with ImportHarvests) held to the file
+// It is the register import (Apply with ImportKindHarvests) held to the file
 // format of the harvests page and of POST …/harvests/import, which kept
 // it until the web side moves to /imports.
 func (s *Service) ImportHarvests(ctx context.Context, actor access.Actor, coop string, r io.Reader) (int, error) {
-	p, err := s.Apply(ctx, actor, coop, ImportHarvests, "harvests.csv", r, func(o *importOptions) {
+	p, err := s.Apply(ctx, actor, coop, ImportKindHarvests, "harvests.csv", r, func(o *importOptions) {
 		o.legacyHarvests = true
 		o.maxRows = 50_000 // its limit before the register import
 		o.maxBytes = 50 << 20
@@ -130,7 +130,7 @@ func (r *importRun) planHarvests(ctx context.Context) error {
 	mrefs, prefs := memberRefs(members), parcelRefs(parcels)
 	r.requireColumns([]string{"parcel", "date", "amount"}, nil)
 	for _, f := range r.preview.Missing {
-		r.fileProblem(issue(f, "no column gives the %s: add one (for example %s)", f, columnExample(ImportHarvests, f)))
+		r.fileProblem(issue(f, "no column gives the %s: add one (for example %s)", f, columnExample(ImportKindHarvests, f)))
 	}
 	amountUnit, unitKnown := r.amountColumnUnit()
 	// seasons holds each parcel's season totals with the rows so far

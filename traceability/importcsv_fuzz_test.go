@@ -13,7 +13,7 @@ import (
 	"github.com/terroir-coop/terroir/internal/problem"
 )
 
-// FuzzImportHarvests sends arbitrary CSV files to ImportHarvests on a real
+// FuzzImportHarvests sends arbitrary CSV files to ImportKindHarvests on a real
 // embedded store (one per fuzz worker; the checks compare counts before and
 // after, so earlier inputs do not matter: a file sent again writes nothing). PARCEL and MEMBER in an input
 // stand for the IDs of the store's parcel and member, so seeds can hold
