@@ -81,6 +81,23 @@ func (s *Service) CreateCertification(ctx context.Context, actor access.Actor, n
 	if err := actor.RequireAdmin(); err != nil {
 		return Certification{}, err
 	}
+	c, err := s.checkCertification(ctx, nc)
+	if err != nil {
+		return Certification{}, err
+	}
+	now := s.now().UTC()
+	c.ID = NewID("crt")
+	c.CreatedAt = now
+	c.History = []StatusChange{{Status: StatusValid, Reason: "issued", By: actor.Email, At: now}}
+	if err := s.store.insertCertification(ctx, c); err != nil {
+		return Certification{}, err
+	}
+	return c, nil
+}
+
+// checkCertification validates a new certificate and returns it, valid,
+// without ID or history (CreateCertification and imports add them).
+func (s *Service) checkCertification(ctx context.Context, nc NewCertification) (Certification, error) {
 	c := Certification{Holder: NormalizeCode(nc.Holder), Scheme: strings.TrimSpace(nc.Scheme), Body: strings.TrimSpace(nc.Body),
 		BodyCode: strings.TrimSpace(nc.BodyCode), Number: strings.TrimSpace(nc.Number),
 		ValidFrom: strings.TrimSpace(nc.ValidFrom), ValidTo: strings.TrimSpace(nc.ValidTo),
@@ -116,13 +133,6 @@ func (s *Service) CreateCertification(ctx context.Context, actor access.Actor, n
 		if p, err := s.store.parcel(ctx, id); err != nil || p.Cooperative != c.Holder {
 			return Certification{}, problem.Field(fmt.Sprintf("parcels[%d]", i), "%q is not a parcel of %s", id, c.Holder)
 		}
-	}
-	now := s.now().UTC()
-	c.ID = NewID("crt")
-	c.CreatedAt = now
-	c.History = []StatusChange{{Status: StatusValid, Reason: "issued", By: actor.Email, At: now}}
-	if err := s.store.insertCertification(ctx, c); err != nil {
-		return Certification{}, err
 	}
 	return c, nil
 }

@@ -36,6 +36,12 @@ type Member struct {
 	Gender      string    `json:"gender" bson:"gender"`
 	Village     string    `json:"village" bson:"village"`
 	CreatedAt   time.Time `json:"created_at" bson:"created_at"`
+
+	// Code is the cooperative's own number for the member (its register's
+	// "N° adhérent"), optional, unique within the cooperative: imports
+	// match rows to members by it.
+	Code    string `json:"code,omitempty" bson:"code,omitempty"`
+	Commune string `json:"commune,omitempty" bson:"commune,omitempty"`
 }
 
 var codePattern = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{1,31}$`)
@@ -116,7 +122,15 @@ func (m Member) Validate() error {
 	if err := OneOf("gender", m.Gender, Genders); err != nil {
 		return err
 	}
-	return RequireText("village", m.Village, 100)
+	if err := RequireText("village", m.Village, 100); err != nil {
+		return err
+	}
+	if m.Commune != "" {
+		if err := RequireText("commune", m.Commune, 100); err != nil {
+			return err
+		}
+	}
+	return validateRecordCode(m.Code)
 }
 
 // Sentinel errors of the package.
@@ -199,13 +213,24 @@ func (s *Service) AddMember(ctx context.Context, actor access.Actor, coop string
 		return Member{}, err
 	}
 	m.Name, m.Village, m.Gender = strings.TrimSpace(m.Name), strings.TrimSpace(m.Village), strings.TrimSpace(m.Gender)
+	m.Code, m.Commune = strings.TrimSpace(m.Code), strings.TrimSpace(m.Commune)
 	if err := m.Validate(); err != nil {
 		return Member{}, err
 	}
 	m.ID = NewID("mbr")
 	m.Cooperative = coop
 	m.CreatedAt = s.now().UTC()
-	if err := s.store.insertMember(ctx, m); err != nil {
+	// A code is unique within the cooperative: checked and inserted under
+	// one lock, as no index can say it (most members have no code).
+	err := s.store.db.Atomically(ctx, func(ctx context.Context) error {
+		if m.Code != "" {
+			if err := s.memberCodeFree(ctx, coop, m.Code); err != nil {
+				return err
+			}
+		}
+		return s.store.insertMember(ctx, m)
+	})
+	if err != nil {
 		return Member{}, err
 	}
 	return m, nil

@@ -417,3 +417,44 @@ func (s *Store) allCertifications(ctx context.Context) ([]Certification, error) 
 	var out []Certification
 	return out, findAll(ctx, s.db.Collection("certifications"), bson.M{}, Page{Limit: 100_000}, &out)
 }
+
+// lockRegister makes concurrent changes to a cooperative's register of
+// members and parcels conflict, so that a code checked free inside
+// Atomically is still free when the record is inserted: on a replica set two
+// transactions that write the same document cannot both commit (the loser
+// is retried and then sees the other's record); on the embedded store
+// Atomically's lock already serialises them. No index can say "unique
+// within the cooperative when present", as most records have no code.
+func (s *Store) lockRegister(ctx context.Context, coop string) error {
+	_, err := s.db.Collection("cooperatives").UpdateOne(ctx, bson.M{"_id": coop}, bson.M{"$inc": bson.M{"register_version": 1}})
+	return err
+}
+
+// completeMember fills in a member's code or commune, recorded without
+// them, from an import. Callers hold Atomically and have read the member.
+func (s *Store) completeMember(ctx context.Context, id, code, commune string) error {
+	set := bson.M{}
+	if code != "" {
+		set["code"] = code
+	}
+	if commune != "" {
+		set["commune"] = commune
+	}
+	_, err := s.db.Collection("members").UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set})
+	return err
+}
+
+// completeParcel fills in a parcel's code, or replaces its point by the
+// outline walked since, from an import. Callers hold Atomically and have
+// read the parcel.
+func (s *Store) completeParcel(ctx context.Context, p Parcel) error {
+	set := bson.M{}
+	if p.Code != "" {
+		set["code"] = p.Code
+	}
+	if p.LocationRaw != "" {
+		set["location"], set["lon"], set["lat"] = p.LocationRaw, p.Lon, p.Lat
+	}
+	_, err := s.db.Collection("parcels").UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": set})
+	return err
+}

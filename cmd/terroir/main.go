@@ -3,7 +3,7 @@
 //	terroir serve [--demo] [--addr :8080] [--data ./data]   run the server
 //	terroir seed                                            add the demo network
 //	terroir verify                                          check every lot's hash chain
-//	terroir import harvests --coop CODE FILE.csv            import harvests
+//	terroir import KIND --coop CODE [--dry-run] FILE         import a register (members, parcels, harvests, certifications)
 //	terroir user add --email E --role R [--org CODE] [--scope A,B]
 //	terroir version
 //
@@ -32,8 +32,8 @@ commands:
   serve      run the HTTP server (--demo seeds the demo network)
   seed       add the demo network to the store and exit
   verify     recompute every lot's hash chain and balance; exit 1 on tampering
-  import harvests --coop CODE FILE.csv
-             import harvests (header parcel,member,date,crop,amount,unit): all rows or none
+  import members|parcels|harvests|certifications --coop CODE [--dry-run] [--sheet NAME] [--new-places] FILE
+             import a register from CSV, XLSX (parcels also GeoJSON, KML, GPX): all rows or none
   user add   create a user (--email, --role, --org, --scope; password from TERROIR_PASSWORD or stdin)
   version    print the version
 `

@@ -5,12 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
-
-	"github.com/terroir-coop/terroir/internal/problem"
-	"github.com/terroir-coop/terroir/traceability"
-	"github.com/terroir-coop/terroir/web/accounts"
 )
 
 // verify recomputes every lot's hash chain and balance and reports the first
@@ -60,59 +55,4 @@ func verify(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		return 1
 	}
 	return 0
-}
-
-// importCmd loads data files: `terroir import harvests --coop CODE FILE.csv`.
-func importCmd(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "harvests" {
-		fmt.Fprintln(stderr, "usage: terroir import harvests --coop CODE FILE.csv")
-		return 2
-	}
-	cfg := configFrom(getenv)
-	fs := flag.NewFlagSet("import harvests", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg.storeFlags(fs)
-	coop := fs.String("coop", "", "cooperative code (required)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
-	}
-	if *coop == "" || fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: terroir import harvests --coop CODE FILE.csv")
-		return 2
-	}
-	f, err := os.Open(fs.Arg(0))
-	if err != nil {
-		return errorf(stderr, "%v", err)
-	}
-	defer f.Close()
-	ctx := context.Background()
-	a, err := openApp(ctx, cfg, newLogger(io.Discard))
-	if err != nil {
-		return errorf(stderr, "%v", err)
-	}
-	defer a.close()
-	start := time.Now()
-	n, err := a.trace.ImportHarvests(ctx, accounts.System, *coop, f)
-	if err != nil {
-		fmt.Fprintf(stderr, "terroir: %v\n", err)
-		printRowErrors(stderr, err)
-		return 1
-	}
-	d := time.Since(start)
-	fmt.Fprintf(stdout, "imported %d harvests in %s (%.0f rows/s)\n", n, d.Round(time.Millisecond), float64(n)/d.Seconds())
-	return 0
-}
-
-func printRowErrors(w io.Writer, err error) {
-	p, ok := problem.As(err)
-	if !ok {
-		return
-	}
-	rows, ok := p.Details.([]traceability.RowError)
-	if !ok {
-		return
-	}
-	for _, r := range rows {
-		fmt.Fprintf(w, "  row %d: %s %s\n", r.Row, r.Field, r.Message)
-	}
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -69,25 +67,5 @@ func TestVerifyCommandFindsTampering(t *testing.T) {
 	out.Reset()
 	if code := run([]string{"verify", "--data", dir}, noEnv, nil, &out, &errOut); code != 1 || !strings.Contains(out.String(), "TAMPERED lot "+lot+" at event 1") {
 		t.Fatalf("tampered store: exit %d, %q", code, out.String())
-	}
-}
-
-func TestImportCommand(t *testing.T) {
-	dir := t.TempDir()
-	_, parcel, member := seedOneLot(t, dir)
-	file := filepath.Join(t.TempDir(), "h.csv")
-	rows := "parcel,member,date,crop,amount,unit\n" + parcel + "," + member + ",2025-10-30,saffron,200,g\n"
-	if err := os.WriteFile(file, []byte(rows+parcel+",nobody,2025-10-30,saffron,200,g\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var out, errOut bytes.Buffer
-	if code := run([]string{"import", "harvests", "--data", dir, "--coop", "SIROUA", file}, noEnv, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "row 2: member") {
-		t.Fatalf("bad file: exit %d %q", code, errOut.String())
-	}
-	if err := os.WriteFile(file, []byte(rows), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if code := run([]string{"import", "harvests", "--data", dir, "--coop", "SIROUA", file}, noEnv, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "imported 1 harvests") {
-		t.Fatalf("good file: exit %d %q %q", code, out.String(), errOut.String())
 	}
 }
