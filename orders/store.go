@@ -90,9 +90,22 @@ func (s *Store) saveOrder(ctx context.Context, o Order, before string) error {
 	return nil
 }
 
-func (s *Store) setCheckout(ctx context.Context, id string, co Checkout) error {
+func (s *Store) setCheckout(ctx context.Context, id string, co Checkout, expiresAt time.Time) error {
 	_, err := s.db.Collection("orders").UpdateOne(ctx, bson.M{"_id": id},
-		bson.M{"$set": bson.M{"session_id": co.SessionID, "checkout_url": co.URL}})
+		bson.M{"$set": bson.M{"session_id": co.SessionID, "checkout_url": co.URL, "expires_at": expiresAt}})
+	return err
+}
+
+// deleteOrder removes an order that never reached its payment page, with
+// the idempotency record that points at it (callers hold Atomically).
+func (s *Store) deleteOrder(ctx context.Context, id, idemKey string) error {
+	if _, err := s.db.Collection("orders").DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		return err
+	}
+	if idemKey == "" {
+		return nil
+	}
+	_, err := s.db.Collection("idempotency").DeleteOne(ctx, bson.M{"_id": "order|" + idemKey})
 	return err
 }
 
