@@ -305,6 +305,19 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 
 var errSkip = errors.New("skip")
 
+// RecordsKeptFor is how long Stripe event IDs and order idempotency keys
+// are kept. Stripe redelivers an event for up to three days, and a signed
+// delivery older than the five-minute tolerance is refused anyway, so after
+// a week an event ID can no longer arrive; a customer's retry of an order
+// comes within minutes, not weeks.
+const RecordsKeptFor = 7 * 24 * time.Hour
+
+// SweepRecords deletes the Stripe event IDs and order idempotency records
+// older than RecordsKeptFor (the embedded store has no TTL indexes).
+func (s *Service) SweepRecords(ctx context.Context) error {
+	return s.store.deleteRecordsBefore(ctx, s.now().Add(-RecordsKeptFor).UTC())
+}
+
 // Ship marks a paid order shipped with its tracking number.
 func (s *Service) Ship(ctx context.Context, actor access.Actor, id, tracking string) (Order, error) {
 	tracking = strings.TrimSpace(tracking)

@@ -41,6 +41,12 @@ const CheckoutTTL = 35 * time.Minute
 // payment made in the page's last seconds.
 const ReservationTTL = CheckoutTTL + 2*time.Minute
 
+// Defaults of Config.
+const (
+	DefaultUnpaidLimit   = 10
+	DefaultContendedHold = 10 * time.Minute
+)
+
 // ErrPaymentsOff is an order placed while online payment is not
 // configured: nothing is reserved, kept or sent to the provider.
 var ErrPaymentsOff = problem.New(problem.PaymentsUnavailable, "online payment is not available right now; nothing was ordered or charged")
@@ -89,13 +95,18 @@ type Order struct {
 	PaidAt        time.Time `json:"paid_at,omitzero" bson:"paid_at,omitempty"`
 	Tracking      string    `json:"tracking,omitempty" bson:"tracking,omitempty"`
 	RefundID      string    `json:"-" bson:"refund_id,omitempty"`
+	RefundedAt    time.Time `json:"refunded_at,omitzero" bson:"refunded_at,omitempty"`
 	RefundDue     bool      `json:"-" bson:"refund_due,omitempty"` // paid after it expired: give the money back
 	// AwaitingFunds: the checkout completed with a delayed payment method
 	// (SEPA debit); the units stay reserved until the money arrives or fails.
-	AwaitingFunds bool              `json:"awaiting_funds,omitempty" bson:"awaiting_funds,omitempty"`
-	Restocked     bool              `json:"restocked,omitempty" bson:"restocked,omitempty"`
-	History       []StatusChange    `json:"history" bson:"history"`
-	Names         map[string]string `json:"-" bson:"names"` // product names (fr) at order time, for emails and Stripe
+	AwaitingFunds bool `json:"awaiting_funds,omitempty" bson:"awaiting_funds,omitempty"`
+	// ShortHold: a product of the order was nearly sold out, so the units
+	// are held for Config.ContendedHold only and the payment page is closed
+	// when the hold ends (Stripe's own minimum is 30 minutes).
+	ShortHold bool              `json:"-" bson:"short_hold,omitempty"`
+	Restocked bool              `json:"restocked,omitempty" bson:"restocked,omitempty"`
+	History   []StatusChange    `json:"history" bson:"history"`
+	Names     map[string]string `json:"-" bson:"names"` // product names (fr) at order time, for emails and Stripe
 }
 
 // Sentinel errors.
@@ -109,6 +120,15 @@ var (
 // Config are the orders' settings.
 type Config struct {
 	PublicURL string // for the payment page's return links
+	// UnpaidLimit is how many units of one product a customer (by e-mail,
+	// and by delivery address) may hold in unpaid orders, unless the
+	// product sets its own (catalog.Product.UnpaidLimit); DefaultUnpaidLimit
+	// when zero.
+	UnpaidLimit int64
+	// ContendedHold is how long an order holds units of a product that is
+	// nearly sold out (ReservationTTL otherwise): its payment page is closed
+	// when the hold ends. DefaultContendedHold when zero.
+	ContendedHold time.Duration
 	// OnAlert is told of what an operator must look at (a payment whose
 	// amount does not match its order); nil ignores alerts.
 	OnAlert func(ctx context.Context, a Alert)
@@ -128,6 +148,12 @@ type Service struct {
 
 // NewService returns the orders service.
 func NewService(store *Store, cat *catalog.Service, sh *shops.Service, stock *shops.Stock, payments Payments, cfg Config, now func() time.Time) *Service {
+	if cfg.UnpaidLimit <= 0 {
+		cfg.UnpaidLimit = DefaultUnpaidLimit
+	}
+	if cfg.ContendedHold <= 0 {
+		cfg.ContendedHold = DefaultContendedHold
+	}
 	return &Service{store: store, db: store.db, catalog: cat, shops: sh, stock: stock, payments: payments, cfg: cfg, now: now}
 }
 
@@ -210,6 +236,7 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 	}
 	lines := make([]shops.Line, len(req.Lines))
 	names := map[string]string{}
+	limits := map[string]int64{}
 	for i, l := range req.Lines {
 		p, err := s.catalog.Product(ctx, l.SKU)
 		if err != nil {
@@ -224,6 +251,10 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 		}
 		lines[i] = shops.Line{SKU: p.SKU, Units: l.Units, UnitPrice: price.Amount}
 		names[p.SKU] = p.Names.FR
+		limits[p.SKU] = s.cfg.UnpaidLimit
+		if p.UnpaidLimit > 0 {
+			limits[p.SKU] = p.UnpaidLimit
+		}
 	}
 	bodyHash := hashOf(req)
 	if len(idemKey) > 200 {
@@ -248,7 +279,15 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 				return err
 			}
 		}
+		holds, err := s.checkUnpaidLimits(ctx, ch.Code, req.Customer, req.Lines, limits)
+		if err != nil {
+			return err
+		}
 		alloc, err := s.stock.Reserve(ctx, ch.Code, lines)
+		if err != nil {
+			return err
+		}
+		contended, err := s.contended(ctx, ch.Code, lines, limits)
 		if err != nil {
 			return err
 		}
@@ -261,7 +300,13 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 		for _, l := range alloc {
 			o.Total.Amount += l.Amount
 		}
+		if contended {
+			o.ShortHold, o.ExpiresAt = true, now.Add(s.cfg.ContendedHold)
+		}
 		if err := s.store.insertOrder(ctx, o); err != nil {
+			return err
+		}
+		if err := s.store.saveHolds(ctx, holds, o.ID); err != nil {
 			return err
 		}
 		if idemKey != "" {
@@ -310,7 +355,7 @@ func (s *Service) openCheckout(ctx context.Context, o *Order, token, idemKey str
 		return err
 	}
 	o.SessionID, o.CheckoutURL = co.SessionID, co.URL
-	if hold := req.ExpiresAt.Add(ReservationTTL - CheckoutTTL); hold.After(o.ExpiresAt) {
+	if hold := req.ExpiresAt.Add(ReservationTTL - CheckoutTTL); hold.After(o.ExpiresAt) && !o.ShortHold {
 		o.ExpiresAt = hold
 	}
 	return s.store.setCheckout(ctx, o.ID, co, o.ExpiresAt)
@@ -344,8 +389,25 @@ func (s *Service) withdraw(ctx context.Context, id, idemKey string) error {
 }
 
 func (o *Order) setStatus(status string, at time.Time, note string) {
+	if status == StatusRefunded && o.RefundedAt.IsZero() {
+		o.RefundedAt = at.UTC()
+	}
 	o.Status = status
 	o.History = append(o.History, StatusChange{Status: status, At: at.UTC(), Note: note})
+}
+
+// refundedAt is when the order was refunded (orders refunded before
+// RefundedAt was recorded: from their history).
+func (o Order) refundedAt() time.Time {
+	if !o.RefundedAt.IsZero() {
+		return o.RefundedAt
+	}
+	for _, h := range o.History {
+		if h.Status == StatusRefunded {
+			return h.At
+		}
+	}
+	return time.Time{}
 }
 
 // transition re-reads an order and applies fn to it in one atomic step,

@@ -65,14 +65,27 @@ func orderBody(units int) map[string]any {
 
 func placeOrder(t *testing.T, e *webtest.Env, units int, key string) (int, orderAnswer) {
 	t.Helper()
-	b, _ := json.Marshal(orderBody(units))
+	return placeOrderAs(t, e, units, key, "")
+}
+
+// placeOrderAs places an order as another customer (e-mail and address
+// named after who), or as the usual one when who is empty.
+func placeOrderAs(t *testing.T, e *webtest.Env, units int, key, who string) (int, orderAnswer) {
+	t.Helper()
+	body := orderBody(units)
+	if who != "" {
+		c := body["customer"].(map[string]any)
+		c["email"] = who + "@example.fr"
+		c["address"].(map[string]any)["line1"] = who + " rue des Lilas"
+	}
+	b, _ := json.Marshal(body)
 	var h []string
 	if key != "" {
 		h = []string{"Idempotency-Key", key}
 	}
-	resp, body := e.Do("POST", "/api/v1/orders", "", b, h...)
+	resp, answer := e.Do("POST", "/api/v1/orders", "", b, h...)
 	var o orderAnswer
-	_ = json.Unmarshal(body, &o)
+	_ = json.Unmarshal(answer, &o)
 	return resp.StatusCode, o
 }
 
@@ -212,12 +225,12 @@ func TestConcurrentOrdersNeverOverReserve(t *testing.T) {
 		t.Fatalf("receipt: %d", st)
 	}
 	var wg sync.WaitGroup
-	var ok, refused, other atomic.Int64
+	var ok, refused, other, n atomic.Int64
 	for range 200 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			switch st, _ := placeOrder(t, e, 1, ""); st {
+			switch st, _ := placeOrderAs(t, e, 1, "", fmt.Sprintf("client%d", n.Add(1))); st {
 			case 201:
 				ok.Add(1)
 			case 409:

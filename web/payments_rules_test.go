@@ -265,3 +265,97 @@ func TestWebhookOfAnUnknownAPIVersionIsNotApplied(t *testing.T) {
 		t.Fatalf("pinned version left the order %s", got.Status)
 	}
 }
+
+// TestPaymentRecordsAreSweptAfterAWeek: Stripe event IDs and order
+// idempotency records do not pile up forever.
+func TestPaymentRecordsAreSweptAfterAWeek(t *testing.T) {
+	e := webtest.New(t)
+	newPlatform(t, e)
+	_, o := placeOrder(t, e, 1, "sweep-key")
+	webhookEvent(t, e, "", orders.EventCheckoutCompleted, o.ID, "pi_sweep", e.Clock.Now(), webtest.WebhookSecret)
+	if e.Count("stripe_events") != 1 || e.Count("idempotency") != 1 {
+		t.Fatalf("before: %d events, %d keys", e.Count("stripe_events"), e.Count("idempotency"))
+	}
+	ctx := context.Background()
+	e.Clock.Advance(6 * 24 * time.Hour)
+	if err := e.Orders.SweepRecords(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.Count("stripe_events") != 1 || e.Count("idempotency") != 1 {
+		t.Fatalf("swept before a week: %d events, %d keys", e.Count("stripe_events"), e.Count("idempotency"))
+	}
+	e.Clock.Advance(2 * 24 * time.Hour)
+	if err := e.Orders.SweepRecords(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.Count("stripe_events") != 0 || e.Count("idempotency") != 0 {
+		t.Fatalf("after eight days: %d events, %d keys", e.Count("stripe_events"), e.Count("idempotency"))
+	}
+}
+
+// TestOneCustomerCannotHoardScarceStock: a hundred orders at once from one
+// customer hold at most the product's unpaid limit; changing the e-mail but
+// not the address does not start over; another customer still gets units;
+// and when the shelf is nearly empty an unpaid order holds its units for
+// the short hold only, its payment page closed when the hold ends.
+func TestOneCustomerCannotHoardScarceStock(t *testing.T) {
+	wire := &stripeWire{}
+	e := webtest.NewWith(t, webtest.Options{StripeTransport: wire})
+	f := newPlatform(t, e) // 20 jars at the platform
+	var wg sync.WaitGroup
+	var placed, limited atomic.Int64
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch st, _ := placeOrderAs(t, e, 1, "", "hoarder"); st {
+			case 201:
+				placed.Add(1)
+			case 409:
+				limited.Add(1)
+			default:
+				t.Errorf("hoarding order: %d", st)
+			}
+		}()
+	}
+	wg.Wait()
+	if placed.Load() != orders.DefaultUnpaidLimit || limited.Load() != 100-orders.DefaultUnpaidLimit {
+		t.Fatalf("one customer placed %d orders (%d limited), want %d", placed.Load(), limited.Load(), orders.DefaultUnpaidLimit)
+	}
+	if _, r := platformStock(t, e, f.eu); r != orders.DefaultUnpaidLimit {
+		t.Fatalf("%d reserved by one customer", r)
+	}
+	// Same address, another e-mail: still the same customer.
+	body := orderBody(1)
+	c := body["customer"].(map[string]any)
+	c["email"] = "hoarder2@example.fr"
+	c["address"].(map[string]any)["line1"] = "hoarder rue des Lilas"
+	var apiErr webtest.APIError
+	if st := e.JSON("POST", "/api/v1/orders", "", body, &apiErr); st != 409 || apiErr.Error.Field != "lines[0].units" || !strings.Contains(apiErr.Error.Message, "pay the waiting order") {
+		t.Fatalf("same address, new e-mail: %d %+v", st, apiErr)
+	}
+	// Someone else still buys; with 20 − 10 − 4 = 6 free jars left (fewer
+	// than the limit) the shelf is contended: a short hold.
+	st, other := placeOrderAs(t, e, 4, "", "neighbour")
+	if st != 201 {
+		t.Fatalf("another customer: %d", st)
+	}
+	var full struct {
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	e.JSON("GET", "/api/v1/orders/"+other.ID+"?token="+other.OrderToken, "", nil, &full)
+	if hold := time.Until(full.ExpiresAt); hold > orders.DefaultContendedHold+time.Minute {
+		t.Fatalf("an order on a nearly empty shelf holds its units for %s", hold)
+	}
+	before := wire.calls.Load()
+	e.Clock.Advance(orders.DefaultContendedHold + time.Minute)
+	if _, err := e.Orders.ExpireDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := orderStatus(t, e, other.ID, other.OrderToken); got.Status != "expired" {
+		t.Fatalf("after the short hold: %s", got.Status)
+	}
+	if wire.calls.Load() == before {
+		t.Fatal("the payment page of the expired short hold was not closed at Stripe")
+	}
+}
