@@ -263,6 +263,11 @@ func (s *Store) salesBetween(ctx context.Context, from, to time.Time) ([]Sale, e
 	return out, find(ctx, s.db.Collection("sales"), bson.M{"at": bson.M{"$gte": from, "$lt": to}}, bson.D{{Key: "at", Value: 1}}, traceability.Page{}, &out)
 }
 
+func (s *Store) movementsBetween(ctx context.Context, kind string, from, to time.Time) ([]Movement, error) {
+	var out []Movement
+	return out, find(ctx, s.db.Collection("movements"), bson.M{"kind": kind, "at": bson.M{"$gte": from, "$lt": to}}, bson.D{{Key: "at", Value: 1}}, traceability.Page{}, &out)
+}
+
 func (s *Store) allMovements(ctx context.Context) ([]Movement, error) {
 	var out []Movement
 	return out, find(ctx, s.db.Collection("movements"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, traceability.Page{}, &out)

@@ -482,7 +482,7 @@ func (s *Server) checkoutSubmit(c *gin.Context) {
 // its input, missing stock by its cart line (409, cart kept).
 func (s *Server) checkoutRefused(c *gin.Context, err error, lines []cartLine, nonce string) {
 	pe, ok := problem.As(err)
-	if !ok || pe.Code == problem.Unavailable {
+	if !ok || pe.Code == problem.Unavailable || pe.Code == problem.PaymentsUnavailable {
 		s.pageFail(c, err)
 		return
 	}

@@ -32,6 +32,9 @@ type config struct {
 	StripeKey     string
 	StripeWebhook string
 	StripeAPIBase string
+	// StripeAPIVersions are webhook API versions accepted besides the one
+	// stripe-go is pinned to (comma-separated STRIPE_WEBHOOK_API_VERSIONS).
+	StripeAPIVersions []string
 }
 
 func configFrom(getenv func(string) string) config {
@@ -42,16 +45,17 @@ func configFrom(getenv func(string) string) config {
 		return v
 	}
 	return config{
-		Addr:          or(getenv("TERROIR_ADDR"), ":8080"),
-		DataDir:       or(getenv("TERROIR_DATA"), "data"),
-		MongoURI:      getenv("MONGODB_URI"),
-		PublicURL:     or(getenv("TERROIR_PUBLIC_URL"), "http://localhost:8080"),
-		QRKey:         getenv("TERROIR_QR_KEY"),
-		AdminEmail:    getenv("TERROIR_ADMIN_EMAIL"),
-		AdminPassword: getenv("TERROIR_ADMIN_PASSWORD"),
-		StripeKey:     getenv("STRIPE_SECRET_KEY"),
-		StripeWebhook: getenv("STRIPE_WEBHOOK_SECRET"),
-		StripeAPIBase: getenv("STRIPE_API_BASE"),
+		Addr:              or(getenv("TERROIR_ADDR"), ":8080"),
+		DataDir:           or(getenv("TERROIR_DATA"), "data"),
+		MongoURI:          getenv("MONGODB_URI"),
+		PublicURL:         or(getenv("TERROIR_PUBLIC_URL"), "http://localhost:8080"),
+		QRKey:             getenv("TERROIR_QR_KEY"),
+		AdminEmail:        getenv("TERROIR_ADMIN_EMAIL"),
+		AdminPassword:     getenv("TERROIR_ADMIN_PASSWORD"),
+		StripeKey:         getenv("STRIPE_SECRET_KEY"),
+		StripeWebhook:     getenv("STRIPE_WEBHOOK_SECRET"),
+		StripeAPIBase:     getenv("STRIPE_API_BASE"),
+		StripeAPIVersions: strings.FieldsFunc(getenv("STRIPE_WEBHOOK_API_VERSIONS"), func(r rune) bool { return r == ',' }),
 	}
 }
 
@@ -93,8 +97,11 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	a.catalogCache = web.NewCatalogCache(time.Now, cacheTTL(store))
 	a.stock = shops.NewStock(shops.NewStore(store), a.trace, time.Now, a.catalogCache.Changed)
 	a.payments = orders.NewStripe(cfg.StripeKey, cfg.StripeWebhook, cfg.StripeAPIBase, nil)
+	a.payments.AcceptAPIVersions(cfg.StripeAPIVersions...)
 	a.orders = orders.NewService(orders.NewStore(store), a.catalog, a.shops, a.stock, a.payments,
-		orders.Config{PublicURL: strings.TrimRight(cfg.PublicURL, "/")}, time.Now)
+		orders.Config{PublicURL: strings.TrimRight(cfg.PublicURL, "/"), OnAlert: func(ctx context.Context, al orders.Alert) {
+			log.ErrorContext(ctx, "payment alert", "alert", al.Kind, "order", al.OrderID, "event", al.EventID, "detail", al.Detail)
+		}}, time.Now)
 	a.replay = replay.NewService(replay.NewStore(store), time.Now)
 	a.accounts = accounts.NewService(accounts.NewStore(store), time.Now, a.checkOrg)
 	if store.Unclean() {

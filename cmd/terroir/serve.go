@@ -146,6 +146,9 @@ func sweep(ctx context.Context, a *app, log interface{ Warn(string, ...any) }) {
 			if err := a.replay.Sweep(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("sweep idempotency keys", "err", err)
 			}
+			if err := a.orders.SweepRecords(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("sweep payment records", "err", err)
+			}
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +46,29 @@ type Env struct {
 	Orders       *orders.Service
 	Payments     *orders.Stripe
 	AdminToken   string
+	// Clock is the time every service of the server reads: the real time
+	// until a test moves it (month ends, expiries) with Advance.
+	Clock *Clock
+}
+
+// Clock is a settable clock: real time shifted by what tests advanced it.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
 }
 
 // AdminEmail and Password are the credentials of the admin New creates.
@@ -54,21 +78,40 @@ const (
 	QRKey      = "test-qr-key-0123456789abcdef"
 )
 
+// Options change how New builds the server; the zero value is the usual
+// test server, paying through stripe-mock.
+type Options struct {
+	// NoStripeKey starts the server without STRIPE_SECRET_KEY.
+	NoStripeKey bool
+	// StripeTransport, when set, carries every request to Stripe (to count,
+	// inspect or cut them); it reaches stripe-mock unless it decides
+	// otherwise.
+	StripeTransport http.RoundTripper
+	// OnAlert receives the orders service's alerts.
+	OnAlert func(ctx context.Context, a orders.Alert)
+}
+
 // New starts a server on a fresh store with one admin user.
 func New(t testing.TB) *Env {
+	t.Helper()
+	return NewWith(t, Options{})
+}
+
+// NewWith starts a server as New does, changed by opts.
+func NewWith(t testing.TB, opts Options) *Env {
 	t.Helper()
 	store := mongotest.New(t)
 	ctx := context.Background()
 	if err := store.EnsureIndexes(ctx, web.Indexes()); err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{T: t, Store: store}
-	e.Traceability = traceability.NewService(traceability.NewStore(store), time.Now)
-	e.Shops = shops.NewService(shops.NewStore(store), time.Now)
-	e.Catalog = catalog.NewService(catalog.NewStore(store), e.Traceability, time.Now)
-	e.CatalogCache = web.NewCatalogCache(time.Now, 10*time.Minute)
-	e.Stock = shops.NewStock(shops.NewStore(store), e.Traceability, time.Now, e.CatalogCache.Changed)
-	e.Accounts = accounts.NewService(accounts.NewStore(store), time.Now, func(ctx context.Context, role access.Role, org string) error {
+	e := &Env{T: t, Store: store, Clock: &Clock{}}
+	e.Traceability = traceability.NewService(traceability.NewStore(store), e.Clock.Now)
+	e.Shops = shops.NewService(shops.NewStore(store), e.Clock.Now)
+	e.Catalog = catalog.NewService(catalog.NewStore(store), e.Traceability, e.Clock.Now)
+	e.CatalogCache = web.NewCatalogCache(e.Clock.Now, 10*time.Minute)
+	e.Stock = shops.NewStock(shops.NewStore(store), e.Traceability, e.Clock.Now, e.CatalogCache.Changed)
+	e.Accounts = accounts.NewService(accounts.NewStore(store), e.Clock.Now, func(ctx context.Context, role access.Role, org string) error {
 		if role == access.ShopManager {
 			_, err := e.Shops.Shop(ctx, org)
 			return err
@@ -88,16 +131,25 @@ func New(t testing.TB) *Env {
 	}
 	e.Codes = traceability.Codes{PublicURL: e.Server.URL, Signer: signer}
 	e.Scans = e.Traceability.NewScanBuffer()
-	e.Payments = orders.NewStripe("sk_test_terroir", WebhookSecret, StripeMock(t), nil)
-	e.Orders = orders.NewService(orders.NewStore(store), e.Catalog, e.Shops, e.Stock, e.Payments, orders.Config{PublicURL: e.Server.URL}, time.Now)
+	key := "sk_test_terroir"
+	if opts.NoStripeKey {
+		key = ""
+	}
+	var stripeClient *http.Client
+	if opts.StripeTransport != nil {
+		stripeClient = &http.Client{Transport: opts.StripeTransport, Timeout: 20 * time.Second}
+	}
+	e.Payments = orders.NewStripe(key, WebhookSecret, StripeMock(t), stripeClient)
+	e.Orders = orders.NewService(orders.NewStore(store), e.Catalog, e.Shops, e.Stock, e.Payments,
+		orders.Config{PublicURL: e.Server.URL, OnAlert: opts.OnAlert}, e.Clock.Now)
 	// One process owns the test store, as in production on the embedded
 	// store, so caches live as long as there (their own invalidations are
 	// complete; the TTL only bounds other instances' changes).
 	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute}, web.Deps{
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
-		Replay: replay.NewService(replay.NewStore(store), time.Now),
+		Replay: replay.NewService(replay.NewStore(store), e.Clock.Now),
 		Store:  store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog, CatalogCache: e.CatalogCache,
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler), Now: e.Clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
