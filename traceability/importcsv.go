@@ -118,6 +118,10 @@ func (s *Service) ImportHarvests(ctx context.Context, actor access.Actor, coop s
 			refuse(row, errTotalTooLarge("amount"))
 			continue
 		}
+		if err := HarvestLimit("amount", h.Crop, season, p.AreaM2); err != nil {
+			refuse(row, err)
+			continue
+		}
 		seasons[p.ID+"|"+key] = season
 		h.ID = NewID("hrv")
 		h.CreatedAt = now

@@ -197,7 +197,8 @@ func (s *Service) validateHarvest(ctx context.Context, actor access.Actor, coop 
 
 // AddHarvest records a harvest. When the season's total on the parcel is
 // outside the typical range for its crop and area, the harvest carries a
-// flag, which passes to the lot made from it.
+// flag, which passes to the lot made from it; beyond the crop's hard limit
+// (HarvestLimit) it is refused with problem.Unprocessable on "quantity".
 func (s *Service) AddHarvest(ctx context.Context, actor access.Actor, coop string, nh NewHarvest) (Harvest, error) {
 	coop = NormalizeCode(coop)
 	if err := actor.ManageCoop(coop); err != nil {
@@ -215,8 +216,9 @@ func (s *Service) AddHarvest(ctx context.Context, actor access.Actor, coop strin
 	return h, err
 }
 
-// recordHarvest adds h to its parcel's season total, flags it when the total
-// is outside the plausible range, and stores it. The total is read then
+// recordHarvest adds h to its parcel's season total, refuses it (422) when
+// the total is beyond what any field gives, flags it when the total is
+// outside the plausible range, and stores it. The total is read then
 // written, so callers run it inside Atomically: two pickings recorded at
 // once are both counted.
 func (s *Service) recordHarvest(ctx context.Context, h *Harvest) error {
@@ -229,6 +231,9 @@ func (s *Service) recordHarvest(ctx context.Context, h *Harvest) error {
 	total, ok := addQuantities(p.SeasonTotals[key], h.Quantity)
 	if !ok {
 		return errTotalTooLarge("quantity")
+	}
+	if err := HarvestLimit("quantity", h.Crop, total, p.AreaM2); err != nil {
+		return err
 	}
 	if reason, ok := CheckHarvest(h.Crop, total, p.AreaM2); !ok {
 		h.Flag = reason

@@ -287,7 +287,7 @@ func certify(t *testing.T, e *webtest.Env, holder, scheme string, parcels ...str
 	var c map[string]any
 	if st := e.JSON("POST", "/api/v1/certifications", e.AdminToken, map[string]any{
 		"holder": holder, "scheme": scheme, "body": "Ecocert Maroc", "body_code": "MA-BIO-154", "number": "C-" + scheme,
-		"valid_from": "2025-01-01", "valid_to": "2030-12-31", "product_kinds": []string{"saffron"}, "parcels": parcels,
+		"valid_from": "2025-01-01", "valid_to": "2030-12-31", "product_kinds": []string{"saffron", "saffron_dried"}, "parcels": parcels,
 	}, &c); st != 201 {
 		t.Fatalf("certification: %d %v", st, c)
 	}
