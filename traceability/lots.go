@@ -59,15 +59,20 @@ type Flag struct {
 }
 
 // Lot is a quantity of one product kind that can be traced. Its code is its
-// _id. Invariants: 0 <= Available <= Quantity (plus adjustments); Available
-// changes only together with an appended event, in one update; Events form a
-// hash chain (chain.go) whose signed quantities sum to Available.
+// _id. Invariants: 0 <= Available <= Quantity + Corrections; Available and
+// Corrections change only together with an appended event, in one update;
+// Events form a hash chain (chain.go) whose signed quantities sum to
+// Available, so Quantity + Corrections = Available + what was consumed,
+// packed and shipped (Account).
 type Lot struct {
-	Code        string       `json:"code" bson:"_id"`
-	Cooperative string       `json:"cooperative" bson:"coop"`
-	ProductKind string       `json:"product_kind" bson:"kind"`
-	Source      string       `json:"source" bson:"source"`
-	Quantity    int64        `json:"-" bson:"quantity"`
+	Code        string `json:"code" bson:"_id"`
+	Cooperative string `json:"cooperative" bson:"coop"`
+	ProductKind string `json:"product_kind" bson:"kind"`
+	Source      string `json:"source" bson:"source"`
+	Quantity    int64  `json:"-" bson:"quantity"` // as made; never changes
+	// Corrections is the net of the lot's corrected events: what it really
+	// held is Quantity + Corrections (CurrentQuantity).
+	Corrections int64        `json:"-" bson:"corrections,omitempty"`
 	Available   int64        `json:"-" bson:"available"`
 	Unit        Unit         `json:"-" bson:"unit"`
 	Origin      []OriginLine `json:"origin" bson:"origin"`
@@ -92,6 +97,15 @@ type Lot struct {
 	LastHash  string    `json:"-" bson:"last_hash"`
 	CreatedBy string    `json:"created_by" bson:"created_by"`
 	CreatedAt time.Time `json:"created_at" bson:"created_at"`
+}
+
+// CurrentQuantity is what the lot holds by its record: its quantity as made
+// plus its corrections.
+func (l Lot) CurrentQuantity() int64 { return l.Quantity + l.Corrections }
+
+// Corrected reports whether the lot's quantity was ever corrected.
+func (l Lot) Corrected() bool {
+	return slices.ContainsFunc(l.Events, func(e Event) bool { return e.Type == EventCorrected })
 }
 
 // OpenFlags counts flags still waiting for a justification.
@@ -120,8 +134,8 @@ func signOf(eventType string) int64 {
 		return 1
 	case EventConsumed, EventShipped:
 		return -1
-	case EventAdjusted:
-		return 1 // adjustments carry their own sign
+	case EventAdjusted, EventCorrected:
+		return 1 // adjustments and corrections carry their own sign
 	}
 	return 0
 }

@@ -33,18 +33,21 @@ type Parcel struct {
 
 // Harvest is one picking on a parcel. It goes whole into exactly one origin lot.
 type Harvest struct {
-	ID          string    `json:"id" bson:"_id"`
-	Cooperative string    `json:"cooperative" bson:"coop"`
-	Parcel      string    `json:"parcel" bson:"parcel"`
-	Member      string    `json:"member" bson:"member"`
-	Date        string    `json:"date" bson:"date"` // YYYY-MM-DD
-	Crop        string    `json:"crop" bson:"crop"`
-	Quantity    int64     `json:"quantity" bson:"quantity"` // mg
-	Unit        Unit      `json:"unit" bson:"unit"`
-	Lot         string    `json:"lot,omitempty" bson:"lot,omitempty"`   // the origin lot it went into
-	Flag        string    `json:"flag,omitempty" bson:"flag,omitempty"` // plausibility finding
-	CreatedBy   string    `json:"created_by" bson:"created_by"`
-	CreatedAt   time.Time `json:"created_at" bson:"created_at"`
+	ID          string `json:"id" bson:"_id"`
+	Cooperative string `json:"cooperative" bson:"coop"`
+	Parcel      string `json:"parcel" bson:"parcel"`
+	Member      string `json:"member" bson:"member"`
+	Date        string `json:"date" bson:"date"` // YYYY-MM-DD
+	Crop        string `json:"crop" bson:"crop"`
+	Quantity    int64  `json:"quantity" bson:"quantity"` // mg
+	Unit        Unit   `json:"unit" bson:"unit"`
+	Lot         string `json:"lot,omitempty" bson:"lot,omitempty"`   // the origin lot it went into
+	Flag        string `json:"flag,omitempty" bson:"flag,omitempty"` // plausibility finding
+	// Corrections is the history of corrections (corrections.go); Quantity
+	// is the corrected quantity, the first entry's From the one recorded.
+	Corrections []HarvestCorrection `json:"corrections,omitempty" bson:"corrections,omitempty"`
+	CreatedBy   string              `json:"created_by" bson:"created_by"`
+	CreatedAt   time.Time           `json:"created_at" bson:"created_at"`
 }
 
 // Sentinel errors.
