@@ -2,7 +2,6 @@ package traceability
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -104,6 +103,16 @@ func (s *Service) CorrectLot(ctx context.Context, actor access.Actor, code strin
 	return lot, err
 }
 
+// Dependent is what already took from a lot: a lot made from it (by a
+// transformation or packing) or a shop it shipped units to. A 409 of a
+// correction lists them in its Details.
+type Dependent struct {
+	Lot      string `json:"lot,omitempty"`
+	Shop     string `json:"shop,omitempty"`
+	Quantity int64  `json:"quantity"` // base units of the corrected lot
+	Unit     Unit   `json:"unit"`
+}
+
 // dependents refuses a correction by delta that would take the lot below
 // what already left it, naming where it went.
 func dependents(l Lot, delta int64) error {
@@ -111,21 +120,27 @@ func dependents(l Lot, delta int64) error {
 		return nil
 	}
 	used := l.CurrentQuantity() - l.Available
-	var where []string
+	var deps []Dependent
+	var names []string
 	for _, e := range l.Events {
 		switch e.Type {
 		case EventConsumed:
-			var lots []string
 			for _, o := range e.Outputs {
-				lots = append(lots, o.Lot)
+				deps = append(deps, Dependent{Lot: o.Lot, Quantity: e.Quantity, Unit: l.Unit})
+				names = append(names, o.Lot)
 			}
-			where = append(where, fmt.Sprintf("%s into %s (%s)", FormatQuantity(e.Quantity, l.Unit), strings.Join(lots, ", "), e.Note))
 		case EventShipped:
-			where = append(where, fmt.Sprintf("%d units shipped (%s)", e.Quantity, e.Place))
+			_, shop, _ := strings.Cut(e.Place, " → ")
+			deps = append(deps, Dependent{Shop: shop, Quantity: e.Quantity, Unit: l.Unit})
+			if !slices.Contains(names, shop) {
+				names = append(names, shop)
+			}
 		}
 	}
-	return problem.New(problem.Conflict, "lot %s cannot be corrected to %s: %s of it already went on: %s",
-		l.Code, FormatQuantity(l.CurrentQuantity()+delta, l.Unit), FormatQuantity(used, l.Unit), strings.Join(where, "; "))
+	err := problem.New(problem.Conflict, "lot %s cannot be corrected to %s: %s of it is already used by %s",
+		l.Code, FormatQuantity(l.CurrentQuantity()+delta, l.Unit), FormatQuantity(used, l.Unit), strings.Join(names, ", "))
+	err.Details = deps
+	return err
 }
 
 // checkOutputLimit refuses raising a transformation output to amount when
@@ -161,13 +176,7 @@ func (s *Service) checkOutputLimit(ctx context.Context, l Lot, amount int64) err
 		}
 		break
 	}
-	if err := TransformationLimit(l.Process, first.ProductKind, inTotal, outputs); err != nil {
-		p, _ := problem.As(err)
-		c := *p
-		c.Field = "quantity"
-		return &c
-	}
-	return nil
+	return renamed(TransformationLimit(l.Process, first.ProductKind, inTotal, outputs), "quantity")
 }
 
 // CorrectHarvest corrects the quantity of a harvest of the cooperative, with

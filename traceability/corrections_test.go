@@ -77,6 +77,8 @@ func TestLotCorrections(t *testing.T) {
 	_, err = f.s.CorrectLot(f.ctx, f.manager, dried.Code, g(20), "weighed again after drying")
 	if p := wantProblem(t, err, problem.Conflict, ""); !strings.Contains(p.Message, jars.Code) {
 		t.Errorf("409 message %q does not name the packed lot", p.Message)
+	} else if deps, _ := p.Details.([]Dependent); len(deps) != 1 || deps[0].Lot != jars.Code || deps[0].Quantity != 30_000 {
+		t.Errorf("409 details %+v", p.Details)
 	}
 	// Another cooperative's manager learns nothing; an auditor may read
 	// but not correct.

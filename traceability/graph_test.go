@@ -135,10 +135,12 @@ func TestImpossibleIsRefusedUnusualIsFlagged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dried := f.mustTransform("drying", in(lot, g(50)), out("saffron_dried", g(10)))[0]
+	dried := f.mustTransform("drying", in(lot, g(250)), out("saffron_dried", g(50)))[0]
 	// 50 g dried into 60 g: more out than in.
-	_, err = f.transform("sorting", in(dried, g(10)), out("saffron_dried", g(12)))
-	wantProblem(t, err, problem.Unprocessable, "outputs")
+	_, err = f.transform("sorting", in(dried, g(50)), out("saffron_dried", g(60)))
+	if p := wantProblem(t, err, problem.Unprocessable, "outputs"); !strings.Contains(p.Message, "sorting of 50 g cannot give outputs holding 60 g") {
+		t.Errorf("message %q", p.Message)
+	}
 	_, err = f.transform("drying", in(lot, g(50)), out("saffron_dried", g(60)))
 	p = wantProblem(t, err, problem.Unprocessable, "outputs")
 	if !strings.Contains(p.Message, "more than the inputs") {

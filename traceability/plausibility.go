@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/terroir-coop/terroir/internal/problem"
 )
@@ -300,10 +299,12 @@ func HarvestLimit(field, crop string, seasonTotalMg, areaM2 int64) error {
 		if float64(seasonTotalMg)/float64(areaM2) <= r.Limit {
 			return nil
 		}
-		return &problem.Error{Code: problem.Unprocessable, Field: field, Message: fmt.Sprintf(
-			"%s of %s on %s m² this season is more than any field gives (at most %s on that area): %s",
+		err := problem.New(problem.Unprocessable,
+			"%s of %s on %s m² in a season is more than any field gives: the limit is %s on that area (%s kg/ha, ten times the top of the plausible range)",
 			FormatQuantity(seasonTotalMg, Milligram), crop, strconv.FormatInt(areaM2, 10),
-			FormatQuantity(roundSignificant(r.Limit*float64(areaM2), 3), Milligram), r.LimitText)}
+			FormatQuantity(roundSignificant(r.Limit*float64(areaM2), 3), Milligram), strconv.FormatFloat(r.Limit/mgPerM2PerKgPerHa, 'f', -1, 64))
+		err.Field = field
+		return err
 	}
 	return nil
 }
@@ -324,30 +325,33 @@ type OutputAmount struct {
 func TransformationLimit(process, inputKind string, inputTotal int64, outputs []OutputAmount) error {
 	inUnit := productKinds[inputKind]
 	var counted float64
-	var what []string
 	for _, o := range outputs {
 		r, ok := edge(process, inputKind, o.Kind)
 		if !ok || r.Limit <= 0 {
 			continue
 		}
 		if r.Uncounted {
-			if float64(o.Amount) > r.Limit*float64(inputTotal) {
-				return &problem.Error{Code: problem.Unprocessable, Field: "outputs", Message: fmt.Sprintf(
-					"%s of %s cannot give %s of %s: %s", process, FormatQuantity(inputTotal, inUnit),
-					FormatQuantity(o.Amount, productKinds[o.Kind]), o.Kind, r.LimitText)}
+			if limit := r.Limit * float64(inputTotal); float64(o.Amount) > limit {
+				err := problem.New(problem.Unprocessable,
+					"%s of %s cannot give %s of %s: at most %s, ten times the top of its plausible range",
+					process, FormatQuantity(inputTotal, inUnit), FormatQuantity(o.Amount, productKinds[o.Kind]), o.Kind,
+					FormatQuantity(int64(limit), productKinds[o.Kind]))
+				err.Field = "outputs"
+				return err
 			}
 			continue
 		}
 		counted += float64(o.Amount) / r.Limit
-		what = append(what, FormatQuantity(o.Amount, productKinds[o.Kind])+" of "+o.Kind)
 	}
 	// A relative tolerance of 1e-9 absorbs the float rounding of the
 	// density conversion; like-unit outputs are integers compared exactly
 	// well below 2^53.
 	if counted > float64(inputTotal)*(1+1e-9) {
-		return &problem.Error{Code: problem.Unprocessable, Field: "outputs", Message: fmt.Sprintf(
-			"%s of %s of %s cannot give %s: the outputs would hold more than the inputs, and %s only loses or keeps matter",
-			process, FormatQuantity(inputTotal, inUnit), inputKind, strings.Join(what, " and "), process)}
+		err := problem.New(problem.Unprocessable,
+			"%s of %s cannot give outputs holding %s: the outputs would hold more than the inputs, and no process makes matter (volumes are weighed at their lowest plausible density)",
+			process, FormatQuantity(inputTotal, inUnit), FormatQuantity(int64(math.Ceil(counted)), inUnit))
+		err.Field = "outputs"
+		return err
 	}
 	return nil
 }
