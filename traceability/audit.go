@@ -253,14 +253,17 @@ func massBalance(lots []Lot, season int) []BalanceRow {
 			r.Shipped += a.Shipped * size
 			r.OnHandUnits += l.Available
 			r.OnHandPacked += l.Available * size
+			var sold int64
 			for _, e := range l.Events {
 				switch e.Type {
 				case EventSold:
-					r.SoldUnits += e.Quantity
+					sold += e.Quantity
 				case EventReturned:
-					r.SoldUnits -= e.Quantity
+					sold -= e.Quantity
 				}
 			}
+			r.SoldUnits += sold
+			r.Sold += sold * size
 			if a.Available != l.Available || a.Created != l.Quantity || a.Corrections != l.Corrections {
 				name(r, BalanceIssue{Lot: l.Code, Issue: IssueNotExplained, Expected: a.Available, Recorded: l.Available})
 			}

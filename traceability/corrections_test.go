@@ -43,7 +43,16 @@ func TestMassBalanceInOneUnit(t *testing.T) {
 	if err := f.ship(jars.Code, 30, "TAROUDANNT"); err != nil {
 		t.Fatal(err)
 	}
+	// 6 jars sold at the shop, one brought back: sold counts 5, in units and content.
+	for typ, n := range map[string]int64{EventSold: 6, EventReturned: 1} {
+		if err := f.s.RecordCustody(f.ctx, jars.Code, typ, n, "TAROUDANNT", "shop@test"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r := balanceRow(t, f, "saffron_dried")
+	if r.SoldUnits != 5 || r.Sold != 5_000 {
+		t.Errorf("sold %d units, %d mg; want 5 and 5000", r.SoldUnits, r.Sold)
+	}
 	want := BalanceRow{ProductKind: "saffron_dried", Unit: Milligram, Lots: 2, Produced: 100_000, Packed: 50_000, OnHand: 50_000,
 		PackedUnits: 50, ShippedUnits: 30, Shipped: 30_000, OnHandUnits: 20, OnHandPacked: 20_000}
 	if r.Unit != want.Unit || r.Produced != want.Produced || r.Packed != want.Packed || r.OnHand != want.OnHand || r.Losses != 0 ||
