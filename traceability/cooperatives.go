@@ -16,12 +16,17 @@ var CooperativeKinds = []string{"saffron", "argan", "olive", "pamm", "honey", "a
 
 // Cooperative is a producers' cooperative of the network.
 type Cooperative struct {
-	Code      string    `json:"code" bson:"_id"`
-	Name      string    `json:"name" bson:"name"`
-	Kind      string    `json:"kind" bson:"kind"`
-	Commune   string    `json:"commune" bson:"commune"`
-	Province  string    `json:"province" bson:"province"`
-	Group     string    `json:"group,omitempty" bson:"group,omitempty"` // federation or GIE, e.g. FIMASAFRAN
+	Code     string `json:"code" bson:"_id"`
+	Name     string `json:"name" bson:"name"`
+	Kind     string `json:"kind" bson:"kind"`
+	Commune  string `json:"commune" bson:"commune"`
+	Province string `json:"province" bson:"province"`
+	Group    string `json:"group,omitempty" bson:"group,omitempty"` // federation or GIE, e.g. FIMASAFRAN
+	// GLN identifies the cooperative in EPCIS exports when it has one
+	// (else a URI of this server does); TimeZone is its place's IANA zone
+	// (default Africa/Casablanca, see Zone).
+	GLN       string    `json:"gln,omitempty" bson:"gln,omitempty"`
+	TimeZone  string    `json:"time_zone,omitempty" bson:"time_zone,omitempty"`
 	CreatedAt time.Time `json:"created_at" bson:"created_at"`
 }
 
@@ -89,6 +94,8 @@ func (c *Cooperative) normalize() {
 	c.Commune = strings.TrimSpace(c.Commune)
 	c.Province = strings.TrimSpace(c.Province)
 	c.Group = strings.TrimSpace(c.Group)
+	c.GLN = strings.TrimSpace(c.GLN)
+	c.TimeZone = strings.TrimSpace(c.TimeZone)
 }
 
 // Validate checks a new cooperative's fields.
@@ -109,9 +116,14 @@ func (c Cooperative) Validate() error {
 		return err
 	}
 	if c.Group != "" {
-		return RequireText("group", c.Group, 200)
+		if err := RequireText("group", c.Group, 200); err != nil {
+			return err
+		}
 	}
-	return nil
+	if err := CheckGLN("gln", c.GLN); err != nil {
+		return err
+	}
+	return CheckTimeZone("time_zone", c.TimeZone)
 }
 
 // Validate checks a new member's fields.

@@ -105,7 +105,7 @@ func problemsOf(p ImportPreview) string {
 
 // wantProblem fails unless p has a problem on row and field whose message
 // contains text.
-func wantProblem(t *testing.T, p ImportPreview, row int, field, text string) {
+func wantRowProblem(t *testing.T, p ImportPreview, row int, field, text string) {
 	t.Helper()
 	for _, e := range p.Problems {
 		if e.Row == row && e.Field == field && strings.Contains(e.Message, text) {
@@ -176,7 +176,7 @@ func TestImportMembersOneBadRowImportsNothing(t *testing.T) {
 		"B-2;Mina Aït Said;X;Tasrirte\n" + // row 3: no such gender
 		"B-3;Hadda Ait Hammou;F;Timlilt\n"
 	p := f.refuse(t, ImportKindMembers, "m.csv", []byte(file))
-	wantProblem(t, p, 3, "gender", `"X" is not a gender`)
+	wantRowProblem(t, p, 3, "gender", `"X" is not a gender`)
 	if len(p.Problems) != 1 || p.Counts.Refused != 1 || p.Counts.Create != 2 {
 		t.Errorf("problems%s, counts %+v", problemsOf(p), p.Counts)
 	}
@@ -211,12 +211,12 @@ func TestImportMembersBadRows(t *testing.T) {
 		"C-5;Fatima Aït Brahim;H;Siroua;\n"+ // row 6: recorded as a woman
 		"C-6;Abdellah Ait Taleb;H;Siroua;Casablanca\n"+ // row 7: unknown commune
 		";;F;Siroua;\n")) // row 8: no name
-	wantProblem(t, p, 3, "code", "C-1 is also the code on row 2")
-	wantProblem(t, p, 4, "village", `"Sirou" is not a known village: did you mean Siroua?`)
-	wantProblem(t, p, 5, "village", `"Tizi Ouzou" is not a known village of this cooperative`)
-	wantProblem(t, p, 6, "gender", `differs from the member's gender on record: "female" there, "male" in the file`)
-	wantProblem(t, p, 7, "commune", `"Casablanca" is not a known commune`)
-	wantProblem(t, p, 8, "name", "is required")
+	wantRowProblem(t, p, 3, "code", "C-1 is also the code on row 2")
+	wantRowProblem(t, p, 4, "village", `"Sirou" is not a known village: did you mean Siroua?`)
+	wantRowProblem(t, p, 5, "village", `"Tizi Ouzou" is not a known village of this cooperative`)
+	wantRowProblem(t, p, 6, "gender", `differs from the member's gender on record: "female" there, "male" in the file`)
+	wantRowProblem(t, p, 7, "commune", `"Casablanca" is not a known commune`)
+	wantRowProblem(t, p, 8, "name", "is required")
 	if n := f.count(t, "members"); n != before {
 		t.Fatalf("refused file wrote members: %d → %d", before, n)
 	}
@@ -410,7 +410,7 @@ func TestImportParcelOutlinesFromGeoJSON(t *testing.T) {
 	// An outline that disagrees with the declared area is the parcel
 	// form's refusal, on its feature.
 	bad := featureCollection(t, feature("Polygon", [][][]float64{outline(-7.9320, 30.5370, 30, 40)}, map[string]any{"code": "P-12", "nom": "X", "adherent": "A-001", "superficie (ha)": 12}))
-	wantProblem(t, f.refuse(t, ImportKindParcels, "bad.geojson", bad), 1, "area_m2", "declared 120000 m² but the outline measures about 1200 m²")
+	wantRowProblem(t, f.refuse(t, ImportKindParcels, "bad.geojson", bad), 1, "area_m2", "declared 120000 m² but the outline measures about 1200 m²")
 }
 
 func TestImportParcelsBadShapes(t *testing.T) {
@@ -427,12 +427,12 @@ func TestImportParcelsBadShapes(t *testing.T) {
 		feature("Polygon", [][][]float64{outline(-7.9300, 30.5350, 30, 40)}, map[string]any{"code": "Q-1", "nom": "Encore", "adherent": "A-001"}),
 	)
 	p := f.refuse(t, ImportKindParcels, "bad.geojson", file)
-	wantProblem(t, p, 1, "location", "is not closed")
-	wantProblem(t, p, 2, "location", "is outside Morocco")
-	wantProblem(t, p, 3, "location", "are latitude and longitude swapped?")
-	wantProblem(t, p, 4, "member", `"Z-999" is not a member of this cooperative`)
-	wantProblem(t, p, 5, "location", "a track of 2 points cannot outline a parcel")
-	wantProblem(t, p, 6, "code", "Q-1 is also on feature 1")
+	wantRowProblem(t, p, 1, "location", "is not closed")
+	wantRowProblem(t, p, 2, "location", "is outside Morocco")
+	wantRowProblem(t, p, 3, "location", "are latitude and longitude swapped?")
+	wantRowProblem(t, p, 4, "member", `"Z-999" is not a member of this cooperative`)
+	wantRowProblem(t, p, 5, "location", "a track of 2 points cannot outline a parcel")
+	wantRowProblem(t, p, 6, "code", "Q-1 is also on feature 1")
 	if n := f.count(t, "parcels"); n != 0 {
 		t.Fatalf("refused file wrote %d parcels", n)
 	}
@@ -520,12 +520,12 @@ func TestImportParcelsFromKMLAndGPX(t *testing.T) {
 		gpxTrack("Open", "adherent: A-001", away),
 	)
 	bad := f.refuse(t, ImportKindParcels, "bad.gpx", badGPX)
-	wantProblem(t, bad, 1, "location", "a track of 2 points cannot outline a parcel")
-	wantProblem(t, bad, 2, "location", "the track ends 100 m from where it starts")
+	wantRowProblem(t, bad, 1, "location", "a track of 2 points cannot outline a parcel")
+	wantRowProblem(t, bad, 2, "location", "the track ends 100 m from where it starts")
 	openRing := outline(-7.9700, 30.5700, 30, 30)
 	badKML := kmlOf(`<Placemark><name>Ouverte</name><ExtendedData><Data name="adherent"><value>A-001</value></Data></ExtendedData><Polygon><outerBoundaryIs><LinearRing><coordinates>` +
 		kmlCoords(openRing[:len(openRing)-1]) + `</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>`)
-	wantProblem(t, f.refuse(t, ImportKindParcels, "bad.kml", badKML), 1, "location", "is not closed")
+	wantRowProblem(t, f.refuse(t, ImportKindParcels, "bad.kml", badKML), 1, "location", "is not closed")
 	if n := f.count(t, "parcels"); n != stored {
 		t.Fatalf("refused files wrote parcels: %d → %d", stored, n)
 	}
@@ -574,19 +574,19 @@ func TestImportHarvestsByCodesAndNames(t *testing.T) {
 		"P-01;A-001;31/10/2025;beaucoup;kg\n"+
 		"P-01;A-001;31/10/2025;1;sacs\n"+
 		"P-01;A-001;31/10/2025;0,0000001;g\n"))
-	wantProblem(t, bad, 2, "member", `"A-404" is not a member`)
-	wantProblem(t, bad, 3, "parcel", `"P-99" is not a parcel`)
-	wantProblem(t, bad, 4, "date", `"31/02/2025" is not a date`)
-	wantProblem(t, bad, 5, "date", "is in the future")
-	wantProblem(t, bad, 6, "amount", `"beaucoup" is not a number`)
-	wantProblem(t, bad, 7, "unit", `unknown unit "sacs"`)
-	wantProblem(t, bad, 8, "amount", "cannot be counted")
+	wantRowProblem(t, bad, 2, "member", `"A-404" is not a member`)
+	wantRowProblem(t, bad, 3, "parcel", `"P-99" is not a parcel`)
+	wantRowProblem(t, bad, 4, "date", `"31/02/2025" is not a date`)
+	wantRowProblem(t, bad, 5, "date", "is in the future")
+	wantRowProblem(t, bad, 6, "amount", `"beaucoup" is not a number`)
+	wantRowProblem(t, bad, 7, "unit", `unknown unit "sacs"`)
+	wantRowProblem(t, bad, 8, "amount", "cannot be counted")
 	if n := f.count(t, "harvests"); n != 4 {
 		t.Fatalf("refused file wrote harvests: %d", n)
 	}
 	// An amount without a unit anywhere is a problem of its column.
 	noUnit := f.refuse(t, ImportKindHarvests, "nounit.csv", []byte("parcelle;adherent;date;quantité\nP-01;A-001;31/10/2025;1\n"))
-	wantProblem(t, noUnit, 1, "amount", "does not say its unit")
+	wantRowProblem(t, noUnit, 1, "amount", "does not say its unit")
 }
 
 func TestImportCertifications(t *testing.T) {
@@ -620,7 +620,7 @@ func TestImportCertifications(t *testing.T) {
 		t.Fatalf("dates of a workbook: %v%s", v, problemsOf(x))
 	}
 	changed := strings.Replace(string(file), "31/08/2026", "31/08/2027", 1)
-	wantProblem(t, f.refuse(t, ImportKindCertifications, "c.csv", []byte(changed)), 2, "valid_to", `"2026-08-31" there, "2027-08-31" in the file`)
+	wantRowProblem(t, f.refuse(t, ImportKindCertifications, "c.csv", []byte(changed)), 2, "valid_to", `"2026-08-31" there, "2027-08-31" in the file`)
 }
 
 func TestImportRefusesFilesThatAreNotRegisters(t *testing.T) {

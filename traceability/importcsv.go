@@ -207,6 +207,10 @@ func (r *importRun) planHarvests(ctx context.Context) error {
 			rr.fail(issueOf(errTotalTooLarge("amount")))
 			return
 		}
+		if err := HarvestLimit("amount", h.Crop, season, parcel.AreaM2); err != nil {
+			rr.fail(issueOf(err))
+			return
+		}
 		seasons[skey] = season
 		rr.row.Action = ImportCreate
 		r.write(func(ctx context.Context) (string, error) {

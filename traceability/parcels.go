@@ -34,18 +34,21 @@ type Parcel struct {
 
 // Harvest is one picking on a parcel. It goes whole into exactly one origin lot.
 type Harvest struct {
-	ID          string    `json:"id" bson:"_id"`
-	Cooperative string    `json:"cooperative" bson:"coop"`
-	Parcel      string    `json:"parcel" bson:"parcel"`
-	Member      string    `json:"member" bson:"member"`
-	Date        string    `json:"date" bson:"date"` // YYYY-MM-DD
-	Crop        string    `json:"crop" bson:"crop"`
-	Quantity    int64     `json:"quantity" bson:"quantity"` // mg
-	Unit        Unit      `json:"unit" bson:"unit"`
-	Lot         string    `json:"lot,omitempty" bson:"lot,omitempty"`   // the origin lot it went into
-	Flag        string    `json:"flag,omitempty" bson:"flag,omitempty"` // plausibility finding
-	CreatedBy   string    `json:"created_by" bson:"created_by"`
-	CreatedAt   time.Time `json:"created_at" bson:"created_at"`
+	ID          string `json:"id" bson:"_id"`
+	Cooperative string `json:"cooperative" bson:"coop"`
+	Parcel      string `json:"parcel" bson:"parcel"`
+	Member      string `json:"member" bson:"member"`
+	Date        string `json:"date" bson:"date"` // YYYY-MM-DD
+	Crop        string `json:"crop" bson:"crop"`
+	Quantity    int64  `json:"quantity" bson:"quantity"` // mg
+	Unit        Unit   `json:"unit" bson:"unit"`
+	Lot         string `json:"lot,omitempty" bson:"lot,omitempty"`   // the origin lot it went into
+	Flag        string `json:"flag,omitempty" bson:"flag,omitempty"` // plausibility finding
+	// Corrections is the history of corrections (corrections.go); Quantity
+	// is the corrected quantity, the first entry's From the one recorded.
+	Corrections []HarvestCorrection `json:"corrections,omitempty" bson:"corrections,omitempty"`
+	CreatedBy   string              `json:"created_by" bson:"created_by"`
+	CreatedAt   time.Time           `json:"created_at" bson:"created_at"`
 }
 
 // Sentinel errors.
@@ -234,7 +237,8 @@ func (s *Service) harvestFields(actor access.Actor, coop string, nh NewHarvest) 
 
 // AddHarvest records a harvest. When the season's total on the parcel is
 // outside the typical range for its crop and area, the harvest carries a
-// flag, which passes to the lot made from it.
+// flag, which passes to the lot made from it; beyond the crop's hard limit
+// (HarvestLimit) it is refused with problem.Unprocessable on "quantity".
 func (s *Service) AddHarvest(ctx context.Context, actor access.Actor, coop string, nh NewHarvest) (Harvest, error) {
 	coop = NormalizeCode(coop)
 	if err := actor.ManageCoop(coop); err != nil {
@@ -252,8 +256,9 @@ func (s *Service) AddHarvest(ctx context.Context, actor access.Actor, coop strin
 	return h, err
 }
 
-// recordHarvest adds h to its parcel's season total, flags it when the total
-// is outside the plausible range, and stores it. The total is read then
+// recordHarvest adds h to its parcel's season total, refuses it (422) when
+// the total is beyond what any field gives, flags it when the total is
+// outside the plausible range, and stores it. The total is read then
 // written, so callers run it inside Atomically: two pickings recorded at
 // once are both counted.
 func (s *Service) recordHarvest(ctx context.Context, h *Harvest) error {
@@ -266,6 +271,9 @@ func (s *Service) recordHarvest(ctx context.Context, h *Harvest) error {
 	total, ok := addQuantities(p.SeasonTotals[key], h.Quantity)
 	if !ok {
 		return errTotalTooLarge("quantity")
+	}
+	if err := HarvestLimit("quantity", h.Crop, total, p.AreaM2); err != nil {
+		return err
 	}
 	if reason, ok := CheckHarvest(h.Crop, total, p.AreaM2); !ok {
 		h.Flag = reason

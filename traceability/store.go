@@ -321,6 +321,35 @@ func (s *Store) appendLotEvent(ctx context.Context, before Lot, delta int64, e E
 	return nil
 }
 
+// correctLot appends a corrected event that moves the lot's corrections and
+// available quantity by delta, with extra fields to set (a harvest
+// correction's origin line and flags), guarded like consume.
+func (s *Store) correctLot(ctx context.Context, before Lot, delta int64, e Event, set map[string]any) error {
+	fields := bson.M{"seq": e.Seq, "last_hash": e.Hash}
+	for k, v := range set {
+		fields[k] = v
+	}
+	if err := s.updateLotGuarded(ctx, before.Code, before.Seq, max(-delta, 0), bson.M{
+		"$inc":  bson.M{"available": delta, "corrections": delta},
+		"$push": bson.M{"events": e},
+		"$set":  fields,
+	}); err != nil {
+		return err
+	}
+	s.lotChanged(before.Code)
+	return nil
+}
+
+// correctHarvest sets a harvest's corrected quantity and flag and appends the
+// correction to its history. Callers hold Atomically.
+func (s *Store) correctHarvest(ctx context.Context, id string, quantity int64, flag string, c HarvestCorrection) error {
+	_, err := s.db.Collection("harvests").UpdateOne(ctx, bson.M{"_id": id}, bson.M{
+		"$set":  bson.M{"quantity": quantity, "flag": flag},
+		"$push": bson.M{"corrections": c},
+	})
+	return err
+}
+
 func (s *Store) justify(ctx context.Context, code string, prevSeq int64, flags []Flag, e Event) error {
 	if err := s.updateLotGuarded(ctx, code, prevSeq, 0, bson.M{
 		"$set":  bson.M{"flags": flags, "seq": e.Seq, "last_hash": e.Hash},

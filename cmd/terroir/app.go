@@ -161,7 +161,7 @@ func (a *app) traceCodes(ctx context.Context, cfg config) (traceability.Codes, e
 	if err != nil {
 		return traceability.Codes{}, err
 	}
-	return traceability.Codes{PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Signer: signer}, nil
+	return traceability.Codes{PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Signer: signer, Parties: a.shops}, nil
 }
 
 // cacheTTL is how long a page cache may miss another instance's change:

@@ -8,8 +8,12 @@ import (
 	"time"
 )
 
-// verify recomputes every lot's hash chain and balance and reports the first
-// broken link of each tampered lot. Exit status 1 when anything is wrong.
+// verify recomputes every lot's hash chain, checks that every lot is
+// explained by its events (quantity + corrections = available + consumed +
+// packed + shipped) and every shop balance by its movements, and names each
+// lot or balance that is not: the first broken link of a tampered chain, the
+// figures of a lot its events do not explain. Exit status 1 when anything
+// is wrong.
 func verify(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg := configFrom(getenv)
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
@@ -39,10 +43,10 @@ func verify(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		if f.Seq > 0 {
 			fmt.Fprintf(stdout, "TAMPERED lot %s at event %d: %s\n", f.Lot, f.Seq, f.Reason)
 		} else {
-			fmt.Fprintf(stdout, "TAMPERED lot %s: %s\n", f.Lot, f.Reason)
+			fmt.Fprintf(stdout, "NOT EXPLAINED lot %s: %s\n", f.Lot, f.Reason)
 		}
 	}
-	fmt.Fprintf(stdout, "checked %d lots in %s: %d tampered\n", n, time.Since(start).Round(time.Millisecond), len(found))
+	fmt.Fprintf(stdout, "checked %d lots in %s: %d tampered or not explained by their events\n", n, time.Since(start).Round(time.Millisecond), len(found))
 	gaps, balances, err := a.stock.Verify(ctx)
 	if err != nil {
 		return errorf(stderr, "verify shops: %v", err)

@@ -69,3 +69,35 @@ func TestVerifyCommandFindsTampering(t *testing.T) {
 		t.Fatalf("tampered store: exit %d, %q", code, out.String())
 	}
 }
+
+// TestVerifyCommandExplainsEveryLot: after a correction (an event) verify
+// passes; a lot whose stored quantity is edited in the database is named.
+func TestVerifyCommandExplainsEveryLot(t *testing.T) {
+	dir := t.TempDir()
+	lot, _, _ := seedOneLot(t, dir)
+	ctx := context.Background()
+	a, err := openApp(ctx, config{DataDir: dir}, newLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.trace.CorrectLot(ctx, accounts.System, lot, traceability.Quantity{Amount: 480, Unit: "g"}, "weighed again at the drying room"); err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	var out, errOut bytes.Buffer
+	if code := run([]string{"verify", "--data", dir}, noEnv, nil, &out, &errOut); code != 0 {
+		t.Fatalf("after a correction: exit %d, %q %q", code, out.String(), errOut.String())
+	}
+	if a, err = openApp(ctx, config{DataDir: dir}, newLogger(io.Discard)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.Collection("lots").UpdateOne(ctx, bson.M{"_id": lot}, bson.M{"$set": bson.M{"quantity": 520_000}}); err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	out.Reset()
+	if code := run([]string{"verify", "--data", dir}, noEnv, nil, &out, &errOut); code != 1 ||
+		!strings.Contains(out.String(), "NOT EXPLAINED lot "+lot+": ") || !strings.Contains(out.String(), "quantity is 520000 mg but its creation event says 500000") {
+		t.Fatalf("quantity edited in place: exit %d, %q", code, out.String())
+	}
+}
