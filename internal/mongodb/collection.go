@@ -34,9 +34,28 @@ func (c *Collection) Name() string { return c.c.Name() }
 // Indexes is the driver's index view of the collection.
 func (c *Collection) Indexes() mongo.IndexView { return c.c.Indexes() }
 
-// FindOne is the driver's FindOne.
+// FindOne is the driver's FindOne. Inside Atomically on the embedded
+// store, a whole document read by _id is kept as the before-image of a
+// write that follows, which then needs no second read (documents change
+// only through Collection while the lock is held).
 func (c *Collection) FindOne(ctx context.Context, filter any, opts ...options.Lister[options.FindOneOptions]) *mongo.SingleResult {
-	return c.c.FindOne(ctx, filter, opts...)
+	t, _ := ctx.Value(txKey{}).(*tx)
+	if t == nil || !c.s.embedded || len(opts) > 0 {
+		return c.c.FindOne(ctx, filter, opts...)
+	}
+	id, ok := idOnly(filter)
+	if !ok {
+		return c.c.FindOne(ctx, filter)
+	}
+	raw, err := c.c.FindOne(ctx, filter).Raw()
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return mongo.NewSingleResultFromDocument(bson.D{}, err, nil)
+	}
+	t.remember(c.Name(), id, raw)
+	if err != nil {
+		return mongo.NewSingleResultFromDocument(bson.D{}, err, nil)
+	}
+	return mongo.NewSingleResultFromDocument(raw, nil, nil)
 }
 
 // Find is the driver's Find.
@@ -63,6 +82,22 @@ func (c *Collection) Aggregate(ctx context.Context, pipeline any, opts ...option
 // Distinct is the driver's Distinct.
 func (c *Collection) Distinct(ctx context.Context, field string, filter any, opts ...options.Lister[options.DistinctOptions]) *mongo.DistinctResult {
 	return c.c.Distinct(ctx, field, filter, opts...)
+}
+
+// current reads the document with this _id as it is now inside
+// Atomically: from what this change read or wrote of it when it can.
+func (c *Collection) current(ctx context.Context, id any) (bson.Raw, error) {
+	if t, _ := ctx.Value(txKey{}).(*tx); t != nil {
+		if rv, err := rawOf(id); err == nil {
+			if raw, ok := t.known(c.Name(), rv); ok {
+				if raw == nil {
+					return nil, mongo.ErrNoDocuments
+				}
+				return raw, nil
+			}
+		}
+	}
+	return c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Raw()
 }
 
 // InsertOne inserts a document. Inside Atomically on the embedded store

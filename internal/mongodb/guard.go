@@ -65,7 +65,7 @@ func (c *Collection) guarded(ctx context.Context, id any, guard bson.M, apply fu
 	ok := false
 	err := c.s.Atomically(ctx, func(ctx context.Context) error {
 		byID := bson.D{{Key: "_id", Value: id}}
-		doc, err := c.c.FindOne(ctx, byID).Raw()
+		doc, err := c.current(ctx, id)
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			return nil
 		}

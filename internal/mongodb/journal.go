@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -34,13 +37,16 @@ const journalName = "atomically_journal"
 
 // journalEntry is one before-image, or a commit marker.
 type journalEntry struct {
-	ID     string        `bson:"_id"` // tx/n, ordered
-	Tx     string        `bson:"tx"`
-	N      int           `bson:"n"`
-	Coll   string        `bson:"coll,omitempty"`
-	DocID  bson.RawValue `bson:"doc_id"`
-	Before bson.Raw      `bson:"before,omitempty"` // nil: the document did not exist
-	Commit bool          `bson:"commit,omitempty"`
+	ID    string        `bson:"_id"` // tx/n, ordered
+	Tx    string        `bson:"tx"`
+	N     int           `bson:"n"`
+	Coll  string        `bson:"coll,omitempty"`
+	DocID bson.RawValue `bson:"doc_id"`
+	// Before is the document's BSON as it was, kept as binary: restored
+	// byte for byte, and cheap for FerretDB to store (one string, not a
+	// tree of fields). Nil: the document did not exist.
+	Before []byte `bson:"before,omitempty"`
+	Commit bool   `bson:"commit,omitempty"`
 }
 
 type txKey struct{}
@@ -57,7 +63,8 @@ type tx struct {
 	mu      sync.Mutex
 	n       int
 	touched map[string]bool
-	entries []journalEntry // before-images written, in order
+	entries []journalEntry      // before-images written, in order
+	seen    map[string]bson.Raw // documents read by _id, not yet written: nil = absent
 	done    bool
 
 	stray atomic.Pointer[error] // a write inside fn that did not go through Collection
@@ -67,6 +74,30 @@ func (t *tx) finished() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.done
+}
+
+// remember keeps what FindOne read of a document not yet touched, as the
+// before-image of a write that may follow.
+func (t *tx) remember(coll string, id bson.RawValue, raw bson.Raw) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	key := docKey(coll, id)
+	if t.touched[key] {
+		return
+	}
+	if t.seen == nil {
+		t.seen = map[string]bson.Raw{}
+	}
+	t.seen[key] = raw
+}
+
+// known returns the document as this change last read it, when it has
+// read it and not written it since.
+func (t *tx) known(coll string, id bson.RawValue) (bson.Raw, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	raw, ok := t.seen[docKey(coll, id)]
+	return raw, ok
 }
 
 func docKey(coll string, id bson.RawValue) string {
@@ -88,14 +119,16 @@ func (t *tx) capture(ctx context.Context, c *Collection, ids []bson.RawValue) er
 			continue
 		}
 		seen[key] = true
-		var before bson.Raw
-		raw, err := c.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Raw()
-		switch {
-		case errors.Is(err, mongo.ErrNoDocuments):
-		case err != nil:
-			return t.s.classify(err)
-		default:
-			before = raw
+		before, known := t.seen[key]
+		if !known {
+			raw, err := c.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Raw()
+			switch {
+			case errors.Is(err, mongo.ErrNoDocuments):
+			case err != nil:
+				return t.s.classify(err)
+			default:
+				before = raw
+			}
 		}
 		t.n++
 		fresh = append(fresh, journalEntry{ID: fmt.Sprintf("%s/%06d", t.id, t.n), Tx: t.id, N: t.n, Coll: c.Name(), DocID: id, Before: before})
@@ -110,6 +143,7 @@ func (t *tx) capture(ctx context.Context, c *Collection, ids []bson.RawValue) er
 		}
 		for i, e := range fresh {
 			t.touched[keys[i]] = true
+			delete(t.seen, keys[i])
 			t.entries = append(t.entries, e.(journalEntry))
 		}
 	}
@@ -172,7 +206,10 @@ func (s *Store) write(ctx context.Context, do func(ctx context.Context, t *tx) e
 		if s.crashed.Load() {
 			return ErrSimulatedCrash
 		}
-		return s.classify(do(ctx, nil))
+		if err := do(ctx, nil); err != nil {
+			return s.classify(err)
+		}
+		return s.classify(s.syncWAL()) // acknowledged: durable
 	}
 	if t.finished() {
 		return errors.New("mongodb: write with the context of an Atomically call that has returned")
@@ -233,6 +270,9 @@ func (s *Store) atomicallyEmbedded(ctx context.Context, fn func(ctx context.Cont
 	if _, err := s.journal.InsertOne(context.WithValue(bg, viaJournal{}, true), marker); err != nil {
 		return s.undoAfter(bg, t, s.classify(err))
 	}
+	if err := s.syncWAL(); err != nil {
+		return s.undoAfter(bg, t, s.classify(err))
+	}
 	// Committed: from here on the change is acknowledged. Dropping the
 	// entries is housekeeping; if it fails, the next write or start does it.
 	if err := s.point(); err != nil {
@@ -283,6 +323,24 @@ func (s *Store) restore(ctx context.Context, e journalEntry) error {
 	}
 	_, err := c.ReplaceOne(ctx, id, e.Before, options.Replace().SetUpsert(true))
 	return err
+}
+
+// syncWAL makes everything SQLite has written so far durable. The store
+// runs SQLite with synchronous=NORMAL, where the write-ahead log is fsynced
+// only at checkpoints: commits stay in order through a power cut, but the
+// last ones may be lost. fsync of the WAL file flushes all its pages,
+// whichever connection wrote them, so one call at Atomically's commit
+// point makes the acknowledged change (and its journal) durable.
+func (s *Store) syncWAL() error {
+	f, err := os.OpenFile(filepath.Join(s.dbDir, s.DB.Name()+".sqlite-wal"), os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // checkpointed into the database file, which SQLite synced
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // Recovery says what Open found in the journal.
@@ -336,6 +394,9 @@ func (s *Store) recoverJournal(ctx context.Context) (Recovery, error) {
 		if _, err := s.journal.DeleteMany(ctx, bson.M{"tx": id}); err != nil {
 			return rep, err
 		}
+	}
+	if len(order) > 0 {
+		return rep, s.syncWAL()
 	}
 	return rep, nil
 }

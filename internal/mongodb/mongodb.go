@@ -165,9 +165,15 @@ func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{Unix: socket},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + filepath.Join(dir, "db") + "/",
+		Listener: ferretdb.ListenerConfig{Unix: socket},
+		Handler:  "sqlite",
+		// synchronous=NORMAL: SQLite's WAL keeps commits in order without
+		// an fsync each (a crash loses only a suffix, never a journal entry
+		// before its data write); Atomically fsyncs the WAL once, at its
+		// commit point (syncWAL), so what it acknowledges survives a power
+		// cut. Measured on a 2-core VM: a till sale 40-54 ms with FULL
+		// (an fsync per write), 31-32 ms with NORMAL.
+		SQLiteURL: "file:" + filepath.Join(dir, "db") + "/?_pragma=synchronous(normal)",
 		Logger:    logger,
 	})
 	if err != nil {
