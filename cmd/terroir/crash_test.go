@@ -252,7 +252,7 @@ func copyDir(t *testing.T, from, to string) {
 		if d.IsDir() {
 			return os.MkdirAll(filepath.Join(to, rel), 0o700)
 		}
-		if strings.HasSuffix(p, ".sock") || strings.HasSuffix(p, ".lock") {
+		if strings.HasSuffix(p, ".sock") || strings.HasSuffix(p, ".lock") || strings.HasSuffix(p, ".reserve") {
 			return nil
 		}
 		b, err := os.ReadFile(p)

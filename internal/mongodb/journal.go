@@ -222,14 +222,17 @@ func (s *Store) write(ctx context.Context, do func(ctx context.Context, t *tx) e
 // may land on a document a pending undo will restore.
 func (s *Store) lockWrites(ctx context.Context) error {
 	s.writeMu.Lock()
-	if !s.pending {
-		return nil
+	if s.pending {
+		if _, err := s.recoverJournal(context.WithoutCancel(ctx)); err != nil {
+			s.writeMu.Unlock()
+			return s.classify(fmt.Errorf("%w: %v", ErrUnavailable, err))
+		}
+		s.pending = false
 	}
-	if _, err := s.recoverJournal(context.WithoutCancel(ctx)); err != nil {
+	if err := s.writesAllowed(); err != nil {
 		s.writeMu.Unlock()
-		return s.classify(fmt.Errorf("%w: %v", ErrUnavailable, err))
+		return err
 	}
-	s.pending = false
 	return nil
 }
 
@@ -301,6 +304,9 @@ func (s *Store) undoAfter(ctx context.Context, t *tx, err error) error {
 func (s *Store) rollback(ctx context.Context, t *tx) error {
 	if s.crashed.Load() {
 		return ErrSimulatedCrash // a dead process undoes nothing; Open will
+	}
+	if s.diskFull.Load() {
+		s.giveBackReserve() // room for the undo
 	}
 	ctx = context.WithValue(ctx, viaJournal{}, true)
 	for i := len(t.entries) - 1; i >= 0; i-- {

@@ -54,6 +54,9 @@ type Store struct {
 	journal   *mongo.Collection
 	recovered Recovery
 
+	dataDir  string      // embedded: the data directory
+	diskFull atomic.Bool // embedded: a write met a full or read-only disk
+
 	fault   atomic.Pointer[faultPlan]
 	crashed atomic.Bool // a test's simulated crash: the store is dead
 
@@ -134,7 +137,7 @@ func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{embedded: true, dbDir: filepath.Join(dir, "db")}
+	s := &Store{embedded: true, dbDir: filepath.Join(dir, "db"), dataDir: dir}
 	s.closeFns = append(s.closeFns, unlock)
 	// A marker lives while a process has the directory open; finding it
 	// means the last one died (SIGKILL, power cut) in the middle of its work.
@@ -225,6 +228,9 @@ func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
 	if s.recovered, err = s.recoverJournal(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("mongodb: recover the journal: %w", err)
+	}
+	if err := s.takeReserve(); err != nil {
+		s.diskFull.Store(true) // serve reads; writes wait for room (writable.go)
 	}
 	return s, nil
 }
