@@ -57,6 +57,8 @@ type Store struct {
 	dataDir  string      // embedded: the data directory
 	diskFull atomic.Bool // embedded: a write met a full or read-only disk
 
+	backups backups // what the last backup was
+
 	fault   atomic.Pointer[faultPlan]
 	crashed atomic.Bool // a test's simulated crash: the store is dead
 
