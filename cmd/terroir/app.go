@@ -32,6 +32,9 @@ type config struct {
 	StripeKey     string
 	StripeWebhook string
 	StripeAPIBase string
+	BackupDir     string // scheduled backups (backup.go)
+	BackupEvery   string
+	BackupKeep    string
 }
 
 func configFrom(getenv func(string) string) config {
@@ -52,6 +55,9 @@ func configFrom(getenv func(string) string) config {
 		StripeKey:     getenv("STRIPE_SECRET_KEY"),
 		StripeWebhook: getenv("STRIPE_WEBHOOK_SECRET"),
 		StripeAPIBase: getenv("STRIPE_API_BASE"),
+		BackupDir:     getenv("TERROIR_BACKUP_DIR"),
+		BackupEvery:   or(getenv("TERROIR_BACKUP_EVERY"), "24h"),
+		BackupKeep:    or(getenv("TERROIR_BACKUP_KEEP"), "7"),
 	}
 }
 

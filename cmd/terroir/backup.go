@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -220,6 +221,28 @@ func restoreCmd(args []string, getenv func(string) string, stdout, stderr io.Wri
 		return 1
 	}
 	return 0
+}
+
+// backupSchedule reads TERROIR_BACKUP_DIR, TERROIR_BACKUP_EVERY (a Go
+// duration, 24h by default) and TERROIR_BACKUP_KEEP (7): nil without a
+// directory. Wrong values stop the server at start, never later.
+func backupSchedule(cfg config) (*mongodb.BackupSchedule, error) {
+	if cfg.BackupDir == "" {
+		return nil, nil
+	}
+	every, err := time.ParseDuration(cfg.BackupEvery)
+	if err != nil || every < time.Minute {
+		return nil, fmt.Errorf("TERROIR_BACKUP_EVERY=%q: give a duration of at least 1m, such as 24h or 6h", cfg.BackupEvery)
+	}
+	keep, err := strconv.Atoi(cfg.BackupKeep)
+	if err != nil || keep < 1 {
+		return nil, fmt.Errorf("TERROIR_BACKUP_KEEP=%q: give how many backups to keep, 1 or more", cfg.BackupKeep)
+	}
+	dir, err := filepath.Abs(cfg.BackupDir)
+	if err != nil {
+		return nil, err
+	}
+	return &mongodb.BackupSchedule{Dir: dir, Every: every, Keep: keep, Tool: "terroir " + version}, nil
 }
 
 // progressLine rewrites one line of w, at most a few times a second.

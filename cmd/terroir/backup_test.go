@@ -178,3 +178,20 @@ func TestBackupOfAStoppedStore(t *testing.T) {
 		t.Fatalf("restored collections differ: %v", d)
 	}
 }
+
+func TestBackupScheduleConfig(t *testing.T) {
+	if s, err := backupSchedule(config{}); s != nil || err != nil {
+		t.Fatalf("no directory: %v %v", s, err)
+	}
+	env := map[string]string{"TERROIR_BACKUP_DIR": "/var/backups/terroir"}
+	s, err := backupSchedule(configFrom(func(k string) string { return env[k] }))
+	if err != nil || s.Every.Hours() != 24 || s.Keep != 7 || s.Dir != "/var/backups/terroir" {
+		t.Fatalf("defaults: %+v %v", s, err)
+	}
+	for _, bad := range []config{{BackupDir: "b", BackupEvery: "daily", BackupKeep: "7"}, {BackupDir: "b", BackupEvery: "1s", BackupKeep: "7"},
+		{BackupDir: "b", BackupEvery: "6h", BackupKeep: "0"}, {BackupDir: "b", BackupEvery: "6h", BackupKeep: "all"}} {
+		if _, err := backupSchedule(bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
