@@ -114,7 +114,10 @@ func (s *Store) Backup(ctx context.Context, w io.Writer, toolVersion string, pro
 		if serr != nil {
 			err = fmt.Errorf("mongodb: snapshot session: %w", serr)
 		} else {
-			m, err = writeArchive(mongo.NewSessionContext(ctx, sess), s.DB, cw, "replica set", 0, toolVersion, progress)
+			// Documents are read in the snapshot; the catalogue (collections,
+			// indexes, version) with a plain read, as listCollections and
+			// listIndexes take no snapshot read concern.
+			m, err = writeArchive(ctx, mongo.NewSessionContext(ctx, sess), s.DB, cw, "replica set", 0, toolVersion, progress)
 			sess.EndSession(context.WithoutCancel(ctx))
 		}
 	}
@@ -140,7 +143,7 @@ func (s *Store) backupEmbedded(ctx context.Context, w io.Writer, toolVersion str
 		return Manifest{}, fmt.Errorf("mongodb: open the snapshot: %w", err)
 	}
 	defer snap.Close()
-	return writeArchive(ctx, snap.DB, w, "embedded", held, toolVersion, progress)
+	return writeArchive(ctx, ctx, snap.DB, w, "embedded", held, toolVersion, progress)
 }
 
 // snapshotInto copies the SQLite database to path under the write lock,
@@ -167,9 +170,10 @@ func (s *Store) snapshotInto(ctx context.Context, path string) (time.Duration, e
 // internalCollections are this package's own, never backed up.
 var internalCollections = []string{journalName, "store_health", ManifestCollection}
 
-// writeArchive streams every collection of db (read with ctx, which may
-// carry a snapshot session) and the manifest.
-func writeArchive(ctx context.Context, db *mongo.Database, w io.Writer, source string, held time.Duration, toolVersion string, progress func(BackupProgress)) (Manifest, error) {
+// writeArchive streams every collection of db and the manifest: the
+// documents read with docCtx (which may carry a snapshot session), the
+// list of collections and their indexes with ctx.
+func writeArchive(ctx, docCtx context.Context, db *mongo.Database, w io.Writer, source string, held time.Duration, toolVersion string, progress func(BackupProgress)) (Manifest, error) {
 	m := Manifest{Format: ManifestFormat, Database: db.Name(), Source: source, CreatedAt: time.Now().UTC().Truncate(time.Millisecond), HeldWrites: held}
 	names, err := db.ListCollectionNames(ctx, bson.M{})
 	if err != nil {
@@ -198,12 +202,12 @@ func writeArchive(ctx context.Context, db *mongo.Database, w io.Writer, source s
 	}
 	var docs int64
 	for i, n := range names {
-		cur, err := db.Collection(n).Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+		cur, err := db.Collection(n).Find(docCtx, bson.M{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 		if err != nil {
 			return m, fmt.Errorf("mongodb: read %s: %w", n, err)
 		}
 		cm, err := aw.collection(n, func() (bson.Raw, error) {
-			if !cur.Next(ctx) {
+			if !cur.Next(docCtx) {
 				return nil, cur.Err()
 			}
 			docs++
@@ -212,7 +216,7 @@ func writeArchive(ctx context.Context, db *mongo.Database, w io.Writer, source s
 			}
 			return slices.Clone(cur.Current), nil
 		})
-		_ = cur.Close(ctx)
+		_ = cur.Close(docCtx)
 		if err != nil {
 			return m, fmt.Errorf("mongodb: back up %s: %w", n, err)
 		}

@@ -20,7 +20,8 @@
 //	fn fails                   transaction aborted         every write fn made is undone (journal)
 //	process dies mid-change    transaction never commits   the next Open undoes it before serving
 //	acknowledged (nil)         committed, majority         committed: the journal's commit marker
-//	                           write concern               is in SQLite's WAL, fsynced (FULL)
+//	                           write concern               is in SQLite's WAL, fsynced once
+//	                                                       (synchronous=NORMAL keeps WAL order)
 //	retried                    on transient errors, so     never
 //	                           fn must be safe to rerun
 //	disk full / read-only      server's error              ErrUnavailable (503); the change undone
@@ -38,4 +39,10 @@
 // Reads outside Atomically on the embedded store are not isolated: they
 // may see a change while it is being made (or undone). Pages and exports
 // read that way; anything that reads in order to write runs in Atomically.
+//
+// Backups (backup.go, archive.go) are consistent snapshots in the
+// mongodump archive format with a manifest; Restore checks an archive
+// whole before it writes. On the embedded store writes wait only while
+// SQLite copies the database; on a replica set a snapshot session reads
+// every collection at one cluster time (MongoDB 5.0 or later).
 package mongodb
