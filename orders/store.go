@@ -82,11 +82,11 @@ func (s *Store) order(ctx context.Context, id string) (Order, error) {
 // saveOrder writes an order, guarded on the status it was read with
 // (callers hold Atomically and read the order in it).
 func (s *Store) saveOrder(ctx context.Context, o Order, before string) error {
-	r, err := s.db.Collection("orders").ReplaceOne(ctx, s.db.GuardedID(o.ID, bson.M{"status": before}), o)
+	ok, err := s.db.Collection("orders").ReplaceByIDIf(ctx, o.ID, bson.M{"status": before}, o)
 	if err != nil {
 		return err
 	}
-	if r.MatchedCount != 1 {
+	if !ok {
 		return errors.New("orders: order changed while being updated")
 	}
 	return nil

@@ -61,7 +61,7 @@ func (s *Store) shops(ctx context.Context, p traceability.Page) ([]Shop, error) 
 	return out, find(ctx, s.db.Collection("shops"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, p, &out)
 }
 
-func find(ctx context.Context, c *mongo.Collection, filter any, sort bson.D, p traceability.Page, out any) error {
+func find(ctx context.Context, c *mongodb.Collection, filter any, sort bson.D, p traceability.Page, out any) error {
 	opts := options.Find().SetSort(sort)
 	if p.Limit > 0 {
 		opts.SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit))

@@ -101,7 +101,7 @@ func (s *Store) members(ctx context.Context, coop string, p Page) ([]Member, err
 }
 
 // findAll decodes one page of documents matching filter, ordered by _id.
-func findAll(ctx context.Context, c *mongo.Collection, filter any, p Page, out any) error {
+func findAll(ctx context.Context, c *mongodb.Collection, filter any, p Page, out any) error {
 	cur, err := c.Find(ctx, filter, options.Find().
 		SetSort(bson.D{{Key: "_id", Value: 1}}).
 		SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit)))
@@ -179,12 +179,12 @@ func (s *Store) harvests(ctx context.Context, coop string, pg Page) ([]Harvest, 
 // and have checked that none is in a lot yet.
 func (s *Store) assignHarvests(ctx context.Context, ids []string, lot string) error {
 	for _, id := range ids {
-		r, err := s.db.Collection("harvests").UpdateOne(ctx,
-			s.db.GuardedID(id, bson.M{"lot": bson.M{"$exists": false}}), bson.M{"$set": bson.M{"lot": lot}})
+		ok, err := s.db.Collection("harvests").UpdateByIDIf(ctx, id,
+			bson.M{"lot": bson.M{"$exists": false}}, bson.M{"$set": bson.M{"lot": lot}})
 		if err != nil {
 			return err
 		}
-		if r.MatchedCount != 1 {
+		if !ok {
 			return errLotChanged
 		}
 	}
@@ -268,40 +268,18 @@ func (s *Store) consume(ctx context.Context, before Lot, amount int64, e Event, 
 
 // updateLotGuarded applies update to the lot code if its sequence is still
 // seq and (minAvailable > 0) at least minAvailable is available; else
-// errLotChanged.
-//
-// FerretDB v1 pushes a filter down to SQLite only when it is {_id: X} alone:
-// {_id, seq} made every lot event a scan of the whole lots collection
-// (seconds per till sale at 10 000 lots, measured with terroir-load). On
-// the embedded store the guard is therefore checked on the lot read by _id
-// and the update filters on _id only. That is no weaker: FerretDB's own
-// guarded update is a read-modify-write as well (see DESIGN.md), and lot
-// writers hold the process-wide Atomically lock. A replica set keeps the
-// guard in the filter, where it is atomic.
+// errLotChanged. The guard is checked where each backend checks it best
+// (mongodb.Collection.UpdateByIDIf).
 func (s *Store) updateLotGuarded(ctx context.Context, code string, seq, minAvailable int64, update bson.M) error {
-	filter := bson.M{"_id": code, "seq": seq}
+	guard := bson.M{"seq": seq}
 	if minAvailable > 0 {
-		filter["available"] = bson.M{"$gte": minAvailable}
+		guard["available"] = bson.M{"$gte": minAvailable}
 	}
-	if s.db.Embedded() {
-		var cur struct {
-			Seq       int64 `bson:"seq"`
-			Available int64 `bson:"available"`
-		}
-		err := s.db.Collection("lots").FindOne(ctx, bson.M{"_id": code}).Decode(&cur)
-		if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && (cur.Seq != seq || (minAvailable > 0 && cur.Available < minAvailable))) {
-			return errLotChanged
-		}
-		if err != nil {
-			return err
-		}
-		filter = bson.M{"_id": code}
-	}
-	r, err := s.db.Collection("lots").UpdateOne(ctx, filter, update)
+	ok, err := s.db.Collection("lots").UpdateByIDIf(ctx, code, guard, update)
 	if err != nil {
 		return err
 	}
-	if r.MatchedCount != 1 {
+	if !ok {
 		return errLotChanged
 	}
 	return nil

@@ -63,6 +63,7 @@ func (s *Server) routes() *gin.Engine {
 	s.shopRoutes(api)
 	s.orderRoutes(api)
 	s.settlementRoutes(api)
+	s.backupRoutes(api)
 
 	pages := r.Group("/", s.pageAuth, s.language)
 	pages.GET("/", s.homePage)

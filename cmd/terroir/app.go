@@ -35,6 +35,9 @@ type config struct {
 	// StripeAPIVersions are webhook API versions accepted besides the one
 	// stripe-go is pinned to (comma-separated STRIPE_WEBHOOK_API_VERSIONS).
 	StripeAPIVersions []string
+	BackupDir         string // scheduled backups (backup.go)
+	BackupEvery       string
+	BackupKeep        string
 }
 
 func configFrom(getenv func(string) string) config {
@@ -56,6 +59,9 @@ func configFrom(getenv func(string) string) config {
 		StripeWebhook:     getenv("STRIPE_WEBHOOK_SECRET"),
 		StripeAPIBase:     getenv("STRIPE_API_BASE"),
 		StripeAPIVersions: strings.FieldsFunc(getenv("STRIPE_WEBHOOK_API_VERSIONS"), func(r rune) bool { return r == ',' }),
+		BackupDir:         getenv("TERROIR_BACKUP_DIR"),
+		BackupEvery:       or(getenv("TERROIR_BACKUP_EVERY"), "24h"),
+		BackupKeep:        or(getenv("TERROIR_BACKUP_KEEP"), "7"),
 	}
 }
 
@@ -104,16 +110,11 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		}}, time.Now)
 	a.replay = replay.NewService(replay.NewStore(store), time.Now)
 	a.accounts = accounts.NewService(accounts.NewStore(store), time.Now, a.checkOrg)
-	if store.Unclean() {
-		// The last process died with the data open: undo its half-done
-		// work before anything reads the stock (orders.Service.Recover).
-		rep, err := a.orders.Recover(ctx)
-		if err != nil {
-			store.Close()
-			return nil, fmt.Errorf("recover after an unclean stop: %w", err)
-		}
-		log.Warn("recovered after an unclean stop", "movements_undone", rep.MovementsDeleted,
-			"balances_fixed", rep.BalancesFixed, "shelves_rebuilt", rep.ShelvesRebuilt)
+	if rep := store.Recovered(); store.Unclean() || rep != (mongodb.Recovery{}) {
+		// Open has already rolled back what the last process left
+		// unfinished (the journal of mongodb.Atomically); say so.
+		log.Warn("recovered after an unclean stop", "changes_undone", rep.Undone,
+			"changes_finished", rep.Finished, "documents_restored", rep.Documents)
 	}
 	return a, nil
 }

@@ -179,28 +179,35 @@ func printProblems(w io.Writer, p traceability.ImportPreview) {
 	}
 }
 
-// progressLine prints where a long import is, at most once a second, on
-// one line that it rewrites; short imports print nothing.
+// progressLine prints where a long job (an import, a backup, a restore)
+// is, on one line that it rewrites at most every interval; jobs shorter
+// than that print nothing.
 type progressLine struct {
-	w       io.Writer
-	start   time.Time
-	last    time.Time
-	printed bool
+	w        io.Writer
+	interval time.Duration
+	start    time.Time
+	last     time.Time
+	printed  bool
 }
 
 func newProgressLine(w io.Writer) *progressLine {
 	now := time.Now()
-	return &progressLine{w: w, start: now, last: now}
+	return &progressLine{w: w, interval: time.Second, start: now, last: now}
 }
 
-func (p *progressLine) update(pr traceability.ImportProgress) {
-	if time.Since(p.last) < time.Second {
+// set shows s as the job's progress.
+func (p *progressLine) set(s string) {
+	if time.Since(p.last) < p.interval {
 		return
 	}
 	p.last = time.Now()
 	p.printed = true
+	fmt.Fprintf(p.w, "\r%-70s", s)
+}
+
+func (p *progressLine) update(pr traceability.ImportProgress) {
 	verb := map[string]string{"read": "read", "check": "checked", "write": "wrote"}[pr.Stage]
-	fmt.Fprintf(p.w, "\r%s %d/%d rows (%s)…   ", verb, pr.Done, pr.Total, time.Since(p.start).Round(time.Second))
+	p.set(fmt.Sprintf("%s %d/%d rows (%s)…", verb, pr.Done, pr.Total, time.Since(p.start).Round(time.Second)))
 }
 
 func (p *progressLine) done() {

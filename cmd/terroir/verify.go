@@ -28,6 +28,22 @@ func verify(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		return errorf(stderr, "%v", err)
 	}
 	defer a.close()
+	problems, err := verifyAll(ctx, a, stdout, stderr)
+	if err != nil {
+		return errorf(stderr, "verify: %v", err)
+	}
+	if problems > 0 {
+		return 1
+	}
+	return 0
+}
+
+// verifyAll runs every check of the register and prints what it finds: each
+// lot's hash chain and balance, every lot and harvest explained by the
+// lots and harvests around it, every shop balance by its movements and every
+// movement by its sale, transfer, receipt or order, every order by the
+// ledger. It returns how many problems it found.
+func verifyAll(ctx context.Context, a *app, stdout, stderr io.Writer) (int, error) {
 	start := time.Now()
 	last := time.Now()
 	found, n, err := a.trace.Verify(ctx, func(checked int) {
@@ -37,7 +53,7 @@ func verify(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		}
 	})
 	if err != nil {
-		return errorf(stderr, "verify: %v", err)
+		return 0, err
 	}
 	for _, f := range found {
 		if f.Seq > 0 {
@@ -47,16 +63,34 @@ func verify(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		}
 	}
 	fmt.Fprintf(stdout, "checked %d lots in %s: %d tampered or not explained by their events\n", n, time.Since(start).Round(time.Millisecond), len(found))
+	links, err := a.trace.VerifyLinks(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, f := range links {
+		fmt.Fprintf(stdout, "UNEXPLAINED lot %s: %s\n", f.Lot, f.Reason)
+	}
+	fmt.Fprintf(stdout, "checked lot inputs, outputs, harvests and season totals: %d unexplained\n", len(links))
 	gaps, balances, err := a.stock.Verify(ctx)
 	if err != nil {
-		return errorf(stderr, "verify shops: %v", err)
+		return 0, fmt.Errorf("shops: %w", err)
 	}
+	more, err := a.stock.VerifyLinks(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("shops: %w", err)
+	}
+	gaps = append(gaps, more...)
 	for _, g := range gaps {
 		fmt.Fprintf(stdout, "STOCK shop %s lot %s: %s\n", g.Shop, g.Lot, g.Reason)
 	}
-	fmt.Fprintf(stdout, "checked %d shop balances against their movements: %d discrepancies\n", balances, len(gaps))
-	if len(found) > 0 || len(gaps) > 0 {
-		return 1
+	fmt.Fprintf(stdout, "checked %d shop balances against their movements, sales, transfers, receipts and shelves: %d discrepancies\n", balances, len(gaps))
+	orderGaps, err := a.orders.Verify(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("orders: %w", err)
 	}
-	return 0
+	for _, g := range orderGaps {
+		fmt.Fprintf(stdout, "ORDER %s: %s\n", g.Order, g.Reason)
+	}
+	fmt.Fprintf(stdout, "checked orders against the ledger and reservations: %d discrepancies\n", len(orderGaps))
+	return len(found) + len(links) + len(gaps) + len(orderGaps), nil
 }
