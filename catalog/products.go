@@ -47,6 +47,10 @@ type Product struct {
 	Prices map[string]Money `json:"prices" bson:"prices"`
 	// Shares are the producers' agreed shares per channel (settlement).
 	Shares map[string]Share `json:"shares,omitempty" bson:"shares,omitempty"`
+	// UnpaidLimit is how many units of the product one customer may hold in
+	// unpaid online orders at once (0: the platform's default), so that no
+	// one can hoard scarce stock by placing orders they do not pay.
+	UnpaidLimit int64 `json:"unpaid_limit,omitempty" bson:"unpaid_limit,omitempty"`
 	// Photo is the stored product photo's ID, if any.
 	Photo     string    `json:"photo,omitempty" bson:"photo,omitempty"`
 	CreatedAt time.Time `json:"created_at" bson:"created_at"`

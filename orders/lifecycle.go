@@ -3,7 +3,9 @@ package orders
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/problem"
@@ -21,9 +23,20 @@ var errNotYet = problem.New(problem.Conflict, "the order this event refers to is
 // duplicates change nothing. Events may come in any order: a payment for
 // an order that has already expired is refunded, never marked paid; an
 // expiry after the payment is ignored.
+//
+// An order is paid only by money that has arrived and matches it: a
+// completed checkout whose payment_status is "paid", or an
+// async_payment_succeeded event (delayed methods such as SEPA debit
+// complete the checkout "unpaid" and confirm days later), and only when the
+// amount and currency charged equal the order's total. A completed but
+// unpaid checkout keeps the order's reservation while the funds travel; an
+// async_payment_failed event closes the order and gives its units back. A
+// mismatched amount leaves the order unpaid and raises an alert.
 func (s *Service) HandleEvent(ctx context.Context, ev Event) error {
 	var refundAfter *Order
+	var alert *Alert
 	err := s.db.Atomically(ctx, func(ctx context.Context) error {
+		alert = nil
 		if seen, err := s.store.eventSeen(ctx, ev.ID); err != nil {
 			return err
 		} else if seen {
@@ -32,7 +45,15 @@ func (s *Service) HandleEvent(ctx context.Context, ev Event) error {
 		var err error
 		switch ev.Type {
 		case EventCheckoutCompleted:
-			refundAfter, err = s.paid(ctx, ev)
+			if ev.PaymentStatus == PaymentStatusPaid {
+				refundAfter, alert, err = s.paid(ctx, ev)
+			} else {
+				err = s.awaitingFunds(ctx, ev)
+			}
+		case EventAsyncPaymentSucceeded:
+			refundAfter, alert, err = s.paid(ctx, ev)
+		case EventAsyncPaymentFailed:
+			err = s.paymentFailed(ctx, ev)
 		case EventCheckoutExpired:
 			err = s.checkoutExpired(ctx, ev)
 		case EventChargeRefunded:
@@ -48,10 +69,35 @@ func (s *Service) HandleEvent(ctx context.Context, ev Event) error {
 	if err != nil {
 		return err
 	}
+	if alert != nil {
+		s.alert(ctx, *alert)
+	}
 	if refundAfter != nil {
 		return s.refundLatePayment(ctx, *refundAfter)
 	}
 	return nil
+}
+
+// Alert is something an operator must look at: money that does not match
+// an order, a webhook that could not be applied. Orders reports alerts
+// through Config.OnAlert (cmd/terroir logs them and counts them in a
+// metric); they never change an order by themselves.
+type Alert struct {
+	Kind    string // AlertAmountMismatch …
+	OrderID string
+	EventID string
+	Detail  string
+}
+
+// Alert kinds.
+const (
+	AlertAmountMismatch = "amount_mismatch"
+)
+
+func (s *Service) alert(ctx context.Context, a Alert) {
+	if s.cfg.OnAlert != nil {
+		s.cfg.OnAlert(ctx, a)
+	}
 }
 
 func (s *Service) orderOf(ctx context.Context, ev Event) (Order, error) {
@@ -69,41 +115,98 @@ func (s *Service) orderOf(ctx context.Context, ev Event) (Order, error) {
 	return o, nil
 }
 
-// paid handles a completed checkout. It returns the order when the money
-// must go back (the order had expired).
-func (s *Service) paid(ctx context.Context, ev Event) (*Order, error) {
+// AwaitFundsFor is how long an order whose checkout completed with a
+// delayed payment method keeps its units: SEPA debits confirm within 14
+// days, after which Stripe sends async_payment_failed if no money came.
+const AwaitFundsFor = 15 * 24 * time.Hour
+
+// paid handles money that has arrived. It returns the order when the money
+// must go back (the order had expired), and an alert when the amount does
+// not match the order (the order then stays as it was).
+func (s *Service) paid(ctx context.Context, ev Event) (*Order, *Alert, error) {
 	o, err := s.orderOf(ctx, ev)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if ev.AmountTotal != o.Total.Amount || ev.Currency != o.Total.Currency {
+		return nil, &Alert{Kind: AlertAmountMismatch, OrderID: o.ID, EventID: ev.ID,
+			Detail: fmt.Sprintf("charged %d %s for an order of %d %s; the order stays unpaid", ev.AmountTotal, ev.Currency, o.Total.Amount, o.Total.Currency)}, nil
 	}
 	before := o.Status
 	now := s.now()
 	if ev.PaymentIntent != "" {
 		o.PaymentIntent = ev.PaymentIntent
 		if err := s.store.linkPaymentIntent(ctx, ev.PaymentIntent, o.ID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	switch o.Status {
 	case StatusPendingPayment:
 		if err := s.stock.CommitReservation(ctx, o.Channel, o.Lines, o.ID, "stripe"); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		o.PaidAt = now.UTC()
+		o.AwaitingFunds = false
 		o.setStatus(StatusPaid, now, "payment "+ev.PaymentIntent)
 		if err := s.store.insertOutbox(ctx, s.confirmationEmail(o, now)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, s.store.saveOrder(ctx, o, before)
+		return nil, nil, s.store.saveOrder(ctx, o, before)
 	case StatusExpired, StatusCancelled:
 		o.RefundDue = true
 		o.History = append(o.History, StatusChange{Status: o.Status, At: now.UTC(), Note: "paid after it was " + o.Status + "; refunding"})
 		if err := s.store.saveOrder(ctx, o, before); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return &o, nil
+		return &o, nil, nil
 	}
-	return nil, nil // already paid or further along: a second completion changes nothing
+	return nil, nil, nil // already paid or further along: a second payment event changes nothing
+}
+
+// awaitingFunds handles a checkout completed with a delayed method: the
+// customer has committed to pay, so the units stay reserved (and the
+// sweeper leaves the order alone) until Stripe says whether the money came.
+func (s *Service) awaitingFunds(ctx context.Context, ev Event) error {
+	o, err := s.orderOf(ctx, ev)
+	if err != nil {
+		return err
+	}
+	if o.Status != StatusPendingPayment || o.AwaitingFunds {
+		return nil
+	}
+	before := o.Status
+	now := s.now().UTC()
+	if ev.PaymentIntent != "" {
+		o.PaymentIntent = ev.PaymentIntent
+		if err := s.store.linkPaymentIntent(ctx, ev.PaymentIntent, o.ID); err != nil {
+			return err
+		}
+	}
+	o.AwaitingFunds = true
+	if until := now.Add(AwaitFundsFor); until.After(o.ExpiresAt) {
+		o.ExpiresAt = until
+	}
+	o.History = append(o.History, StatusChange{Status: o.Status, At: now, Note: "checkout completed; waiting for the funds of a delayed payment"})
+	return s.store.saveOrder(ctx, o, before)
+}
+
+// paymentFailed closes an order whose delayed payment did not arrive and
+// gives its units back.
+func (s *Service) paymentFailed(ctx context.Context, ev Event) error {
+	o, err := s.orderOf(ctx, ev)
+	if err != nil {
+		return err
+	}
+	if o.Status != StatusPendingPayment {
+		return nil
+	}
+	before := o.Status
+	if err := s.stock.Release(ctx, o.Channel, o.Lines); err != nil {
+		return err
+	}
+	o.AwaitingFunds = false
+	o.setStatus(StatusCancelled, s.now(), "the delayed payment failed")
+	return s.store.saveOrder(ctx, o, before)
 }
 
 func (s *Service) checkoutExpired(ctx context.Context, ev Event) error {
@@ -201,6 +304,19 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 }
 
 var errSkip = errors.New("skip")
+
+// RecordsKeptFor is how long Stripe event IDs and order idempotency keys
+// are kept. Stripe redelivers an event for up to three days, and a signed
+// delivery older than the five-minute tolerance is refused anyway, so after
+// a week an event ID can no longer arrive; a customer's retry of an order
+// comes within minutes, not weeks.
+const RecordsKeptFor = 7 * 24 * time.Hour
+
+// SweepRecords deletes the Stripe event IDs and order idempotency records
+// older than RecordsKeptFor (the embedded store has no TTL indexes).
+func (s *Service) SweepRecords(ctx context.Context) error {
+	return s.store.deleteRecordsBefore(ctx, s.now().Add(-RecordsKeptFor).UTC())
+}
 
 // Ship marks a paid order shipped with its tracking number.
 func (s *Service) Ship(ctx context.Context, actor access.Actor, id, tracking string) (Order, error) {

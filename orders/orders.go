@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -30,8 +31,26 @@ const (
 	StatusRefunded       = "refunded"
 )
 
-// ReservationTTL is how long an unpaid order holds its units.
-const ReservationTTL = 30 * time.Minute
+// CheckoutTTL is how long a payment page stays open. Stripe refuses an
+// expires_at less than 30 minutes after the session's creation, measured on
+// its own clock when the request arrives, so the page lives 30 minutes plus
+// a margin for clock skew and the request's time on the network.
+const CheckoutTTL = 35 * time.Minute
+
+// ReservationTTL is how long an unpaid order holds its units: at least as
+// long as its payment page, plus a grace for the completion webhook of a
+// payment made in the page's last seconds.
+const ReservationTTL = CheckoutTTL + 2*time.Minute
+
+// Defaults of Config.
+const (
+	DefaultUnpaidLimit   = 10
+	DefaultContendedHold = 10 * time.Minute
+)
+
+// ErrPaymentsOff is an order placed while online payment is not
+// configured: nothing is reserved, kept or sent to the provider.
+var ErrPaymentsOff = problem.New(problem.PaymentsUnavailable, "online payment is not available right now; nothing was ordered or charged")
 
 // Address is where the parcel goes.
 type Address struct {
@@ -68,19 +87,27 @@ type Order struct {
 	// Token is kept so the emails can carry the order's link: it grants
 	// reading this order only, and whoever reads the database reads the
 	// orders anyway.
-	Token         string            `json:"-" bson:"token"`
-	SessionID     string            `json:"-" bson:"session_id,omitempty"`
-	CheckoutURL   string            `json:"checkout_url,omitempty" bson:"checkout_url,omitempty"`
-	PaymentIntent string            `json:"-" bson:"payment_intent,omitempty"`
-	ExpiresAt     time.Time         `json:"expires_at" bson:"expires_at"`
-	CreatedAt     time.Time         `json:"created_at" bson:"created_at"`
-	PaidAt        time.Time         `json:"paid_at,omitzero" bson:"paid_at,omitempty"`
-	Tracking      string            `json:"tracking,omitempty" bson:"tracking,omitempty"`
-	RefundID      string            `json:"-" bson:"refund_id,omitempty"`
-	RefundDue     bool              `json:"-" bson:"refund_due,omitempty"` // paid after it expired: give the money back
-	Restocked     bool              `json:"restocked,omitempty" bson:"restocked,omitempty"`
-	History       []StatusChange    `json:"history" bson:"history"`
-	Names         map[string]string `json:"-" bson:"names"` // product names (fr) at order time, for emails and Stripe
+	Token         string    `json:"-" bson:"token"`
+	SessionID     string    `json:"-" bson:"session_id,omitempty"`
+	CheckoutURL   string    `json:"checkout_url,omitempty" bson:"checkout_url,omitempty"`
+	PaymentIntent string    `json:"-" bson:"payment_intent,omitempty"`
+	ExpiresAt     time.Time `json:"expires_at" bson:"expires_at"`
+	CreatedAt     time.Time `json:"created_at" bson:"created_at"`
+	PaidAt        time.Time `json:"paid_at,omitzero" bson:"paid_at,omitempty"`
+	Tracking      string    `json:"tracking,omitempty" bson:"tracking,omitempty"`
+	RefundID      string    `json:"-" bson:"refund_id,omitempty"`
+	RefundedAt    time.Time `json:"refunded_at,omitzero" bson:"refunded_at,omitempty"`
+	RefundDue     bool      `json:"-" bson:"refund_due,omitempty"` // paid after it expired: give the money back
+	// AwaitingFunds: the checkout completed with a delayed payment method
+	// (SEPA debit); the units stay reserved until the money arrives or fails.
+	AwaitingFunds bool `json:"awaiting_funds,omitempty" bson:"awaiting_funds,omitempty"`
+	// ShortHold: a product of the order was nearly sold out, so the units
+	// are held for Config.ContendedHold only and the payment page is closed
+	// when the hold ends (Stripe's own minimum is 30 minutes).
+	ShortHold bool              `json:"-" bson:"short_hold,omitempty"`
+	Restocked bool              `json:"restocked,omitempty" bson:"restocked,omitempty"`
+	History   []StatusChange    `json:"history" bson:"history"`
+	Names     map[string]string `json:"-" bson:"names"` // product names (fr) at order time, for emails and Stripe
 }
 
 // Sentinel errors.
@@ -98,6 +125,18 @@ type Config struct {
 	// Letters writes the customer e-mails; web/i18n's Letters writes them
 	// from the message catalogues. Without it, a plain English text.
 	Letters Letters
+	// UnpaidLimit is how many units of one product a customer (by e-mail,
+	// and by delivery address) may hold in unpaid orders, unless the
+	// product sets its own (catalog.Product.UnpaidLimit); DefaultUnpaidLimit
+	// when zero.
+	UnpaidLimit int64
+	// ContendedHold is how long an order holds units of a product that is
+	// nearly sold out (ReservationTTL otherwise): its payment page is closed
+	// when the hold ends. DefaultContendedHold when zero.
+	ContendedHold time.Duration
+	// OnAlert is told of what an operator must look at (a payment whose
+	// amount does not match its order); nil ignores alerts.
+	OnAlert func(ctx context.Context, a Alert)
 }
 
 // Service takes and follows orders. It is safe for concurrent use.
@@ -114,6 +153,12 @@ type Service struct {
 
 // NewService returns the orders service.
 func NewService(store *Store, cat *catalog.Service, sh *shops.Service, stock *shops.Stock, payments Payments, cfg Config, now func() time.Time) *Service {
+	if cfg.UnpaidLimit <= 0 {
+		cfg.UnpaidLimit = DefaultUnpaidLimit
+	}
+	if cfg.ContendedHold <= 0 {
+		cfg.ContendedHold = DefaultContendedHold
+	}
 	return &Service{store: store, db: store.db, catalog: cat, shops: sh, stock: stock, payments: payments, cfg: cfg, now: now}
 }
 
@@ -180,6 +225,9 @@ func ShipsTo() []string { return slices.Clone(shipsTo) }
 // (FEFO) in one atomic step, then a payment page. With an idempotency key,
 // the same key and body return the same order; another body → conflict.
 func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Placed, bool, error) {
+	if s.payments == nil || !s.payments.Available() {
+		return Placed{}, false, ErrPaymentsOff
+	}
 	req.Channel = id.NormalizeCode(req.Channel)
 	ch, err := s.shops.Shop(ctx, req.Channel)
 	if err != nil {
@@ -196,6 +244,7 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 	}
 	lines := make([]shops.Line, len(req.Lines))
 	names := map[string]string{}
+	limits := map[string]int64{}
 	for i, l := range req.Lines {
 		p, err := s.catalog.Product(ctx, l.SKU)
 		if err != nil {
@@ -209,6 +258,10 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 		}
 		lines[i] = shops.Line{SKU: p.SKU, Units: l.Units} // priced by the stock, from the catalogue
 		names[p.SKU] = p.Names.FR
+		limits[p.SKU] = s.cfg.UnpaidLimit
+		if p.UnpaidLimit > 0 {
+			limits[p.SKU] = p.UnpaidLimit
+		}
 	}
 	bodyHash := hashOf(req)
 	if len(idemKey) > 200 {
@@ -233,7 +286,15 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 				return err
 			}
 		}
+		holds, err := s.checkUnpaidLimits(ctx, ch.Code, req.Customer, req.Lines, limits)
+		if err != nil {
+			return err
+		}
 		alloc, err := s.stock.Reserve(ctx, ch.Code, lines)
+		if err != nil {
+			return err
+		}
+		contended, err := s.contended(ctx, ch.Code, lines, limits)
 		if err != nil {
 			return err
 		}
@@ -246,7 +307,13 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 		for _, l := range alloc {
 			o.Total.Amount += l.Amount
 		}
+		if contended {
+			o.ShortHold, o.ExpiresAt = true, now.Add(s.cfg.ContendedHold)
+		}
 		if err := s.store.insertOrder(ctx, o); err != nil {
+			return err
+		}
+		if err := s.store.saveHolds(ctx, holds, o.ID); err != nil {
 			return err
 		}
 		if idemKey != "" {
@@ -266,7 +333,7 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 		}
 	}
 	if placed.Order.CheckoutURL == "" && placed.Order.Status == StatusPendingPayment {
-		if err := s.openCheckout(ctx, &placed.Order, placed.Token); err != nil {
+		if err := s.openCheckout(ctx, &placed.Order, placed.Token, idemKey); err != nil {
 			return Placed{}, false, err
 		}
 	}
@@ -274,11 +341,14 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 }
 
 // openCheckout creates the payment page (outside Atomically: a network call
-// must not hold the write lock) and records it on the order. If the
-// provider is down, the reservation is released and the order cancelled,
-// so no stock stays held by an order nobody can pay.
-func (s *Service) openCheckout(ctx context.Context, o *Order, token string) error {
-	req := CheckoutRequest{OrderID: o.ID, Email: o.Customer.Email, Currency: o.Total.Currency, ExpiresAt: o.ExpiresAt,
+// must not hold the write lock) and records it on the order, whose
+// reservation is extended, if need be, to outlive the page. If the provider
+// cannot open it, the order is withdrawn entirely — reservation released,
+// order and idempotency record deleted, no customer data kept — so the
+// customer's retry (same Idempotency-Key or form nonce) places it afresh.
+func (s *Service) openCheckout(ctx context.Context, o *Order, token, idemKey string) error {
+	now := s.now().UTC()
+	req := CheckoutRequest{OrderID: o.ID, Email: o.Customer.Email, Currency: o.Total.Currency, ExpiresAt: now.Add(CheckoutTTL),
 		SuccessURL: s.cfg.PublicURL + "/orders/" + o.ID + "?token=" + token + "&paid=1",
 		CancelURL:  s.cfg.PublicURL + "/orders/" + o.ID + "?token=" + token}
 	for _, l := range o.Lines {
@@ -286,22 +356,65 @@ func (s *Service) openCheckout(ctx context.Context, o *Order, token string) erro
 	}
 	co, err := s.payments.CreateCheckout(ctx, req)
 	if err != nil {
-		_ = s.transition(context.WithoutCancel(ctx), o.ID, func(ctx context.Context, o *Order) error {
-			if o.Status != StatusPendingPayment {
-				return nil
-			}
-			o.setStatus(StatusCancelled, s.now(), "payment page could not be opened")
-			return s.stock.Release(ctx, o.Channel, o.Lines)
-		})
+		if werr := s.withdraw(context.WithoutCancel(ctx), o.ID, idemKey); werr != nil {
+			return errors.Join(err, werr)
+		}
 		return err
 	}
 	o.SessionID, o.CheckoutURL = co.SessionID, co.URL
-	return s.store.setCheckout(ctx, o.ID, co)
+	if hold := req.ExpiresAt.Add(ReservationTTL - CheckoutTTL); hold.After(o.ExpiresAt) && !o.ShortHold {
+		o.ExpiresAt = hold
+	}
+	return s.store.setCheckout(ctx, o.ID, co, o.ExpiresAt)
+}
+
+// withdraw undoes an order whose payment page could not be opened.
+func (s *Service) withdraw(ctx context.Context, id, idemKey string) error {
+	var channel string
+	var skus []string
+	err := s.db.Atomically(ctx, func(ctx context.Context) error {
+		o, err := s.store.order(ctx, id)
+		if err != nil {
+			return err
+		}
+		if o.Status != StatusPendingPayment || o.SessionID != "" {
+			return nil // paid or opened meanwhile: not ours to withdraw
+		}
+		if err := s.stock.Release(ctx, o.Channel, o.Lines); err != nil {
+			return err
+		}
+		channel = o.Channel
+		for _, l := range o.Lines {
+			skus = append(skus, l.SKU)
+		}
+		return s.store.deleteOrder(ctx, o.ID, idemKey)
+	})
+	for _, sku := range skus {
+		s.stock.Changed(channel, sku)
+	}
+	return err
 }
 
 func (o *Order) setStatus(status string, at time.Time, note string) {
+	if status == StatusRefunded && o.RefundedAt.IsZero() {
+		o.RefundedAt = at.UTC()
+	}
 	o.Status = status
 	o.History = append(o.History, StatusChange{Status: status, At: at.UTC(), Note: note})
+}
+
+// refundedAt is when the order was refunded (orders refunded before
+// RefundedAt was recorded: from their history).
+func (o Order) refundedAt() time.Time {
+	if !o.RefundedAt.IsZero() {
+		return o.RefundedAt
+	}
+	for _, h := range o.History {
+		if h.Status == StatusRefunded {
+			return h.At
+		}
+	}
+	return time.Time{}
 }
 
 // transition re-reads an order and applies fn to it in one atomic step,

@@ -8,6 +8,9 @@ import (
 // Payments is what orders need of a payment provider. stripe.go implements
 // it with stripe-go; tests use the same implementation against stripe-mock.
 type Payments interface {
+	// Available reports whether online payment is configured at all. When it
+	// is not, no order is placed and nothing is sent to the provider.
+	Available() bool
 	// CreateCheckout opens a hosted payment page for an order. The order ID
 	// is the idempotency key: asking twice gives the same session.
 	CreateCheckout(ctx context.Context, req CheckoutRequest) (Checkout, error)
@@ -52,11 +55,28 @@ type Event struct {
 	SessionID     string
 	PaymentIntent string
 	Created       time.Time
+	// PaymentStatus is the Checkout Session's payment_status: "paid",
+	// "unpaid" (a delayed method such as SEPA debit whose funds have not
+	// arrived yet) or "no_payment_required".
+	PaymentStatus string
+	// AmountTotal and Currency are what the customer was charged (minor
+	// units, upper-case ISO 4217), compared with the order before it is
+	// marked paid.
+	AmountTotal int64
+	Currency    string
 }
 
 // The event types orders handle.
 const (
-	EventCheckoutCompleted = "checkout.session.completed"
-	EventCheckoutExpired   = "checkout.session.expired"
-	EventChargeRefunded    = "charge.refunded"
+	EventCheckoutCompleted     = "checkout.session.completed"
+	EventCheckoutExpired       = "checkout.session.expired"
+	EventAsyncPaymentSucceeded = "checkout.session.async_payment_succeeded"
+	EventAsyncPaymentFailed    = "checkout.session.async_payment_failed"
+	EventChargeRefunded        = "charge.refunded"
+)
+
+// Payment statuses of a Checkout Session (payment_status).
+const (
+	PaymentStatusPaid   = "paid"
+	PaymentStatusUnpaid = "unpaid"
 )

@@ -25,7 +25,20 @@ import (
 //
 // Statements are computed from the sales and orders themselves, so they
 // always reconcile with what was sold: Σ gross = Σ producer share + Σ shop
-// margin, to the minor unit, per currency. Refunded orders credit nothing.
+// margin, to the minor unit, per currency. Every line is an entry dated
+// when it happened: a sale (a till sale, an online order when it is paid),
+// a refund (an online order's money given back, the sale's line reversed;
+// the payment fee is not returned by Stripe and stays with the channel) or
+// a return (units brought back to a till, their price reversed).
+//
+// Closed months stay closed. A month can be closed once it has ended
+// (UTC); closing records the statement as it stands, and a closed month is
+// always shown from that record (only payouts recorded against it since
+// lower what it says is still due). An entry dated in a month that was
+// already closed (a refund or a return of a closed month's sale is dated
+// when it happens, so this is a webhook or a sale in flight across the
+// close) is booked in the next open month, marked with the month it is
+// dated in, and the closed statement lists it as booked there.
 
 // Online payment fee rule: Stripe's standard pricing for EEA cards, 1.5 %
 // + 0.25 EUR per payment, rounded up to the cent. Allocated over an order's
@@ -78,43 +91,69 @@ func allocate(amount int64, weights []int64) []int64 {
 	return out
 }
 
-// StatementLine is one sale line of a cooperative's product.
+// Entry kinds of a statement line.
+const (
+	EntrySale   = "sale"   // a till sale, or an online order when paid
+	EntryRefund = "refund" // an online order refunded: its line reversed
+	EntryReturn = "return" // units brought back to a till: their price reversed
+)
+
+// StatementLine is one entry about a cooperative's product. Amounts are
+// negative for refunds and returns.
 type StatementLine struct {
-	Date          string   `json:"date"`
-	Channel       string   `json:"channel"`
-	Source        string   `json:"source"` // till or online
-	Ref           string   `json:"ref"`    // sale or order ID
-	SKU           string   `json:"sku"`
-	Units         int64    `json:"units"`
-	Lots          []string `json:"lots"`
-	Currency      string   `json:"currency"`
-	Gross         int64    `json:"gross"`
-	ProducerShare int64    `json:"producer_share"`
-	ShopMargin    int64    `json:"shop_margin"`
-	Fees          int64    `json:"fees"`
+	// Entry identifies the line across statements (kind|ref|sku, plus the
+	// movement for a return), so a closed month's record can tell which
+	// entries it holds.
+	Entry         string   `json:"entry" bson:"entry"`
+	Kind          string   `json:"kind" bson:"kind"`
+	Date          string   `json:"date" bson:"date"`
+	Channel       string   `json:"channel" bson:"channel"`
+	Source        string   `json:"source" bson:"source"` // till or online
+	Ref           string   `json:"ref" bson:"ref"`       // sale or order ID
+	SKU           string   `json:"sku" bson:"sku"`
+	Units         int64    `json:"units" bson:"units"`
+	Lots          []string `json:"lots" bson:"lots"`
+	Currency      string   `json:"currency" bson:"currency"`
+	Gross         int64    `json:"gross" bson:"gross"`
+	ProducerShare int64    `json:"producer_share" bson:"producer_share"`
+	ShopMargin    int64    `json:"shop_margin" bson:"shop_margin"`
+	Fees          int64    `json:"fees" bson:"fees"`
+	// LateFrom is the closed month (YYYY-MM) the entry is dated in, when it
+	// is booked in this later, open month instead.
+	LateFrom string `json:"late_from,omitempty" bson:"late_from,omitempty"`
+}
+
+// LaterEntry is an entry dated in a closed month but booked in a later one.
+type LaterEntry struct {
+	StatementLine `bson:"inline"`
+	BookedIn      string `json:"booked_in" bson:"booked_in"`
 }
 
 // StatementTotals are one currency's totals.
 type StatementTotals struct {
-	Currency         string `json:"currency"`
-	Units            int64  `json:"units"`
-	Gross            int64  `json:"gross"`
-	ProducerShare    int64  `json:"producer_share"`
-	ShopMargin       int64  `json:"shop_margin"`
-	Fees             int64  `json:"fees"`
-	AdvanceRepayment int64  `json:"advance_repayment"`
-	Payouts          int64  `json:"payouts"`
-	NetDue           int64  `json:"net_due"`
-	AdvanceLeft      int64  `json:"advance_outstanding"`
+	Currency         string `json:"currency" bson:"currency"`
+	Units            int64  `json:"units" bson:"units"`
+	Gross            int64  `json:"gross" bson:"gross"`
+	ProducerShare    int64  `json:"producer_share" bson:"producer_share"`
+	ShopMargin       int64  `json:"shop_margin" bson:"shop_margin"`
+	Fees             int64  `json:"fees" bson:"fees"`
+	AdvanceRepayment int64  `json:"advance_repayment" bson:"advance_repayment"`
+	Payouts          int64  `json:"payouts" bson:"payouts"`
+	NetDue           int64  `json:"net_due" bson:"net_due"`
+	AdvanceLeft      int64  `json:"advance_outstanding" bson:"advance_outstanding"`
 }
 
 // Statement is a cooperative's settlement for one month.
 type Statement struct {
-	Cooperative string            `json:"cooperative"`
-	Month       string            `json:"month"` // YYYY-MM
-	Closed      bool              `json:"closed"`
-	Lines       []StatementLine   `json:"lines"`
-	Totals      []StatementTotals `json:"totals"`
+	Cooperative string            `json:"cooperative" bson:"coop"`
+	Month       string            `json:"month" bson:"month"` // YYYY-MM
+	Closed      bool              `json:"closed" bson:"closed"`
+	ClosedAt    time.Time         `json:"closed_at,omitzero" bson:"closed_at,omitempty"`
+	Lines       []StatementLine   `json:"lines" bson:"lines"`
+	Totals      []StatementTotals `json:"totals" bson:"totals"`
+	// LaterEntries (closed months only) are entries dated in this month
+	// that happened after it was closed, and the month that books them.
+	LaterEntries []LaterEntry `json:"later_entries,omitempty" bson:"-"`
 }
 
 // Advance is a repayable advance from the revolving fund.
@@ -158,62 +197,282 @@ func parseMonth(month string) (time.Time, time.Time, error) {
 }
 
 // Statement computes a cooperative's statement for a month. Its manager,
-// auditors in scope and the admin may read it.
+// auditors in scope and the admin may read it. A closed month is its
+// record, whatever happened since.
 func (s *Service) Statement(ctx context.Context, actor access.Actor, coop, month string) (Statement, error) {
 	coop = id.NormalizeCode(coop)
 	if err := actor.ReadCoop(coop); err != nil {
 		return Statement{}, err
 	}
-	from, to, err := parseMonth(month)
-	if err != nil {
+	if _, _, err := parseMonth(month); err != nil {
 		return Statement{}, err
+	}
+	l := newLedger(s, coop)
+	if st, closed, err := s.store.closedStatement(ctx, coop, month); err != nil {
+		return Statement{}, err
+	} else if closed {
+		if err := s.payoutsSince(ctx, &st); err != nil {
+			return Statement{}, err
+		}
+		return st, l.laterEntries(ctx, &st)
 	}
 	st := Statement{Cooperative: coop, Month: month, Lines: []StatementLine{}}
-	products := map[string]catalog.Product{}
-	productOf := func(sku string) (catalog.Product, bool) {
-		if p, ok := products[sku]; ok {
-			return p, true
+	lines, err := l.entries(ctx, month)
+	if err != nil {
+		return Statement{}, err
+	}
+	st.Lines = append(st.Lines, lines...)
+	late, err := l.lateEntries(ctx, month)
+	if err != nil {
+		return Statement{}, err
+	}
+	st.Lines = append(st.Lines, late...)
+	slices.SortStableFunc(st.Lines, func(a, b StatementLine) int { return strings.Compare(a.Date+a.Entry, b.Date+b.Entry) })
+	return st, s.totals(ctx, &st)
+}
+
+// payoutsSince brings a closed statement's payouts up to date: its entries
+// and totals are frozen, but paying what it says is due is what closing it
+// is for, so payouts recorded against it lower its net due.
+func (s *Service) payoutsSince(ctx context.Context, st *Statement) error {
+	payouts, err := s.store.payoutsOf(ctx, st.Cooperative, st.Month)
+	if err != nil {
+		return err
+	}
+	for i := range st.Totals {
+		t := &st.Totals[i]
+		t.Payouts = 0
+		for _, p := range payouts {
+			if p.Currency == t.Currency {
+				t.Payouts += p.Amount
+			}
 		}
-		p, err := s.catalog.Product(ctx, sku)
-		if err != nil {
-			return catalog.Product{}, false
-		}
-		products[sku] = p
+		t.NetDue = t.ProducerShare - t.AdvanceRepayment - t.Payouts
+	}
+	return nil
+}
+
+// ledger reads one cooperative's entries, remembering what it has read.
+type ledger struct {
+	s        *Service
+	coop     string
+	products map[string]catalog.Product
+	byMonth  map[string][]StatementLine
+	closed   map[string]*Statement // nil: open
+}
+
+func newLedger(s *Service, coop string) *ledger {
+	return &ledger{s: s, coop: coop, products: map[string]catalog.Product{}, byMonth: map[string][]StatementLine{}, closed: map[string]*Statement{}}
+}
+
+func (l *ledger) product(ctx context.Context, sku string) (catalog.Product, bool) {
+	if p, ok := l.products[sku]; ok {
 		return p, true
 	}
+	p, err := l.s.catalog.Product(ctx, sku)
+	if err != nil {
+		return catalog.Product{}, false
+	}
+	l.products[sku] = p
+	return p, true
+}
+
+// closedRecord returns the record of a closed month, nil for an open one.
+func (l *ledger) closedRecord(ctx context.Context, month string) (*Statement, error) {
+	if st, ok := l.closed[month]; ok {
+		return st, nil
+	}
+	st, closed, err := l.s.store.closedStatement(ctx, l.coop, month)
+	if err != nil {
+		return nil, err
+	}
+	var rec *Statement
+	if closed {
+		rec = &st
+	}
+	l.closed[month] = rec
+	return rec, nil
+}
+
+// maxLateMonths bounds how far back an open month looks for entries dated
+// in a run of closed months before it.
+const maxLateMonths = 36
+
+// lateEntries are the entries dated in the closed months just before month
+// (back to the last open one) that none of their records holds: they are
+// booked in month.
+func (l *ledger) lateEntries(ctx context.Context, month string) ([]StatementLine, error) {
+	held := map[string]bool{}
+	var out []StatementLine
+	m := month
+	for range maxLateMonths {
+		m = addMonths(m, -1)
+		rec, err := l.closedRecord(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil {
+			break
+		}
+		for _, x := range rec.Lines {
+			held[x.Entry] = true
+		}
+		lines, err := l.entries(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range lines {
+			if !held[x.Entry] {
+				x.LateFrom = m
+				out = append(out, x)
+			}
+		}
+	}
+	return out, nil
+}
+
+// laterEntries lists, on a closed month's record, the entries dated in it
+// that it does not hold, with the month that books (or will book) them.
+func (l *ledger) laterEntries(ctx context.Context, st *Statement) error {
+	held := map[string]bool{}
+	for _, x := range st.Lines {
+		held[x.Entry] = true
+	}
+	lines, err := l.entries(ctx, st.Month)
+	if err != nil {
+		return err
+	}
+	now := l.s.now().UTC().Format("2006-01")
+	for _, x := range lines {
+		if held[x.Entry] {
+			continue
+		}
+		booked := st.Month
+		for range maxLateMonths {
+			booked = addMonths(booked, 1)
+			rec, err := l.closedRecord(ctx, booked)
+			if err != nil {
+				return err
+			}
+			if rec == nil || booked >= now || slices.ContainsFunc(rec.Lines, func(y StatementLine) bool { return y.Entry == x.Entry }) {
+				break
+			}
+		}
+		st.LaterEntries = append(st.LaterEntries, LaterEntry{StatementLine: x, BookedIn: booked})
+	}
+	return nil
+}
+
+// entries are the cooperative's entries dated in month.
+func (l *ledger) entries(ctx context.Context, month string) ([]StatementLine, error) {
+	if lines, ok := l.byMonth[month]; ok {
+		return lines, nil
+	}
+	from, to, err := parseMonth(month)
+	if err != nil {
+		return nil, err
+	}
+	s := l.s
+	var out []StatementLine
 	sales, err := s.stock.SalesBetween(ctx, from, to)
 	if err != nil {
-		return Statement{}, err
+		return nil, err
 	}
 	for _, sale := range sales {
-		for _, l := range sale.Lines {
-			p, ok := productOf(l.SKU)
-			if !ok || p.Cooperative != coop {
+		for _, sl := range sale.Lines {
+			p, ok := l.product(ctx, sl.SKU)
+			if !ok || p.Cooperative != l.coop {
 				continue
 			}
-			st.Lines = append(st.Lines, line(sale.At, sale.Shop, "till", sale.ID, l.SKU, l.Units, l.Amount, sale.Currency, lotsOf(l.Lots), p.ShareIn(sale.Shop), 0))
+			x := line(sale.At, sale.Shop, "till", sale.ID, sl.SKU, sl.Units, sl.Amount, sale.Currency, lotsOf(sl.Lots), p.ShareIn(sale.Shop), 0)
+			x.Kind, x.Entry = EntrySale, EntrySale+"|"+sale.ID+"|"+sl.SKU
+			out = append(out, x)
 		}
 	}
-	orders, err := s.store.paidBetween(ctx, from, to)
+	returns, err := s.stock.ReturnsBetween(ctx, from, to)
 	if err != nil {
-		return Statement{}, err
+		return nil, err
 	}
-	for _, o := range orders {
-		weights := make([]int64, len(o.Lines))
-		for i, l := range o.Lines {
-			weights[i] = l.Amount
+	for _, r := range returns {
+		sl, ok := saleLineOfLot(r.Sale, r.Movement.Lot)
+		if !ok {
+			continue
 		}
-		fees := allocate(OrderFee(o.Total.Amount), weights)
-		for i, l := range o.Lines {
-			p, ok := productOf(l.SKU)
-			if !ok || p.Cooperative != coop {
-				continue
+		p, ok := l.product(ctx, sl.SKU)
+		if !ok || p.Cooperative != l.coop {
+			continue
+		}
+		units := r.Movement.Units
+		gross := sl.UnitPrice * units
+		x := line(r.Movement.At, r.Sale.Shop, "till", r.Sale.ID, sl.SKU, units, gross, r.Sale.Currency,
+			[]string{fmt.Sprintf("%s×%d", r.Movement.Lot, units)}, p.ShareIn(r.Sale.Shop), 0)
+		x.negate()
+		x.Kind, x.Entry = EntryReturn, EntryReturn+"|"+r.Sale.ID+"|"+sl.SKU+"|"+r.Movement.ID
+		out = append(out, x)
+	}
+	paid, err := s.store.paidBetween(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	refunded, err := s.store.refundedBetween(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	for _, group := range []struct {
+		kind   string
+		orders []Order
+	}{{EntrySale, paid}, {EntryRefund, refunded}} {
+		for _, o := range group.orders {
+			weights := make([]int64, len(o.Lines))
+			for i, ol := range o.Lines {
+				weights[i] = ol.Amount
 			}
-			st.Lines = append(st.Lines, line(o.PaidAt, o.Channel, "online", o.ID, l.SKU, l.Units, l.Amount, o.Total.Currency, lotsOf(l.Lots), p.ShareIn(o.Channel), fees[i]))
+			fees := allocate(OrderFee(o.Total.Amount), weights)
+			for i, ol := range o.Lines {
+				p, ok := l.product(ctx, ol.SKU)
+				if !ok || p.Cooperative != l.coop {
+					continue
+				}
+				at, fee := o.PaidAt, fees[i]
+				if group.kind == EntryRefund {
+					at, fee = o.refundedAt(), 0 // Stripe keeps its fee on a refund
+				}
+				x := line(at, o.Channel, "online", o.ID, ol.SKU, ol.Units, ol.Amount, o.Total.Currency, lotsOf(ol.Lots), p.ShareIn(o.Channel), fee)
+				if group.kind == EntryRefund {
+					x.negate()
+				}
+				x.Kind, x.Entry = group.kind, group.kind+"|"+o.ID+"|"+ol.SKU
+				out = append(out, x)
+			}
 		}
 	}
-	slices.SortStableFunc(st.Lines, func(a, b StatementLine) int { return strings.Compare(a.Date+a.Ref, b.Date+b.Ref) })
-	return st, s.totals(ctx, &st)
+	l.byMonth[month] = out
+	return out, nil
+}
+
+func saleLineOfLot(sale shops.Sale, lot string) (shops.AllocatedLine, bool) {
+	for _, sl := range sale.Lines {
+		for _, lu := range sl.Lots {
+			if lu.Lot == lot {
+				return sl, true
+			}
+		}
+	}
+	return shops.AllocatedLine{}, false
+}
+
+// negate turns a sale line into its reversal.
+func (x *StatementLine) negate() {
+	x.Units, x.Gross, x.ProducerShare, x.ShopMargin, x.Fees = -x.Units, -x.Gross, -x.ProducerShare, -x.ShopMargin, -x.Fees
+}
+
+// addMonths moves a YYYY-MM month by n months.
+func addMonths(month string, n int) string {
+	t, err := time.Parse("2006-01", month)
+	if err != nil {
+		return month
+	}
+	return t.AddDate(0, n, 0).Format("2006-01")
 }
 
 func lotsOf(lus []shops.LotUnits) []string {
@@ -306,14 +565,26 @@ func (s *Service) totals(ctx context.Context, st *Statement) error {
 	return nil
 }
 
-// CloseStatement records the month's advance repayments, so later
-// statements see what is still outstanding. A month closes once.
+// ErrMonthNotOver refuses to close a month that has not ended yet.
+var ErrMonthNotOver = problem.New(problem.Conflict, "a month can be closed only after it has ended")
+
+// CloseStatement records the month's statement as it stands, with its
+// advance repayments, so later statements see what is still outstanding
+// and nothing that happens later changes it. A month closes once, and only
+// after it has ended.
 func (s *Service) CloseStatement(ctx context.Context, actor access.Actor, coop, month string) (Statement, error) {
 	if err := actor.RequireAdmin(); err != nil {
 		return Statement{}, err
 	}
+	_, to, err := parseMonth(month)
+	if err != nil {
+		return Statement{}, err
+	}
+	if s.now().Before(to) {
+		return Statement{}, &problem.Error{Code: problem.Conflict, Field: "month", Message: fmt.Sprintf("%s has not ended yet; it can be closed from %s", month, to.Format(time.DateOnly))}
+	}
 	var st Statement
-	err := s.db.Atomically(ctx, func(ctx context.Context) error {
+	err = s.db.Atomically(ctx, func(ctx context.Context) error {
 		var err error
 		if st, err = s.Statement(ctx, actor, coop, month); err != nil {
 			return err
@@ -321,14 +592,18 @@ func (s *Service) CloseStatement(ctx context.Context, actor access.Actor, coop, 
 		if st.Closed {
 			return problem.New(problem.Conflict, "%s is already closed for %s", month, st.Cooperative)
 		}
+		now := s.now().UTC()
+		st.Closed, st.ClosedAt = true, now
+		if err := s.store.insertClosedStatement(ctx, st); err != nil {
+			return err
+		}
 		for _, t := range st.Totals {
 			r := Repayment{ID: st.Cooperative + "|" + month + "|" + t.Currency, Cooperative: st.Cooperative, Month: month,
-				Currency: t.Currency, Amount: t.AdvanceRepayment, At: s.now().UTC()}
+				Currency: t.Currency, Amount: t.AdvanceRepayment, At: now}
 			if err := s.store.insertRepayment(ctx, r); err != nil {
 				return err
 			}
 		}
-		st.Closed = true
 		return nil
 	})
 	return st, err

@@ -33,6 +33,8 @@ func Indexes() []mongodb.Index {
 		{Collection: "advances", Keys: []string{"coop"}},
 		{Collection: "repayments", Keys: []string{"coop"}},
 		{Collection: "payouts", Keys: []string{"coop"}},
+		{Collection: "statements"},
+		{Collection: "unpaid_holds"},
 	}
 }
 
@@ -78,19 +80,32 @@ func (s *Store) order(ctx context.Context, id string) (Order, error) {
 // saveOrder writes an order, guarded on the status it was read with
 // (callers hold Atomically and read the order in it).
 func (s *Store) saveOrder(ctx context.Context, o Order, before string) error {
-	r, err := s.db.Collection("orders").ReplaceOne(ctx, s.db.GuardedID(o.ID, bson.M{"status": before}), o)
+	ok, err := s.db.Collection("orders").ReplaceByIDIf(ctx, o.ID, bson.M{"status": before}, o)
 	if err != nil {
 		return err
 	}
-	if r.MatchedCount != 1 {
+	if !ok {
 		return errors.New("orders: order changed while being updated")
 	}
 	return nil
 }
 
-func (s *Store) setCheckout(ctx context.Context, id string, co Checkout) error {
+func (s *Store) setCheckout(ctx context.Context, id string, co Checkout, expiresAt time.Time) error {
 	_, err := s.db.Collection("orders").UpdateOne(ctx, bson.M{"_id": id},
-		bson.M{"$set": bson.M{"session_id": co.SessionID, "checkout_url": co.URL}})
+		bson.M{"$set": bson.M{"session_id": co.SessionID, "checkout_url": co.URL, "expires_at": expiresAt}})
+	return err
+}
+
+// deleteOrder removes an order that never reached its payment page, with
+// the idempotency record that points at it (callers hold Atomically).
+func (s *Store) deleteOrder(ctx context.Context, id, idemKey string) error {
+	if _, err := s.db.Collection("orders").DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		return err
+	}
+	if idemKey == "" {
+		return nil
+	}
+	_, err := s.db.Collection("idempotency").DeleteOne(ctx, bson.M{"_id": "order|" + idemKey})
 	return err
 }
 
@@ -148,6 +163,40 @@ func (s *Store) insertEvent(ctx context.Context, ev Event) error {
 	return err
 }
 
+// holdList reads the pending orders listed for a customer key.
+func (s *Store) holdList(ctx context.Context, id string) ([]string, error) {
+	var doc struct {
+		Orders []string `bson:"orders"`
+	}
+	err := s.db.Collection("unpaid_holds").FindOne(ctx, bson.M{"_id": id}).Decode(&doc)
+	if mongodb.IsNotFound(err) {
+		return nil, nil
+	}
+	return doc.Orders, err
+}
+
+// saveHolds lists a new order under each of its customer's keys, with the
+// orders still pending (callers hold Atomically).
+func (s *Store) saveHolds(ctx context.Context, keys []holdKey, orderID string) error {
+	for _, k := range keys {
+		ids := append(append([]string{}, k.pending...), orderID)
+		if _, err := s.db.Collection("unpaid_holds").ReplaceOne(ctx, bson.M{"_id": k.id},
+			bson.M{"_id": k.id, "orders": ids}, options.Replace().SetUpsert(true)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteRecordsBefore deletes event IDs and idempotency records older than t.
+func (s *Store) deleteRecordsBefore(ctx context.Context, t time.Time) error {
+	if _, err := s.db.Collection("stripe_events").DeleteMany(ctx, bson.M{"created": bson.M{"$lt": t}}); err != nil {
+		return err
+	}
+	_, err := s.db.Collection("idempotency").DeleteMany(ctx, bson.M{"_id": bson.M{"$regex": "^order\\|"}, "created_at": bson.M{"$lt": t}})
+	return err
+}
+
 func (s *Store) linkPaymentIntent(ctx context.Context, pi, order string) error {
 	_, err := s.db.Collection("order_refs").ReplaceOne(ctx, bson.M{"_id": pi}, bson.M{"_id": pi, "order": order}, options.Replace().SetUpsert(true))
 	return err
@@ -170,16 +219,63 @@ func (s *Store) outbox(ctx context.Context, channel string, p mongodb.Page) ([]E
 	return mongodb.FindPage[Email](ctx, s.db.Collection("outbox"), bson.M{"channel": channel}, bson.D{{Key: "created_at", Value: -1}}, p)
 }
 
-// paidBetween lists the orders paid in [from, to) that still count: not
-// refunded.
+// paidBetween lists the orders paid in [from, to), refunded since or not
+// (a refund is an entry of its own, dated when it happened).
 func (s *Store) paidBetween(ctx context.Context, from, to time.Time) ([]Order, error) {
-	cur, err := s.db.Collection("orders").Find(ctx, bson.M{"paid_at": bson.M{"$gte": from, "$lt": to},
-		"status": bson.M{"$in": bson.A{StatusPaid, StatusFulfilled, StatusDelivered}}})
+	cur, err := s.db.Collection("orders").Find(ctx, bson.M{"paid_at": bson.M{"$gte": from, "$lt": to}})
 	if err != nil {
 		return nil, err
 	}
 	var out []Order
 	return out, cur.All(ctx, &out)
+}
+
+// refundedBetween lists the paid orders refunded in [from, to).
+func (s *Store) refundedBetween(ctx context.Context, from, to time.Time) ([]Order, error) {
+	cur, err := s.db.Collection("orders").Find(ctx, bson.M{"refunded_at": bson.M{"$gte": from, "$lt": to}})
+	if err != nil {
+		return nil, err
+	}
+	var all []Order
+	if err := cur.All(ctx, &all); err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, o := range all {
+		if !o.PaidAt.IsZero() {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// closedStatement reads a closed month's record.
+func (s *Store) closedStatement(ctx context.Context, coop, month string) (Statement, bool, error) {
+	var doc struct {
+		Statement Statement `bson:"statement"`
+	}
+	err := s.db.Collection("statements").FindOne(ctx, bson.M{"_id": coop + "|" + month}).Decode(&doc)
+	if mongodb.IsNotFound(err) {
+		return Statement{}, false, nil
+	}
+	if err != nil {
+		return Statement{}, false, err
+	}
+	if doc.Statement.Lines == nil {
+		doc.Statement.Lines = []StatementLine{}
+	}
+	if doc.Statement.Totals == nil {
+		doc.Statement.Totals = []StatementTotals{}
+	}
+	return doc.Statement, true, nil
+}
+
+func (s *Store) insertClosedStatement(ctx context.Context, st Statement) error {
+	_, err := s.db.Collection("statements").InsertOne(ctx, bson.M{"_id": st.Cooperative + "|" + st.Month, "statement": st})
+	if mongodb.IsDuplicateKey(err) {
+		return problem.New(problem.Conflict, "this month is already closed")
+	}
+	return err
 }
 
 func (s *Store) advancesOf(ctx context.Context, coop string) ([]Advance, error) {

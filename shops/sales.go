@@ -2,6 +2,7 @@ package shops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -433,6 +434,40 @@ func (st *Stock) Restock(ctx context.Context, shop string, alloc []AllocatedLine
 		}
 	}
 	return nil
+}
+
+// SaleReturn is units a customer brought back to a till, with the sale
+// they came from (its line says what was paid for them).
+type SaleReturn struct {
+	Movement Movement
+	Sale     Sale
+}
+
+// ReturnsBetween lists the till returns of every shop in [from, to), for
+// settlement statements (an online order's restock is not a till return:
+// its refund is the order's).
+func (st *Stock) ReturnsBetween(ctx context.Context, from, to time.Time) ([]SaleReturn, error) {
+	moves, err := st.store.movementsBetween(ctx, MoveReturn, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var out []SaleReturn
+	sales := map[string]Sale{}
+	for _, m := range moves {
+		sale, ok := sales[m.Ref]
+		if !ok {
+			sale, err = st.store.sale(ctx, m.Ref)
+			if errors.Is(err, ErrSaleNotFound) {
+				continue // an order's restock
+			}
+			if err != nil {
+				return nil, err
+			}
+			sales[m.Ref] = sale
+		}
+		out = append(out, SaleReturn{Movement: m, Sale: sale})
+	}
+	return out, nil
 }
 
 // SalesBetween lists the till sales of every shop in [from, to) (for

@@ -2,6 +2,7 @@ package shops
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
+	"github.com/terroir-coop/terroir/traceability"
 )
 
 // Kinds of shop.
@@ -20,12 +22,41 @@ const (
 
 // Shop is a sales point and its channel.
 type Shop struct {
-	Code      string    `json:"code" bson:"_id"`
-	Name      string    `json:"name" bson:"name"`
-	City      string    `json:"city" bson:"city"`
-	Currency  string    `json:"currency" bson:"currency"`
-	Kind      string    `json:"kind" bson:"kind"`
+	Code     string `json:"code" bson:"_id"`
+	Name     string `json:"name" bson:"name"`
+	City     string `json:"city" bson:"city"`
+	Currency string `json:"currency" bson:"currency"`
+	Kind     string `json:"kind" bson:"kind"`
+	// GLN identifies the shop in EPCIS exports when it has one; TimeZone is
+	// its IANA zone, by default that of its currency's country (Zone).
+	GLN       string    `json:"gln,omitempty" bson:"gln,omitempty"`
+	TimeZone  string    `json:"time_zone,omitempty" bson:"time_zone,omitempty"`
 	CreatedAt time.Time `json:"created_at" bson:"created_at"`
+}
+
+// Zone is the shop's time zone: the one it records, else Europe/Paris for
+// a channel selling in euros (the EU platform in France) and
+// Africa/Casablanca for the Moroccan shops.
+func (s Shop) Zone() string {
+	switch {
+	case s.TimeZone != "":
+		return s.TimeZone
+	case s.Currency == "EUR":
+		return "Europe/Paris"
+	}
+	return "Africa/Casablanca"
+}
+
+// Party describes a shop for the EPCIS export (traceability.PartyDirectory).
+func (s *Service) Party(ctx context.Context, code string) (traceability.Party, bool, error) {
+	sh, err := s.Shop(ctx, code)
+	if errors.Is(err, ErrShopNotFound) {
+		return traceability.Party{}, false, nil
+	}
+	if err != nil {
+		return traceability.Party{}, false, err
+	}
+	return traceability.Party{Code: sh.Code, GLN: sh.GLN, TimeZone: sh.Zone(), Shop: true}, true, nil
 }
 
 // Sentinel errors of the package.
@@ -46,6 +77,12 @@ func (s Shop) Validate() error {
 		return err
 	}
 	if err := currency.Check("currency", s.Currency); err != nil {
+		return err
+	}
+	if err := traceability.CheckGLN("gln", s.GLN); err != nil {
+		return err
+	}
+	if err := traceability.CheckTimeZone("time_zone", s.TimeZone); err != nil {
 		return err
 	}
 	return problem.OneOf("kind", s.Kind, []string{KindBoutique, KindPlatform})

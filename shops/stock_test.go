@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/problem"
@@ -261,48 +259,6 @@ func TestACountBooksTheDifferencesAndCountsReservedUnits(t *testing.T) {
 	}
 	if _, err := f.w.Stock.ApplyCount(ctx, f.trd, "TAROUDANNT", []shops.CountLine{{Lot: reservedLot, Counted: 1}}, "x"); err == nil {
 		t.Fatal("a count below the reserved units was applied")
-	}
-}
-
-func TestRepairLedgerUndoesASaleThatNeverFinished(t *testing.T) {
-	f := newFixture(t)
-	l := f.packed(t, 10, 300)
-	f.receive(t, "TAROUDANNT", l.Code, 10)
-	ctx := context.Background()
-	sale, err := f.sell("TAROUDANNT", f.trd, "SAF-1G", 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A crash on the embedded store between the sale's movements and its
-	// document leaves movements no sale explains, and a balance written
-	// halfway: what RepairLedger is for.
-	if _, err := f.w.Store.Collection("sales").DeleteOne(ctx, bson.M{"_id": sale.ID}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.w.Store.Collection("balances").UpdateOne(ctx, bson.M{"_id": "TAROUDANNT|" + l.Code}, bson.M{"$set": bson.M{"units": 1}}); err != nil {
-		t.Fatal(err)
-	}
-	var rep shops.RepairReport
-	err = f.w.Store.Atomically(ctx, func(ctx context.Context) error {
-		var err error
-		rep, err = f.w.Stock.RepairLedger(ctx, func(shops.Movement) (bool, error) { return true, nil }, map[string]int64{})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.MovementsDeleted != 1 || rep.BalancesFixed != 1 || rep.ShelvesRebuilt == 0 {
-		t.Fatalf("repair %+v", rep)
-	}
-	if u, r := f.held(t, "TAROUDANNT", l.Code); u != 10 || r != 0 {
-		t.Fatalf("after repair the shop holds %d (%d reserved), want the 10 received", u, r)
-	}
-	if found, _, err := f.w.Stock.Verify(ctx); err != nil || len(found) != 0 {
-		t.Fatalf("verify after repair: %+v %v", found, err)
-	}
-	// The shelf sells the repaired units again.
-	if _, err := f.sell("TAROUDANNT", f.trd, "SAF-1G", 10); err != nil {
-		t.Fatalf("selling the repaired units: %v", err)
 	}
 }
 

@@ -121,6 +121,25 @@ func (s *Store) movementSums(ctx context.Context) (map[string]int64, error) {
 	return sums, cur.Err()
 }
 
+// receiptsByLot adds up the units every shop received of each lot from its
+// cooperative (receipt movements).
+func (s *Store) receiptsByLot(ctx context.Context) (map[string]int64, error) {
+	cur, err := s.db.Collection("movements").Find(ctx, bson.M{"kind": MoveReceipt}, options.Find().SetProjection(bson.M{"lot": 1, "units": 1}))
+	if err != nil {
+		return nil, err
+	}
+	defer cur.Close(ctx)
+	sums := map[string]int64{}
+	for cur.Next(ctx) {
+		var m Movement
+		if err := cur.Decode(&m); err != nil {
+			return nil, err
+		}
+		sums[m.Lot] += m.Units
+	}
+	return sums, cur.Err()
+}
+
 var errNoShelf = errors.New("no shelf")
 
 func (s *Store) shelf(ctx context.Context, shop, sku string) (Shelf, error) {
@@ -242,6 +261,10 @@ func (s *Store) transfersOf(ctx context.Context, shop, status string) ([]Transfe
 
 func (s *Store) salesBetween(ctx context.Context, from, to time.Time) ([]Sale, error) {
 	return mongodb.FindPage[Sale](ctx, s.db.Collection("sales"), bson.M{"at": bson.M{"$gte": from, "$lt": to}}, bson.D{{Key: "at", Value: 1}}, mongodb.Page{})
+}
+
+func (s *Store) movementsBetween(ctx context.Context, kind string, from, to time.Time) ([]Movement, error) {
+	return mongodb.FindPage[Movement](ctx, s.db.Collection("movements"), bson.M{"kind": kind, "at": bson.M{"$gte": from, "$lt": to}}, bson.D{{Key: "at", Value: 1}}, mongodb.Page{})
 }
 
 func (s *Store) allMovements(ctx context.Context) ([]Movement, error) {

@@ -3,6 +3,10 @@ package shops
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/terroir-coop/terroir/traceability"
 )
 
 // Discrepancy is a finding of Verify.
@@ -11,8 +15,10 @@ type Discrepancy struct {
 }
 
 // Verify checks every balance against its movements (their sum must equal
-// the units), that no balance is negative or over-reserved, and that no lot
-// is held across the network beyond what was packed.
+// the units), that no balance is negative or over-reserved, that no lot is
+// held across the network beyond what was packed (as corrected), and that
+// what the shops received of each lot is what the lot's events say it
+// shipped: a receipt without its "shipped" event, or the reverse, is named.
 func (st *Stock) Verify(ctx context.Context) ([]Discrepancy, int, error) {
 	sums, err := st.store.movementSums(ctx)
 	if err != nil {
@@ -37,15 +43,33 @@ func (st *Stock) Verify(ctx context.Context) ([]Discrepancy, int, error) {
 	for id, s := range sums {
 		found = append(found, Discrepancy{id, "", fmt.Sprintf("movements sum to %d without a balance", s)})
 	}
-	for lot, units := range held {
-		l, err := st.trace.PublicLot(ctx, lot)
-		if err != nil {
-			found = append(found, Discrepancy{"", lot, "held in shops but the lot does not exist"})
-			continue
-		}
-		if units > l.Quantity {
-			found = append(found, Discrepancy{"", lot, fmt.Sprintf("shops hold %d units of a lot of %d", units, l.Quantity)})
+	received, err := st.store.receiptsByLot(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	lots := make([]string, 0, len(held)+len(received))
+	for lot := range held {
+		lots = append(lots, lot)
+	}
+	for lot := range received {
+		if _, ok := held[lot]; !ok {
+			lots = append(lots, lot)
 		}
 	}
+	slices.Sort(lots)
+	for _, lot := range lots {
+		l, err := st.trace.PublicLot(ctx, lot)
+		if err != nil {
+			found = append(found, Discrepancy{"", lot, "held or received in shops but the lot does not exist"})
+			continue
+		}
+		if units := held[lot]; units > l.CurrentQuantity() {
+			found = append(found, Discrepancy{"", lot, fmt.Sprintf("shops hold %d units of a lot of %d", units, l.CurrentQuantity())})
+		}
+		if shipped := traceability.AccountOf(l.Events).Shipped; received[lot] != shipped {
+			found = append(found, Discrepancy{"", lot, fmt.Sprintf("shops received %d units but the lot's events shipped %d", received[lot], shipped)})
+		}
+	}
+	slices.SortStableFunc(found, func(a, b Discrepancy) int { return strings.Compare(a.Shop+"|"+a.Lot, b.Shop+"|"+b.Lot) })
 	return found, len(bals), nil
 }

@@ -33,8 +33,12 @@ type StatusChange struct {
 	At     time.Time `json:"at" bson:"at"`
 }
 
-// Certification is a certificate held by a cooperative. Scope: the product
-// kinds and parcels it covers; an empty list covers all of them.
+// Certification is a certificate held by a cooperative. Scope: the crops,
+// product kinds and parcels it covers. A crop covers every kind made from it
+// (saffron covers fresh and dried saffron, KindsFromCrop); a product kind
+// covers only itself; a lot is in scope when its kind is covered by either
+// list. With neither crops nor product kinds the certificate covers every
+// kind; with no parcels, every parcel of its holder.
 type Certification struct {
 	ID           string         `json:"id" bson:"_id"`
 	Holder       string         `json:"holder" bson:"holder"`
@@ -44,6 +48,7 @@ type Certification struct {
 	Number       string         `json:"number" bson:"number"`
 	ValidFrom    string         `json:"valid_from" bson:"valid_from"` // YYYY-MM-DD
 	ValidTo      string         `json:"valid_to" bson:"valid_to"`
+	Crops        []string       `json:"crops" bson:"crops"`
 	ProductKinds []string       `json:"product_kinds" bson:"product_kinds"`
 	Parcels      []string       `json:"parcels" bson:"parcels"`
 	Status       string         `json:"status" bson:"status"`
@@ -60,12 +65,43 @@ func (c Certification) StatusOn(day time.Time) string {
 	return c.Status
 }
 
-// covers reports whether the certificate covered a harvest of this kind on
-// this parcel on this day.
-func (c Certification) covers(kind, parcel, day string) bool {
-	return (len(c.ProductKinds) == 0 || slices.Contains(c.ProductKinds, kind)) &&
-		(len(c.Parcels) == 0 || slices.Contains(c.Parcels, parcel)) &&
+// coversKind reports whether the certificate's scope covers a lot of this
+// kind made from these crops: the kind is one of its product kinds, or every
+// origin crop is one of its crops and the kind is made from it.
+func (c Certification) coversKind(kind string, originCrops []string) bool {
+	if len(c.ProductKinds) == 0 && len(c.Crops) == 0 {
+		return true
+	}
+	if slices.Contains(c.ProductKinds, kind) {
+		return true
+	}
+	if len(c.Crops) == 0 || len(originCrops) == 0 {
+		return false
+	}
+	for _, crop := range originCrops {
+		if !slices.Contains(c.Crops, crop) || !slices.Contains(KindsFromCrop(crop), kind) {
+			return false
+		}
+	}
+	return true
+}
+
+// coversParcel reports whether the certificate covered this parcel on this
+// harvest day.
+func (c Certification) coversParcel(parcel, day string) bool {
+	return (len(c.Parcels) == 0 || slices.Contains(c.Parcels, parcel)) &&
 		day >= c.ValidFrom && day <= c.ValidTo
+}
+
+// originCrops returns the distinct crops of a lot's origin, in order.
+func originCrops(origin []OriginLine) []string {
+	var out []string
+	for _, o := range origin {
+		if !slices.Contains(out, o.Crop) {
+			out = append(out, o.Crop)
+		}
+	}
+	return out
 }
 
 // Sentinel errors.
@@ -74,7 +110,7 @@ var ErrCertificationNotFound = problem.New(problem.NotFound, "certification not 
 // NewCertification is what an admin records.
 type NewCertification struct {
 	Holder, Scheme, Body, BodyCode, Number, ValidFrom, ValidTo string
-	ProductKinds, Parcels                                      []string
+	Crops, ProductKinds, Parcels                               []string
 }
 
 // CreateCertification records a certificate. Admins only.
@@ -82,10 +118,27 @@ func (s *Service) CreateCertification(ctx context.Context, actor access.Actor, n
 	if err := actor.RequireAdmin(); err != nil {
 		return Certification{}, err
 	}
+	c, err := s.checkCertification(ctx, nc)
+	if err != nil {
+		return Certification{}, err
+	}
+	now := s.now().UTC()
+	c.ID = id.New("crt")
+	c.CreatedAt = now
+	c.History = []StatusChange{{Status: StatusValid, Reason: "issued", By: actor.Email, At: now}}
+	if err := s.store.insertCertification(ctx, c); err != nil {
+		return Certification{}, err
+	}
+	return c, nil
+}
+
+// checkCertification validates a new certificate and returns it, valid,
+// without ID or history (CreateCertification and imports add them).
+func (s *Service) checkCertification(ctx context.Context, nc NewCertification) (Certification, error) {
 	c := Certification{Holder: id.NormalizeCode(nc.Holder), Scheme: strings.TrimSpace(nc.Scheme), Body: strings.TrimSpace(nc.Body),
 		BodyCode: strings.TrimSpace(nc.BodyCode), Number: strings.TrimSpace(nc.Number),
 		ValidFrom: strings.TrimSpace(nc.ValidFrom), ValidTo: strings.TrimSpace(nc.ValidTo),
-		ProductKinds: nonNil(nc.ProductKinds), Parcels: nonNil(nc.Parcels), Status: StatusValid}
+		Crops: nonNil(nc.Crops), ProductKinds: nonNil(nc.ProductKinds), Parcels: nonNil(nc.Parcels), Status: StatusValid}
 	if c.Holder == "" {
 		return Certification{}, problem.Field("holder", "is required")
 	}
@@ -105,6 +158,11 @@ func (s *Service) CreateCertification(ctx context.Context, actor access.Actor, n
 	if to.Before(from) {
 		return Certification{}, problem.Field("valid_to", "is before valid_from")
 	}
+	for i, crop := range c.Crops {
+		if err := problem.OneOf(fmt.Sprintf("crops[%d]", i), crop, Crops); err != nil {
+			return Certification{}, err
+		}
+	}
 	for i, k := range c.ProductKinds {
 		if _, err := checkKind(fmt.Sprintf("product_kinds[%d]", i), k); err != nil {
 			return Certification{}, err
@@ -117,13 +175,6 @@ func (s *Service) CreateCertification(ctx context.Context, actor access.Actor, n
 		if p, err := s.store.parcel(ctx, id); err != nil || p.Cooperative != c.Holder {
 			return Certification{}, problem.Field(fmt.Sprintf("parcels[%d]", i), "%q is not a parcel of %s", id, c.Holder)
 		}
-	}
-	now := s.now().UTC()
-	c.ID = id.New("crt")
-	c.CreatedAt = now
-	c.History = []StatusChange{{Status: StatusValid, Reason: "issued", By: actor.Email, At: now}}
-	if err := s.store.insertCertification(ctx, c); err != nil {
-		return Certification{}, err
 	}
 	return c, nil
 }
@@ -201,8 +252,8 @@ func (s *Service) Certifications(ctx context.Context, actor access.Actor, holder
 	return s.store.certificationsOf(ctx, holder)
 }
 
-// originClaims are the certificates of the cooperative, valid now, that
-// covered every origin harvest (kind, parcel, day).
+// originClaims are the certificates of the cooperative, valid now, whose
+// scope covers the kind and that covered every origin harvest (parcel, day).
 func (s *Service) originClaims(ctx context.Context, coop, kind string, origin []OriginLine) ([]Claim, error) {
 	certs, err := s.store.certificationsOf(ctx, coop)
 	if err != nil {
@@ -213,9 +264,9 @@ func (s *Service) originClaims(ctx context.Context, coop, kind string, origin []
 		if c.StatusOn(s.now()) != StatusValid {
 			continue
 		}
-		all := true
+		all := c.coversKind(kind, originCrops(origin))
 		for _, o := range origin {
-			if !c.covers(kind, o.Parcel, o.Date) {
+			if !all || !c.coversParcel(o.Parcel, o.Date) {
 				all = false
 				break
 			}
@@ -228,6 +279,26 @@ func (s *Service) originClaims(ctx context.Context, coop, kind string, origin []
 	// same way every time.
 	slices.SortFunc(claims, func(a, b Claim) int { return strings.Compare(a.Scheme+a.Certification, b.Scheme+b.Certification) })
 	return claims, nil
+}
+
+// scopedClaims keeps the claims whose certificate's scope covers a lot of
+// kind made from origin: a change of kind outside a certificate's scope
+// drops its claim (a certificate of fresh saffron only does not cover the
+// dried saffron made from it; one of the crop saffron does). The
+// certificates are read by _id (a lot has a handful of claims).
+func (s *Service) scopedClaims(ctx context.Context, claims []Claim, kind string, origin []OriginLine) ([]Claim, error) {
+	crops := originCrops(origin)
+	out := []Claim{}
+	for _, cl := range claims {
+		c, err := s.store.certification(ctx, cl.Certification)
+		if err != nil {
+			return nil, err
+		}
+		if c.coversKind(kind, crops) {
+			out = append(out, cl)
+		}
+	}
+	return out, nil
 }
 
 // ClaimStatus is a claim with its certificate's status today.

@@ -20,7 +20,8 @@ const (
 	EventShipped     = "shipped"     // units sent to a shop or the EU platform
 	EventReceived    = "received"    // units received by a shop
 	EventSold        = "sold"        // units sold at a till or online
-	EventAdjusted    = "adjusted"    // quantity corrected (count, loss)
+	EventAdjusted    = "adjusted"    // quantity adjusted (count, loss); none is written today
+	EventCorrected   = "corrected"   // a mistaken quantity corrected, with a reason (Quantity is the signed delta)
 	EventFlagged     = "flagged"     // a plausibility rule flagged the lot
 	EventJustified   = "justified"   // someone wrote the justification a flag needs
 )

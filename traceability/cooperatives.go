@@ -16,12 +16,17 @@ var CooperativeKinds = []string{"saffron", "argan", "olive", "pamm", "honey", "a
 
 // Cooperative is a producers' cooperative of the network.
 type Cooperative struct {
-	Code      string    `json:"code" bson:"_id"`
-	Name      string    `json:"name" bson:"name"`
-	Kind      string    `json:"kind" bson:"kind"`
-	Commune   string    `json:"commune" bson:"commune"`
-	Province  string    `json:"province" bson:"province"`
-	Group     string    `json:"group,omitempty" bson:"group,omitempty"` // federation or GIE, e.g. FIMASAFRAN
+	Code     string `json:"code" bson:"_id"`
+	Name     string `json:"name" bson:"name"`
+	Kind     string `json:"kind" bson:"kind"`
+	Commune  string `json:"commune" bson:"commune"`
+	Province string `json:"province" bson:"province"`
+	Group    string `json:"group,omitempty" bson:"group,omitempty"` // federation or GIE, e.g. FIMASAFRAN
+	// GLN identifies the cooperative in EPCIS exports when it has one
+	// (else a URI of this server does); TimeZone is its place's IANA zone
+	// (default Africa/Casablanca, see Zone).
+	GLN       string    `json:"gln,omitempty" bson:"gln,omitempty"`
+	TimeZone  string    `json:"time_zone,omitempty" bson:"time_zone,omitempty"`
 	CreatedAt time.Time `json:"created_at" bson:"created_at"`
 }
 
@@ -36,6 +41,12 @@ type Member struct {
 	Gender      string    `json:"gender" bson:"gender"`
 	Village     string    `json:"village" bson:"village"`
 	CreatedAt   time.Time `json:"created_at" bson:"created_at"`
+
+	// Code is the cooperative's own number for the member (its register's
+	// "N° adhérent"), optional, unique within the cooperative: imports
+	// match rows to members by it.
+	Code    string `json:"code,omitempty" bson:"code,omitempty"`
+	Commune string `json:"commune,omitempty" bson:"commune,omitempty"`
 }
 
 func (c *Cooperative) normalize() {
@@ -45,6 +56,8 @@ func (c *Cooperative) normalize() {
 	c.Commune = strings.TrimSpace(c.Commune)
 	c.Province = strings.TrimSpace(c.Province)
 	c.Group = strings.TrimSpace(c.Group)
+	c.GLN = strings.TrimSpace(c.GLN)
+	c.TimeZone = strings.TrimSpace(c.TimeZone)
 }
 
 // Validate checks a new cooperative's fields.
@@ -65,9 +78,14 @@ func (c Cooperative) Validate() error {
 		return err
 	}
 	if c.Group != "" {
-		return problem.RequireText("group", c.Group, 200)
+		if err := problem.RequireText("group", c.Group, 200); err != nil {
+			return err
+		}
 	}
-	return nil
+	if err := CheckGLN("gln", c.GLN); err != nil {
+		return err
+	}
+	return CheckTimeZone("time_zone", c.TimeZone)
 }
 
 // Validate checks a new member's fields.
@@ -78,7 +96,15 @@ func (m Member) Validate() error {
 	if err := problem.OneOf("gender", m.Gender, Genders); err != nil {
 		return err
 	}
-	return problem.RequireText("village", m.Village, 100)
+	if err := problem.RequireText("village", m.Village, 100); err != nil {
+		return err
+	}
+	if m.Commune != "" {
+		if err := problem.RequireText("commune", m.Commune, 100); err != nil {
+			return err
+		}
+	}
+	return validateRecordCode(m.Code)
 }
 
 // Sentinel errors of the package.
@@ -161,13 +187,24 @@ func (s *Service) AddMember(ctx context.Context, actor access.Actor, coop string
 		return Member{}, err
 	}
 	m.Name, m.Village, m.Gender = strings.TrimSpace(m.Name), strings.TrimSpace(m.Village), strings.TrimSpace(m.Gender)
+	m.Code, m.Commune = strings.TrimSpace(m.Code), strings.TrimSpace(m.Commune)
 	if err := m.Validate(); err != nil {
 		return Member{}, err
 	}
 	m.ID = id.New("mbr")
 	m.Cooperative = coop
 	m.CreatedAt = s.now().UTC()
-	if err := s.store.insertMember(ctx, m); err != nil {
+	// A code is unique within the cooperative: checked and inserted under
+	// one lock, as no index can say it (most members have no code).
+	err := s.store.db.Atomically(ctx, func(ctx context.Context) error {
+		if m.Code != "" {
+			if err := s.memberCodeFree(ctx, coop, m.Code); err != nil {
+				return err
+			}
+		}
+		return s.store.insertMember(ctx, m)
+	})
+	if err != nil {
 		return Member{}, err
 	}
 	return m, nil

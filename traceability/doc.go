@@ -10,6 +10,16 @@
 //   - Every change of a lot (OnLotChange) and of a certificate's status
 //     (OnCertificationChange) is announced to this process's subscribers,
 //     so the caches of trace pages and catalogues follow at once.
+//   - A register import (Preview, Apply) writes every row of a file or
+//     none, and never changes a recorded value: it creates, or completes
+//     what a record lacks (import_registers.go says why).
+//   - A process makes only what the process graph says (plausibility.go,
+//     graph.go); what no field or process can give is refused, never stored.
+//   - Every lot is explained by its events: quantity + corrections =
+//     available + consumed + packed + shipped (audit.go, Verify). Mistakes
+//     are corrected by events (corrections.go), never edited in place.
+//   - A lot carries a claim only when the certificate's scope covers its
+//     kind, every input carries it and it covered every origin parcel.
 //
 // store.go is the only file that talks to MongoDB.
 package traceability

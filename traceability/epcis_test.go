@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func epcisChain(t *testing.T) (origin, dried, packed Lot) {
 
 	packed.appendEvent(Event{Type: EventFlagged, At: at(49), Actor: "system", Place: "SIROUA", Note: "yield"})
 	packed.appendEvent(Event{Type: EventJustified, At: at(50), Actor: "m@coop.ma", Place: "SIROUA", Note: "explained"})
-	packed.appendEvent(Event{Type: EventShipped, At: at(72), Actor: "m@coop.ma", Place: "SIROUA", Quantity: 20})
+	packed.appendEvent(Event{Type: EventShipped, At: at(72), Actor: "m@coop.ma", Place: "SIROUA → TAROUDANT", Quantity: 20})
 	packed.appendEvent(Event{Type: EventReceived, At: at(96), Actor: "s@shop.ma", Place: "TAROUDANT", Quantity: 20})
 	packed.appendEvent(Event{Type: EventSold, At: at(120), Actor: "s@shop.ma", Place: "TAROUDANT", Quantity: 2})
 	return origin, dried, packed
@@ -61,7 +62,7 @@ func TestEPCISMapping(t *testing.T) {
 	driedClass := "https://trace.example.ma/t/SAF-D1"
 	jarClass := "https://id.gs1.org/01/06111234567895/10/SAF-P1"
 	coop := "https://trace.example.ma/coop/SIROUA"
-	shop := "https://trace.example.ma/places/TAROUDANT"
+	shop := "https://trace.example.ma/shop/TAROUDANT"
 	commissioned := step{typ: "ObjectEvent", action: "ADD", bizStep: "commissioning", place: coop,
 		qty: []EPCISQuantity{{originClass, 1_000_000, "MGM"}}}
 	drying := step{typ: "TransformationEvent", bizStep: "commissioning", process: "drying", place: coop,
@@ -90,7 +91,7 @@ func TestEPCISMapping(t *testing.T) {
 					related[code] = l
 				}
 			}
-			doc := NewEPCISDocument(codes, tt.lot, related, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			doc := NewEPCISDocument(codes, tt.lot, related, nil, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 			checkEPCISSchema(t, doc)
 			got := doc.Body.EventList
 			if len(got) != len(tt.want) {
@@ -115,30 +116,120 @@ func TestEPCISMapping(t *testing.T) {
 				sameQ("quantityList", g.QuantityList, w.qty)
 				sameQ("inputQuantityList", g.InputQuantityList, w.in)
 				sameQ("outputQuantityList", g.OutputQuantityList, w.out)
-				if g.ReadPoint == nil || g.ReadPoint.ID != w.place || g.BizLocation == nil || g.BizLocation.ID != w.place {
-					t.Errorf("event %d: readPoint %+v bizLocation %+v, want %s", i, g.ReadPoint, g.BizLocation, w.place)
+				if g.ReadPoint == nil || g.ReadPoint.ID != w.place {
+					t.Errorf("event %d: readPoint %+v, want %s", i, g.ReadPoint, w.place)
+				}
+				// Units in transit have no business location.
+				if inTransit := g.BizStep == "shipping"; inTransit != (g.BizLocation == nil) || !inTransit && g.BizLocation.ID != w.place {
+					t.Errorf("event %d (%s): bizLocation %+v, want %s", i, g.BizStep, g.BizLocation, w.place)
+				}
+				if g.EventTimeZoneOffset != "+01:00" {
+					t.Errorf("event %d: eventTimeZoneOffset %s, want +01:00 (Africa/Casablanca)", i, g.EventTimeZoneOffset)
 				}
 			}
 		})
 	}
 }
 
-func TestEPCISEventIDIsTheChainHash(t *testing.T) {
-	origin, _, _ := epcisChain(t)
-	doc := NewEPCISDocument(Codes{PublicURL: "https://t.example"}, origin, nil, time.Now())
-	want := "ni:///sha-256;" + origin.Events[0].Hash + "?ver=CBV2.0"
-	if got := doc.Body.EventList[0].EventID; got != want {
-		t.Fatalf("eventID %s, want %s", got, want)
+// TestEPCISEventIDIsTheEventHash: the eventID is the CBV 2.0 hash of the
+// event's content, the chain hash travels in the terroir extension, and
+// the same physical step has the same eventID in every export holding it.
+func TestEPCISEventIDIsTheEventHash(t *testing.T) {
+	origin, dried, packed := epcisChain(t)
+	codes := Codes{PublicURL: "https://t.example"}
+	all := map[string]Lot{origin.Code: origin, dried.Code: dried, packed.Code: packed}
+	export := func(l Lot) []EPCISEvent {
+		related := map[string]Lot{}
+		for code, r := range all {
+			if code != l.Code {
+				related[code] = r
+			}
+		}
+		return NewEPCISDocument(codes, l, related, nil, time.Now()).Body.EventList
 	}
-	if got := doc.Body.EventList[0].EventTime; got != "2025-10-28T09:00:00.000Z" {
-		t.Fatalf("eventTime %s", got)
+	ev := export(origin)[0]
+	b, _ := json.Marshal(ev)
+	want, err := EventHash(b, map[string]string{"terroir": "https://t.example/ns/epcis/"})
+	if err != nil || ev.EventID != want || !strings.HasPrefix(ev.EventID, "ni:///sha-256;") || !strings.HasSuffix(ev.EventID, "?ver=CBV2.0") {
+		t.Fatalf("eventID %s, want the event hash %s (%v)", ev.EventID, want, err)
+	}
+	if ev.ChainHash != origin.Events[0].Hash || ev.Lot != origin.Code || ev.Seq != 1 || strings.Contains(ev.EventID, origin.Events[0].Hash) {
+		t.Fatalf("chain link %s %d %s", ev.Lot, ev.Seq, ev.ChainHash)
+	}
+	if ev.EventTime != "2025-10-28T09:00:00.000Z" || ev.EventTimeZoneOffset != "+01:00" {
+		t.Fatalf("eventTime %s %s", ev.EventTime, ev.EventTimeZoneOffset)
+	}
+	ids := map[string]map[string]string{} // bizStep/process → lot exported → eventID
+	for _, l := range []Lot{origin, dried, packed} {
+		for _, e := range export(l) {
+			k := e.BizStep + "/" + e.Process
+			if ids[k] == nil {
+				ids[k] = map[string]string{}
+			}
+			ids[k][l.Code] = e.EventID
+		}
+	}
+	if p := ids["packing/"]; len(p) != 2 || p[dried.Code] != p[packed.Code] {
+		t.Errorf("packing step IDs by export: %v", p)
+	}
+	if d := ids["commissioning/drying"]; len(d) != 3 || d[origin.Code] != d[dried.Code] || d[dried.Code] != d[packed.Code] {
+		t.Errorf("drying step IDs by export: %v", d)
+	}
+}
+
+// TestEPCISCustodyNamesThePartiesAndTheirZones: shipping and receiving carry
+// sourceList and destinationList with the cooperative and the shop (GLN
+// when they have one), and each event the offset of its place's zone.
+func TestEPCISCustodyNamesThePartiesAndTheirZones(t *testing.T) {
+	origin, dried, packed := epcisChain(t)
+	// Move the custody to summer: Paris is then at +02:00, Casablanca +01:00.
+	for i := range packed.Events {
+		switch e := &packed.Events[i]; e.Type {
+		case EventShipped:
+			e.Place = "SIROUA → EU-PLATFORM"
+		case EventReceived, EventSold:
+			e.Place = "EU-PLATFORM"
+			e.At = time.Date(2026, 7, 10, 10, 0, 0, 0, time.UTC)
+		}
+	}
+	parties := map[string]Party{
+		"SIROUA":      {Code: "SIROUA", GLN: "6111234000004", TimeZone: "Africa/Casablanca"},
+		"EU-PLATFORM": {Code: "EU-PLATFORM", TimeZone: "Europe/Paris", Shop: true},
+	}
+	doc := NewEPCISDocument(Codes{PublicURL: "https://t.example"}, packed, map[string]Lot{origin.Code: origin, dried.Code: dried}, parties, time.Now())
+	checkEPCISSchema(t, doc)
+	byStep := map[string]EPCISEvent{}
+	for _, e := range doc.Body.EventList {
+		byStep[e.BizStep] = e
+	}
+	coopParty, coopPlace := "https://id.gs1.org/417/6111234000004", "https://id.gs1.org/414/6111234000004"
+	shop := "https://t.example/shop/EU-PLATFORM"
+	for _, step := range []string{"shipping", "receiving"} {
+		e := byStep[step]
+		want := []EPCISSource{{"owning_party", coopParty}, {"location", coopPlace}}
+		if !slices.Equal(e.SourceList, want) {
+			t.Errorf("%s sourceList %+v, want %+v", step, e.SourceList, want)
+		}
+		wantTo := []EPCISDestination{{"owning_party", shop}, {"location", shop}}
+		if !slices.Equal(e.DestinationList, wantTo) {
+			t.Errorf("%s destinationList %+v, want %+v", step, e.DestinationList, wantTo)
+		}
+	}
+	if e := byStep["shipping"]; e.ReadPoint.ID != coopPlace || e.EventTimeZoneOffset != "+01:00" {
+		t.Errorf("shipping at %s %s", e.ReadPoint.ID, e.EventTimeZoneOffset)
+	}
+	if e := byStep["receiving"]; e.ReadPoint.ID != shop || e.EventTimeZoneOffset != "+02:00" {
+		t.Errorf("receiving at %s %s, want the platform in summer, +02:00", e.ReadPoint.ID, e.EventTimeZoneOffset)
+	}
+	if e := byStep["retail_selling"]; e.SourceList != nil || e.EventTimeZoneOffset != "+02:00" {
+		t.Errorf("sale %+v", e)
 	}
 }
 
 func TestEPCISNamesUnknownLotsByTheirTraceURL(t *testing.T) {
 	_, dried, _ := epcisChain(t)
 	// Without the related lots, inputs and outputs are still named.
-	doc := NewEPCISDocument(Codes{PublicURL: "https://t.example"}, dried, nil, time.Now())
+	doc := NewEPCISDocument(Codes{PublicURL: "https://t.example"}, dried, nil, nil, time.Now())
 	ev := doc.Body.EventList
 	if len(ev) != 2 || ev[0].InputQuantityList[0].EPCClass != "https://t.example/t/SAF-A1" ||
 		ev[1].OutputQuantityList[0].EPCClass != "https://t.example/t/SAF-P1" {
@@ -199,7 +290,7 @@ func checkEPCISSchema(t *testing.T, doc EPCISDocument) {
 	uom := regexp.MustCompile(`^[A-Z0-9]{2,3}$`)
 	standard := map[string]bool{"type": true, "eventID": true, "eventTime": true, "eventTimeZoneOffset": true, "action": true,
 		"bizStep": true, "disposition": true, "epcList": true, "quantityList": true, "inputQuantityList": true,
-		"outputQuantityList": true, "readPoint": true, "bizLocation": true}
+		"outputQuantityList": true, "readPoint": true, "bizLocation": true, "sourceList": true, "destinationList": true}
 	nonEmpty := func(e map[string]any, k string) bool { l, _ := e[k].([]any); return len(l) > 0 }
 	for i, raw := range events {
 		e := raw.(map[string]any)

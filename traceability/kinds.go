@@ -74,3 +74,19 @@ func renamed(err error, field string) error {
 	}
 	return err
 }
+
+// KindDensity is the lowest plausible density (kg/l, i.e. g/ml) of a kind
+// counted by volume, used to weigh outputs against inputs for the hard
+// limits (plausibility.go): the lowest density errs towards accepting. It is
+// 0 for kinds counted by mass or pieces.
+func KindDensity(kind string) float64 {
+	switch kind {
+	case "olive_oil", "argan_oil":
+		return 0.91 // 0.91–0.92 at 20 °C
+	case "essential_oil":
+		return 0.85 // 0.85–0.95 depending on the plant; rose is near the bottom
+	case "hydrosol":
+		return 0.99 // water with traces of oil
+	}
+	return 0
+}

@@ -61,15 +61,20 @@ type Flag struct {
 }
 
 // Lot is a quantity of one product kind that can be traced. Its code is its
-// _id. Invariants: 0 <= Available <= Quantity (plus adjustments); Available
-// changes only together with an appended event, in one update; Events form a
-// hash chain (chain.go) whose signed quantities sum to Available.
+// _id. Invariants: 0 <= Available <= Quantity + Corrections; Available and
+// Corrections change only together with an appended event, in one update;
+// Events form a hash chain (chain.go) whose signed quantities sum to
+// Available, so Quantity + Corrections = Available + what was consumed,
+// packed and shipped (Account).
 type Lot struct {
-	Code        string       `json:"code" bson:"_id"`
-	Cooperative string       `json:"cooperative" bson:"coop"`
-	ProductKind string       `json:"product_kind" bson:"kind"`
-	Source      string       `json:"source" bson:"source"`
-	Quantity    int64        `json:"-" bson:"quantity"`
+	Code        string `json:"code" bson:"_id"`
+	Cooperative string `json:"cooperative" bson:"coop"`
+	ProductKind string `json:"product_kind" bson:"kind"`
+	Source      string `json:"source" bson:"source"`
+	Quantity    int64  `json:"-" bson:"quantity"` // as made; never changes
+	// Corrections is the net of the lot's corrected events: what it really
+	// held is Quantity + Corrections (CurrentQuantity).
+	Corrections int64        `json:"-" bson:"corrections,omitempty"`
 	Available   int64        `json:"-" bson:"available"`
 	Unit        Unit         `json:"-" bson:"unit"`
 	Origin      []OriginLine `json:"origin" bson:"origin"`
@@ -94,6 +99,15 @@ type Lot struct {
 	LastHash  string    `json:"-" bson:"last_hash"`
 	CreatedBy string    `json:"created_by" bson:"created_by"`
 	CreatedAt time.Time `json:"created_at" bson:"created_at"`
+}
+
+// CurrentQuantity is what the lot holds by its record: its quantity as made
+// plus its corrections.
+func (l Lot) CurrentQuantity() int64 { return l.Quantity + l.Corrections }
+
+// Corrected reports whether the lot's quantity was ever corrected.
+func (l Lot) Corrected() bool {
+	return slices.ContainsFunc(l.Events, func(e Event) bool { return e.Type == EventCorrected })
 }
 
 // OpenFlags counts flags still waiting for a justification.
@@ -122,8 +136,8 @@ func signOf(eventType string) int64 {
 		return 1
 	case EventConsumed, EventShipped:
 		return -1
-	case EventAdjusted:
-		return 1 // adjustments carry their own sign
+	case EventAdjusted, EventCorrected:
+		return 1 // adjustments and corrections carry their own sign
 	}
 	return 0
 }
@@ -273,9 +287,14 @@ type takenInput struct {
 // Transform consumes quantities of input lots and creates the output lots,
 // atomically: either every input is reduced and every output exists, or
 // nothing changed. Consuming more than a lot has available returns
-// ErrInsufficientStock. Outputs carry only the claims that all inputs carry
-// (mixing with a non-organic lot drops organic), the union of the inputs'
-// origins, and a flag when the yield is outside the typical range.
+// ErrInsufficientStock. The inputs are all of one kind and the outputs are
+// kinds the process makes from it (the process graph, graph.go), else 400
+// naming the field; outputs holding more than the inputs are refused with
+// 422 (TransformationLimit). Outputs carry only the claims that all inputs
+// carry (mixing with a non-organic lot drops organic) and whose scope covers
+// the output's kind (a certificate of dried saffron does not follow it into
+// another kind), the union of the inputs' origins, and a flag when the yield
+// is outside the typical range.
 func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string, req NewTransformation) ([]Lot, error) {
 	coop = id.NormalizeCode(coop)
 	if err := actor.ManageCoop(coop); err != nil {
@@ -346,17 +365,32 @@ func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string
 			}
 			taken = append(taken, takenInput{l, amount})
 		}
-		inUnit := taken[0].lot.Unit
+		// One kind in, and only what the process graph makes from it
+		// (graph.go); then no more out than in (plausibility.go).
+		inKind, inUnit := taken[0].lot.ProductKind, taken[0].lot.Unit
 		var inTotal int64
 		for i, t := range taken {
-			if t.lot.Unit != inUnit {
-				return problem.Field(fmt.Sprintf("inputs[%d].quantity", i), "all inputs must be counted in the same unit")
+			if t.lot.ProductKind != inKind {
+				return problem.Field(fmt.Sprintf("inputs[%d].lot", i), "lot %s is %s; the inputs of one transformation are all of one kind (%s)", t.lot.Code, t.lot.ProductKind, inKind)
 			}
-			inTotal += t.amount
+			var ok bool
+			if inTotal, ok = addQuantities(inTotal, t.amount); !ok {
+				return problem.Field("inputs", "the inputs' total is too large to be counted")
+			}
+		}
+		amounts := make([]OutputAmount, 0, len(outs))
+		for i, o := range outs {
+			if _, err := checkEdge(fmt.Sprintf("outputs[%d].product_kind", i), req.Process, inKind, o.kind); err != nil {
+				return err
+			}
+			amounts = append(amounts, OutputAmount{Kind: o.kind, Amount: o.amount})
+		}
+		if err := TransformationLimit(req.Process, inKind, inTotal, amounts); err != nil {
+			return err
 		}
 		now := s.now().UTC()
-		claims := commonClaims(taken)
 		origin := mergedOrigin(taken)
+		common := commonClaims(taken)
 		inputs := make([]EventRef, len(taken))
 		for i, t := range taken {
 			inputs[i] = EventRef{Lot: t.lot.Code, Quantity: t.amount, Unit: t.lot.Unit}
@@ -369,7 +403,18 @@ func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string
 			}
 			outTotals[o.kind] = total
 		}
+		scoped := map[string][]Claim{} // output kind → the common claims whose scope covers it
 		for _, o := range outs {
+			if _, ok := scoped[o.kind]; !ok {
+				c, err := s.scopedClaims(ctx, common, o.kind, origin)
+				if err != nil {
+					return err
+				}
+				scoped[o.kind] = c
+			}
+		}
+		for _, o := range outs {
+			claims := slices.Clone(scoped[o.kind])
 			lot := Lot{Cooperative: coop, ProductKind: o.kind, Source: SourceTransformation, Quantity: o.amount,
 				Available: o.amount, Unit: o.unit, Origin: origin, Inputs: inputs, Outputs: []EventRef{},
 				Process: req.Process, Note: strings.TrimSpace(req.Note), Claims: claims, Flags: []Flag{},

@@ -17,6 +17,7 @@ import (
 type Parcel struct {
 	ID          string   `json:"id" bson:"_id"`
 	Cooperative string   `json:"cooperative" bson:"coop"`
+	Code        string   `json:"code,omitempty" bson:"code,omitempty"` // the cooperative's own, optional, unique in it
 	Name        string   `json:"name" bson:"name"`
 	Member      string   `json:"member" bson:"member"`
 	Commune     string   `json:"commune" bson:"commune"`
@@ -35,18 +36,21 @@ type Parcel struct {
 
 // Harvest is one picking on a parcel. It goes whole into exactly one origin lot.
 type Harvest struct {
-	ID          string    `json:"id" bson:"_id"`
-	Cooperative string    `json:"cooperative" bson:"coop"`
-	Parcel      string    `json:"parcel" bson:"parcel"`
-	Member      string    `json:"member" bson:"member"`
-	Date        string    `json:"date" bson:"date"` // YYYY-MM-DD
-	Crop        string    `json:"crop" bson:"crop"`
-	Quantity    int64     `json:"quantity" bson:"quantity"` // mg
-	Unit        Unit      `json:"unit" bson:"unit"`
-	Lot         string    `json:"lot,omitempty" bson:"lot,omitempty"`   // the origin lot it went into
-	Flag        string    `json:"flag,omitempty" bson:"flag,omitempty"` // plausibility finding
-	CreatedBy   string    `json:"created_by" bson:"created_by"`
-	CreatedAt   time.Time `json:"created_at" bson:"created_at"`
+	ID          string `json:"id" bson:"_id"`
+	Cooperative string `json:"cooperative" bson:"coop"`
+	Parcel      string `json:"parcel" bson:"parcel"`
+	Member      string `json:"member" bson:"member"`
+	Date        string `json:"date" bson:"date"` // YYYY-MM-DD
+	Crop        string `json:"crop" bson:"crop"`
+	Quantity    int64  `json:"quantity" bson:"quantity"` // mg
+	Unit        Unit   `json:"unit" bson:"unit"`
+	Lot         string `json:"lot,omitempty" bson:"lot,omitempty"`   // the origin lot it went into
+	Flag        string `json:"flag,omitempty" bson:"flag,omitempty"` // plausibility finding
+	// Corrections is the history of corrections (corrections.go); Quantity
+	// is the corrected quantity, the first entry's From the one recorded.
+	Corrections []HarvestCorrection `json:"corrections,omitempty" bson:"corrections,omitempty"`
+	CreatedBy   string              `json:"created_by" bson:"created_by"`
+	CreatedAt   time.Time           `json:"created_at" bson:"created_at"`
 }
 
 // Sentinel errors.
@@ -57,6 +61,7 @@ var (
 
 // NewParcel is what a cooperative sends to register a parcel.
 type NewParcel struct {
+	Code     string // optional
 	Name     string
 	Member   string
 	Commune  string
@@ -76,27 +81,9 @@ func (s *Service) AddParcel(ctx context.Context, actor access.Actor, coop string
 	if _, err := s.store.cooperative(ctx, coop); err != nil {
 		return Parcel{}, err
 	}
-	p := Parcel{Cooperative: coop, Name: strings.TrimSpace(np.Name), Member: strings.TrimSpace(np.Member),
+	p := Parcel{Cooperative: coop, Code: strings.TrimSpace(np.Code), Name: strings.TrimSpace(np.Name), Member: strings.TrimSpace(np.Member),
 		Commune: strings.TrimSpace(np.Commune), AreaM2: np.AreaM2, Crop: strings.TrimSpace(np.Crop), Location: np.Location}
-	if err := problem.RequireText("name", p.Name, 200); err != nil {
-		return Parcel{}, err
-	}
-	if err := problem.RequireText("member", p.Member, 64); err != nil {
-		return Parcel{}, err
-	}
-	if err := problem.RequireText("commune", p.Commune, 100); err != nil {
-		return Parcel{}, err
-	}
-	if p.AreaM2 <= 0 || p.AreaM2 > 100_000_000 {
-		return Parcel{}, problem.Field("area_m2", "must be a whole number of square metres between 1 and 100 000 000")
-	}
-	if err := problem.OneOf("crop", p.Crop, Crops); err != nil {
-		return Parcel{}, err
-	}
-	if err := p.Location.Validate(); err != nil {
-		return Parcel{}, err
-	}
-	if err := CheckDeclaredArea(p.AreaM2, p.Location); err != nil {
+	if err := p.validate(); err != nil {
 		return Parcel{}, err
 	}
 	if m, err := s.store.member(ctx, p.Member); err != nil || m.Cooperative != coop {
@@ -110,10 +97,45 @@ func (s *Service) AddParcel(ctx context.Context, actor access.Actor, coop string
 	p.Lon, p.Lat = p.Location.Centroid()
 	p.ID = id.New("prc")
 	p.CreatedAt = s.now().UTC()
-	if err := s.store.insertParcel(ctx, p); err != nil {
+	err = s.store.db.Atomically(ctx, func(ctx context.Context) error {
+		if p.Code != "" {
+			if err := s.parcelCodeFree(ctx, coop, p.Code); err != nil {
+				return err
+			}
+		}
+		return s.store.insertParcel(ctx, p)
+	})
+	if err != nil {
 		return Parcel{}, err
 	}
 	return p, nil
+}
+
+// validate checks a new parcel's own fields (not its member, which needs
+// the store): the outline is valid and agrees with the declared area.
+func (p Parcel) validate() error {
+	if err := problem.RequireText("name", p.Name, 200); err != nil {
+		return err
+	}
+	if err := problem.RequireText("member", p.Member, 64); err != nil {
+		return err
+	}
+	if err := problem.RequireText("commune", p.Commune, 100); err != nil {
+		return err
+	}
+	if p.AreaM2 <= 0 || p.AreaM2 > 100_000_000 {
+		return problem.Field("area_m2", "must be a whole number of square metres between 1 and 100 000 000")
+	}
+	if err := problem.OneOf("crop", p.Crop, Crops); err != nil {
+		return err
+	}
+	if err := p.Location.Validate(); err != nil {
+		return err
+	}
+	if err := CheckDeclaredArea(p.AreaM2, p.Location); err != nil {
+		return err
+	}
+	return validateRecordCode(p.Code)
 }
 
 // Parcel returns one parcel of a cooperative.
@@ -161,35 +183,16 @@ func seasonOf(day time.Time) int {
 // validateHarvest checks a harvest against the cooperative's own parcels and
 // members. It returns the harvest ready to store (without ID) and the parcel.
 func (s *Service) validateHarvest(ctx context.Context, actor access.Actor, coop string, nh NewHarvest) (Harvest, Parcel, error) {
-	h := Harvest{Cooperative: coop, Parcel: strings.TrimSpace(nh.Parcel), Member: strings.TrimSpace(nh.Member),
-		Date: strings.TrimSpace(nh.Date), Crop: strings.TrimSpace(nh.Crop), CreatedBy: actor.Email}
-	if h.Parcel == "" {
-		return Harvest{}, Parcel{}, problem.Field("parcel", "is required")
-	}
-	if h.Member == "" {
-		return Harvest{}, Parcel{}, problem.Field("member", "is required")
-	}
-	day, err := time.Parse(time.DateOnly, h.Date)
-	if err != nil {
-		return Harvest{}, Parcel{}, problem.Field("date", "must be a calendar date as YYYY-MM-DD")
-	}
-	if day.After(s.now().UTC().Add(24 * time.Hour)) {
-		return Harvest{}, Parcel{}, problem.Field("date", "is in the future")
-	}
-	if err := problem.OneOf("crop", h.Crop, Crops); err != nil {
-		return Harvest{}, Parcel{}, err
-	}
-	amount, unit, err := baseOfKind("quantity", nh.Quantity, h.Crop)
+	h, err := s.harvestFields(actor, coop, nh)
 	if err != nil {
 		return Harvest{}, Parcel{}, err
 	}
-	h.Quantity, h.Unit = amount, unit
 	p, err := s.store.parcel(ctx, h.Parcel)
 	if err != nil || p.Cooperative != coop {
 		return Harvest{}, Parcel{}, notFoundField("parcel", "%q is not a parcel of cooperative %s", h.Parcel, coop)
 	}
-	if p.Crop != h.Crop {
-		return Harvest{}, Parcel{}, problem.Field("crop", "parcel %s grows %s, not %s", p.ID, problem.Kind(p.Crop), problem.Kind(h.Crop))
+	if err := harvestOn(h, p); err != nil {
+		return Harvest{}, Parcel{}, err
 	}
 	if m, err := s.store.member(ctx, h.Member); err != nil || m.Cooperative != coop {
 		return Harvest{}, Parcel{}, notFoundField("member", "%q is not a member of cooperative %s", h.Member, coop)
@@ -197,9 +200,47 @@ func (s *Service) validateHarvest(ctx context.Context, actor access.Actor, coop 
 	return h, p, nil
 }
 
+// harvestOn checks that a harvest's crop is its parcel's.
+func harvestOn(h Harvest, p Parcel) error {
+	if p.Crop != h.Crop {
+		return problem.Field("crop", "parcel %s grows %s, not %s", p.ID, problem.Kind(p.Crop), problem.Kind(h.Crop))
+	}
+	return nil
+}
+
+// harvestFields checks a harvest's own fields (not its parcel and member,
+// which need the store) and returns it without ID.
+func (s *Service) harvestFields(actor access.Actor, coop string, nh NewHarvest) (Harvest, error) {
+	h := Harvest{Cooperative: coop, Parcel: strings.TrimSpace(nh.Parcel), Member: strings.TrimSpace(nh.Member),
+		Date: strings.TrimSpace(nh.Date), Crop: strings.TrimSpace(nh.Crop), CreatedBy: actor.Email}
+	if h.Parcel == "" {
+		return Harvest{}, problem.Field("parcel", "is required")
+	}
+	if h.Member == "" {
+		return Harvest{}, problem.Field("member", "is required")
+	}
+	day, err := time.Parse(time.DateOnly, h.Date)
+	if err != nil {
+		return Harvest{}, problem.Field("date", "must be a calendar date as YYYY-MM-DD")
+	}
+	if day.After(s.now().UTC().Add(24 * time.Hour)) {
+		return Harvest{}, problem.Field("date", "is in the future")
+	}
+	if err := problem.OneOf("crop", h.Crop, Crops); err != nil {
+		return Harvest{}, err
+	}
+	amount, unit, err := baseOfKind("quantity", nh.Quantity, h.Crop)
+	if err != nil {
+		return Harvest{}, err
+	}
+	h.Quantity, h.Unit = amount, unit
+	return h, nil
+}
+
 // AddHarvest records a harvest. When the season's total on the parcel is
 // outside the typical range for its crop and area, the harvest carries a
-// flag, which passes to the lot made from it.
+// flag, which passes to the lot made from it; beyond the crop's hard limit
+// (HarvestLimit) it is refused with problem.Unprocessable on "quantity".
 func (s *Service) AddHarvest(ctx context.Context, actor access.Actor, coop string, nh NewHarvest) (Harvest, error) {
 	coop = id.NormalizeCode(coop)
 	if err := actor.ManageCoop(coop); err != nil {
@@ -217,8 +258,9 @@ func (s *Service) AddHarvest(ctx context.Context, actor access.Actor, coop strin
 	return h, err
 }
 
-// recordHarvest adds h to its parcel's season total, flags it when the total
-// is outside the plausible range, and stores it. The total is read then
+// recordHarvest adds h to its parcel's season total, refuses it (422) when
+// the total is beyond what any field gives, flags it when the total is
+// outside the plausible range, and stores it. The total is read then
 // written, so callers run it inside Atomically: two pickings recorded at
 // once are both counted.
 func (s *Service) recordHarvest(ctx context.Context, h *Harvest) error {
@@ -231,6 +273,9 @@ func (s *Service) recordHarvest(ctx context.Context, h *Harvest) error {
 	total, ok := addQuantities(p.SeasonTotals[key], h.Quantity)
 	if !ok {
 		return errTotalTooLarge("quantity")
+	}
+	if err := HarvestLimit("quantity", h.Crop, total, p.AreaM2); err != nil {
+		return err
 	}
 	if reason, ok := CheckHarvest(h.Crop, total, p.AreaM2); !ok {
 		h.Flag = reason

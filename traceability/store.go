@@ -183,12 +183,12 @@ func (s *Store) harvests(ctx context.Context, coop string, pg mongodb.Page) ([]H
 // and have checked that none is in a lot yet.
 func (s *Store) assignHarvests(ctx context.Context, ids []string, lot string) error {
 	for _, id := range ids {
-		r, err := s.db.Collection("harvests").UpdateOne(ctx,
-			s.db.GuardedID(id, bson.M{"lot": bson.M{"$exists": false}}), bson.M{"$set": bson.M{"lot": lot}})
+		ok, err := s.db.Collection("harvests").UpdateByIDIf(ctx, id,
+			bson.M{"lot": bson.M{"$exists": false}}, bson.M{"$set": bson.M{"lot": lot}})
 		if err != nil {
 			return err
 		}
-		if r.MatchedCount != 1 {
+		if !ok {
 			return errLotChanged
 		}
 	}
@@ -266,40 +266,18 @@ func (s *Store) consume(ctx context.Context, before Lot, amount int64, e Event, 
 
 // updateLotGuarded applies update to the lot code if its sequence is still
 // seq and (minAvailable > 0) at least minAvailable is available; else
-// errLotChanged.
-//
-// FerretDB v1 pushes a filter down to SQLite only when it is {_id: X} alone:
-// {_id, seq} made every lot event a scan of the whole lots collection
-// (seconds per till sale at 10 000 lots, measured with terroir-load). On
-// the embedded store the guard is therefore checked on the lot read by _id
-// and the update filters on _id only. That is no weaker: FerretDB's own
-// guarded update is a read-modify-write as well (see DESIGN.md), and lot
-// writers hold the process-wide Atomically lock. A replica set keeps the
-// guard in the filter, where it is atomic.
+// errLotChanged. The guard is checked where each backend checks it best
+// (mongodb.Collection.UpdateByIDIf).
 func (s *Store) updateLotGuarded(ctx context.Context, code string, seq, minAvailable int64, update bson.M) error {
-	filter := bson.M{"_id": code, "seq": seq}
+	guard := bson.M{"seq": seq}
 	if minAvailable > 0 {
-		filter["available"] = bson.M{"$gte": minAvailable}
+		guard["available"] = bson.M{"$gte": minAvailable}
 	}
-	if s.db.Embedded() {
-		var cur struct {
-			Seq       int64 `bson:"seq"`
-			Available int64 `bson:"available"`
-		}
-		err := s.db.Collection("lots").FindOne(ctx, bson.M{"_id": code}).Decode(&cur)
-		if mongodb.IsNotFound(err) || (err == nil && (cur.Seq != seq || (minAvailable > 0 && cur.Available < minAvailable))) {
-			return errLotChanged
-		}
-		if err != nil {
-			return err
-		}
-		filter = bson.M{"_id": code}
-	}
-	r, err := s.db.Collection("lots").UpdateOne(ctx, filter, update)
+	ok, err := s.db.Collection("lots").UpdateByIDIf(ctx, code, guard, update)
 	if err != nil {
 		return err
 	}
-	if r.MatchedCount != 1 {
+	if !ok {
 		return errLotChanged
 	}
 	return nil
@@ -317,6 +295,35 @@ func (s *Store) appendLotEvent(ctx context.Context, before Lot, delta int64, e E
 	}
 	s.lotChanged(before.Code)
 	return nil
+}
+
+// correctLot appends a corrected event that moves the lot's corrections and
+// available quantity by delta, with extra fields to set (a harvest
+// correction's origin line and flags), guarded like consume.
+func (s *Store) correctLot(ctx context.Context, before Lot, delta int64, e Event, set map[string]any) error {
+	fields := bson.M{"seq": e.Seq, "last_hash": e.Hash}
+	for k, v := range set {
+		fields[k] = v
+	}
+	if err := s.updateLotGuarded(ctx, before.Code, before.Seq, max(-delta, 0), bson.M{
+		"$inc":  bson.M{"available": delta, "corrections": delta},
+		"$push": bson.M{"events": e},
+		"$set":  fields,
+	}); err != nil {
+		return err
+	}
+	s.lotChanged(before.Code)
+	return nil
+}
+
+// correctHarvest sets a harvest's corrected quantity and flag and appends the
+// correction to its history. Callers hold Atomically.
+func (s *Store) correctHarvest(ctx context.Context, id string, quantity int64, flag string, c HarvestCorrection) error {
+	_, err := s.db.Collection("harvests").UpdateOne(ctx, bson.M{"_id": id}, bson.M{
+		"$set":  bson.M{"quantity": quantity, "flag": flag},
+		"$push": bson.M{"corrections": c},
+	})
+	return err
 }
 
 func (s *Store) justify(ctx context.Context, code string, prevSeq int64, flags []Flag, e Event) error {
@@ -411,4 +418,45 @@ func (s *Store) suspiciousScans(ctx context.Context, coop string) ([]ScanStat, e
 
 func (s *Store) allCertifications(ctx context.Context) ([]Certification, error) {
 	return mongodb.FindPage[Certification](ctx, s.db.Collection("certifications"), bson.M{}, byID, mongodb.Page{Limit: 100_000})
+}
+
+// lockRegister makes concurrent changes to a cooperative's register of
+// members and parcels conflict, so that a code checked free inside
+// Atomically is still free when the record is inserted: on a replica set two
+// transactions that write the same document cannot both commit (the loser
+// is retried and then sees the other's record); on the embedded store
+// Atomically's lock already serialises them. No index can say "unique
+// within the cooperative when present", as most records have no code.
+func (s *Store) lockRegister(ctx context.Context, coop string) error {
+	_, err := s.db.Collection("cooperatives").UpdateOne(ctx, bson.M{"_id": coop}, bson.M{"$inc": bson.M{"register_version": 1}})
+	return err
+}
+
+// completeMember fills in a member's code or commune, recorded without
+// them, from an import. Callers hold Atomically and have read the member.
+func (s *Store) completeMember(ctx context.Context, id, code, commune string) error {
+	set := bson.M{}
+	if code != "" {
+		set["code"] = code
+	}
+	if commune != "" {
+		set["commune"] = commune
+	}
+	_, err := s.db.Collection("members").UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set})
+	return err
+}
+
+// completeParcel fills in a parcel's code, or replaces its point by the
+// outline walked since, from an import. Callers hold Atomically and have
+// read the parcel.
+func (s *Store) completeParcel(ctx context.Context, p Parcel) error {
+	set := bson.M{}
+	if p.Code != "" {
+		set["code"] = p.Code
+	}
+	if p.LocationRaw != "" {
+		set["location"], set["lon"], set["lat"] = p.LocationRaw, p.Lon, p.Lat
+	}
+	_, err := s.db.Collection("parcels").UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": set})
+	return err
 }

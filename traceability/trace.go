@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 )
 
 // TraceOrigin is one harvest as the public sees it: where and when, not who.
@@ -36,6 +37,17 @@ type CustodyStep struct {
 	Quantity int64  `json:"quantity"`
 }
 
+// TraceCorrection is a correction of the lot or of a lot it was made from,
+// as the public sees it: which lot, when, and the quantity before and after
+// (the reason, written by the cooperative, stays in the lot's own record).
+type TraceCorrection struct {
+	Lot         string `json:"lot"`
+	ProductKind string `json:"product_kind"`
+	Date        string `json:"date"` // YYYY-MM-DD
+	From        string `json:"from"` // formatted for people
+	To          string `json:"to"`
+}
+
 // TraceRecord is everything the public trace page shows of a lot.
 type TraceRecord struct {
 	Lot          Lot
@@ -47,6 +59,11 @@ type TraceRecord struct {
 	Claims       []ClaimStatus
 	Custody      []CustodyStep
 	Certificates []Certification
+	// Corrected marks a lot whose record was corrected, its own quantity or
+	// that of a lot or harvest it was made from; Corrections lists them,
+	// oldest first.
+	Corrected   bool
+	Corrections []TraceCorrection
 }
 
 // maxAncestors bounds the walk up a lot's inputs (blends of blends).
@@ -65,6 +82,46 @@ func (s *Service) Trace(ctx context.Context, code string) (TraceRecord, error) {
 	if rec.Cooperative, err = s.store.cooperative(ctx, l.Cooperative); err != nil {
 		return TraceRecord{}, err
 	}
+	// Walk up the inputs: every ancestor made by transformation or packing
+	// is a step; corrections anywhere upstream mark the record; origin
+	// lots hold their harvests' corrected quantities.
+	queue := []Lot{l}
+	visited := map[string]bool{l.Code: true}
+	harvested := map[string]int64{} // harvest → quantity, from the origin lots
+	var made []TraceStep            // newest first, as the walk goes up
+	var corrections [][]TraceCorrection
+	for len(queue) > 0 && len(visited) <= maxAncestors {
+		cur := queue[0]
+		queue = queue[1:]
+		if cur.Source == SourceHarvest {
+			for _, o := range cur.Origin {
+				harvested[o.Harvest] = o.Quantity
+			}
+		} else {
+			step := cur.Process
+			if cur.Source == SourcePacking {
+				step = "packing"
+			}
+			made = append(made, TraceStep{Step: step, Date: cur.CreatedAt.Format("2006-01-02"), Lot: cur.Code,
+				ProductKind: cur.ProductKind, Quantity: FormatQuantity(cur.CurrentQuantity(), cur.Unit)})
+		}
+		corrections = append(corrections, traceCorrections(cur))
+		for _, in := range cur.Inputs {
+			if visited[in.Lot] {
+				continue
+			}
+			visited[in.Lot] = true
+			parent, err := s.store.lot(ctx, in.Lot)
+			if err != nil {
+				return TraceRecord{}, err
+			}
+			queue = append(queue, parent)
+		}
+	}
+	slices.Reverse(corrections) // ancestors first, then by day
+	rec.Corrections = slices.Concat(corrections...)
+	slices.SortStableFunc(rec.Corrections, func(a, b TraceCorrection) int { return strings.Compare(a.Date, b.Date) })
+	rec.Corrected = len(rec.Corrections) > 0
 	members := map[string]bool{}
 	seen := map[string]bool{}
 	for _, o := range l.Origin {
@@ -79,40 +136,16 @@ func (s *Service) Trace(ctx context.Context, code string) (TraceRecord, error) {
 			continue
 		}
 		seen[key] = true
+		qty := o.Quantity
+		if q, ok := harvested[o.Harvest]; ok {
+			qty = q
+		}
 		rec.Origin = append(rec.Origin, TraceOrigin{Parcel: o.Parcel, ParcelName: o.ParcelName, Commune: o.Commune,
 			Village: o.Village, HarvestDate: o.Date, Lon: o.Lon, Lat: o.Lat})
 		rec.Steps = append(rec.Steps, TraceStep{Step: "harvest", Date: o.Date, ProductKind: o.Crop,
-			Quantity: FormatQuantity(o.Quantity, Milligram)})
+			Quantity: FormatQuantity(qty, Milligram)})
 	}
 	rec.Producers = len(members)
-	// Walk up the inputs: every ancestor made by transformation or packing
-	// is a step.
-	queue := []Lot{l}
-	visited := map[string]bool{l.Code: true}
-	var made []TraceStep // newest first, as the walk goes up
-	for len(queue) > 0 && len(visited) <= maxAncestors {
-		cur := queue[0]
-		queue = queue[1:]
-		if cur.Source != SourceHarvest {
-			step := cur.Process
-			if cur.Source == SourcePacking {
-				step = "packing"
-			}
-			made = append(made, TraceStep{Step: step, Date: cur.CreatedAt.Format("2006-01-02"), Lot: cur.Code,
-				ProductKind: cur.ProductKind, Quantity: FormatQuantity(cur.Quantity, cur.Unit)})
-		}
-		for _, in := range cur.Inputs {
-			if visited[in.Lot] {
-				continue
-			}
-			visited[in.Lot] = true
-			parent, err := s.store.lot(ctx, in.Lot)
-			if err != nil {
-				return TraceRecord{}, err
-			}
-			queue = append(queue, parent)
-		}
-	}
 	slices.Reverse(made) // oldest first: a same-day drying comes before its packing
 	rec.Steps = append(rec.Steps, made...)
 	slices.SortStableFunc(rec.Steps, func(a, b TraceStep) int { return strings.Compare(a.Date, b.Date) })
@@ -131,4 +164,20 @@ func (s *Service) Trace(ctx context.Context, code string) (TraceRecord, error) {
 		}
 	}
 	return rec, nil
+}
+
+// traceCorrections lists a lot's corrected events with the quantity before
+// and after each.
+func traceCorrections(l Lot) []TraceCorrection {
+	var out []TraceCorrection
+	q := l.Quantity
+	for _, e := range l.Events {
+		if e.Type != EventCorrected {
+			continue
+		}
+		out = append(out, TraceCorrection{Lot: l.Code, ProductKind: l.ProductKind, Date: e.At.Format(time.DateOnly),
+			From: FormatQuantity(q, l.Unit), To: FormatQuantity(q+e.Quantity, l.Unit)})
+		q += e.Quantity
+	}
+	return out
 }

@@ -10,9 +10,14 @@ import (
 
 // Codes says where trace codes point and signs them: the public base URL
 // (TERROIR_PUBLIC_URL) and the signer with the QR keys (TERROIR_QR_KEY).
+//
+// Parties, when set, describes the shops that events name, for the EPCIS
+// export (their GLN and time zone); without it a shop is named by a URI of
+// this server and placed in Africa/Casablanca.
 type Codes struct {
 	PublicURL string // no trailing slash
 	Signer    *Signer
+	Parties   PartyDirectory
 }
 
 // RefOf returns the trace reference of a lot: a GS1 Digital Link when the

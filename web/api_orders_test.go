@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/stripetest"
 	"github.com/terroir-coop/terroir/orders"
 	"github.com/terroir-coop/terroir/web/webtest"
 )
@@ -65,34 +66,64 @@ func orderBody(units int) map[string]any {
 
 func placeOrder(t *testing.T, e *webtest.Env, units int, key string) (int, orderAnswer) {
 	t.Helper()
-	b, _ := json.Marshal(orderBody(units))
+	return placeOrderAs(t, e, units, key, "")
+}
+
+// placeOrderAs places an order as another customer (e-mail and address
+// named after who), or as the usual one when who is empty.
+func placeOrderAs(t *testing.T, e *webtest.Env, units int, key, who string) (int, orderAnswer) {
+	t.Helper()
+	body := orderBody(units)
+	if who != "" {
+		c := body["customer"].(map[string]any)
+		c["email"] = who + "@example.fr"
+		c["address"].(map[string]any)["line1"] = who + " rue des Lilas"
+	}
+	b, _ := json.Marshal(body)
 	var h []string
 	if key != "" {
 		h = []string{"Idempotency-Key", key}
 	}
-	resp, body := e.Do("POST", "/api/v1/orders", "", b, h...)
+	resp, answer := e.Do("POST", "/api/v1/orders", "", b, h...)
 	var o orderAnswer
-	_ = json.Unmarshal(body, &o)
+	_ = json.Unmarshal(answer, &o)
 	return resp.StatusCode, o
 }
 
 var eventSeq atomic.Int64
 
-// webhookEvent posts a Stripe event signed with stripe-go's test helper.
+// webhookEvent posts a Stripe event signed as Stripe signs them, built from
+// the published fixtures (internal/stripetest): a checkout session paid in
+// full for the order's total, or a refunded charge.
 func webhookEvent(t *testing.T, e *webtest.Env, id, typ, orderID, pi string, signedAt time.Time, secret string) int {
+	t.Helper()
+	return postEvent(t, e, id, typ, stripetest.Session{OrderID: orderID, PaymentIntent: pi}, signedAt, secret)
+}
+
+// postEvent posts an event about a checkout session; a zero amount and
+// currency are filled with the order's total, as Stripe would charge it.
+func postEvent(t *testing.T, e *webtest.Env, id, typ string, sess stripetest.Session, signedAt time.Time, secret string) int {
 	t.Helper()
 	if id == "" {
 		id = fmt.Sprintf("evt_test_%d", eventSeq.Add(1))
 	}
-	object := map[string]any{"id": "cs_test_" + orderID, "object": "checkout.session", "client_reference_id": orderID,
-		"metadata": map[string]string{"order_id": orderID}, "payment_intent": pi}
-	if typ == "charge.refunded" {
-		object = map[string]any{"id": "ch_test_1", "object": "charge", "payment_intent": pi, "metadata": map[string]string{}}
+	if sess.Currency == "" {
+		var o struct {
+			Total struct {
+				Amount   int64  `json:"amount"`
+				Currency string `json:"currency"`
+			} `json:"total"`
+		}
+		e.JSON("GET", "/api/v1/orders/"+sess.OrderID, e.AdminToken, nil, &o)
+		sess.AmountTotal, sess.Currency = o.Total.Amount, o.Total.Currency
 	}
-	payload, _ := json.Marshal(map[string]any{"id": id, "object": "event", "type": typ, "created": signedAt.Unix(),
-		"api_version": "2023-10-16", "data": map[string]any{"object": object}})
-	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: signedAt})
-	resp, _ := e.Do("POST", "/api/v1/stripe/webhook", "", payload, "Stripe-Signature", signed.Header)
+	object := stripetest.CheckoutSession(t, sess)
+	if typ == "charge.refunded" {
+		object = stripetest.Charge(t, sess.PaymentIntent, "", sess.AmountTotal, sess.Currency)
+		object["metadata"] = map[string]any{}
+	}
+	payload := stripetest.Event(t, id, typ, "", signedAt, object)
+	resp, _ := e.Do("POST", "/api/v1/stripe/webhook", "", payload, "Stripe-Signature", stripetest.Sign(payload, secret, signedAt))
 	return resp.StatusCode
 }
 
@@ -195,12 +226,12 @@ func TestConcurrentOrdersNeverOverReserve(t *testing.T) {
 		t.Fatalf("receipt: %d", st)
 	}
 	var wg sync.WaitGroup
-	var ok, refused, other atomic.Int64
+	var ok, refused, other, n atomic.Int64
 	for range 200 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			switch st, _ := placeOrder(t, e, 1, ""); st {
+			switch st, _ := placeOrderAs(t, e, 1, "", fmt.Sprintf("client%d", n.Add(1))); st {
 			case 201:
 				ok.Add(1)
 			case 409:
@@ -355,12 +386,20 @@ func TestFulfilmentAndBackOfficeRefund(t *testing.T) {
 
 // signedWebhook builds a checkout.session.completed event for orderID and
 // its Stripe-Signature header, signed at signedAt with the test secret.
-func signedWebhook(id, orderID string, signedAt time.Time) (payload []byte, header string) {
-	payload, _ = json.Marshal(map[string]any{"id": id, "object": "event", "type": "checkout.session.completed", "created": signedAt.Unix(),
-		"api_version": "2023-10-16", "data": map[string]any{"object": map[string]any{"id": "cs_test_" + orderID, "object": "checkout.session",
-			"client_reference_id": orderID, "metadata": map[string]string{"order_id": orderID}, "payment_intent": "pi_hostile"}}})
-	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: webtest.WebhookSecret, Timestamp: signedAt})
-	return payload, signed.Header
+func signedWebhook(t *testing.T, e *webtest.Env, id, orderID string, signedAt time.Time) (payload []byte, header string) {
+	var o struct {
+		Total struct {
+			Amount   int64  `json:"amount"`
+			Currency string `json:"currency"`
+		} `json:"total"`
+	}
+	e.JSON("GET", "/api/v1/orders/"+orderID, e.AdminToken, nil, &o)
+	if o.Total.Currency == "" {
+		o.Total.Currency = "EUR" // an unknown order: any amount
+	}
+	object := stripetest.CheckoutSession(t, stripetest.Session{OrderID: orderID, PaymentIntent: "pi_hostile", AmountTotal: o.Total.Amount, Currency: o.Total.Currency})
+	payload = stripetest.Event(t, id, "checkout.session.completed", "", signedAt, object)
+	return payload, stripetest.Sign(payload, webtest.WebhookSecret, signedAt)
 }
 
 // TestWebhookRefusesHostileDeliveries: a body altered after signing, no
@@ -370,12 +409,12 @@ func TestWebhookRefusesHostileDeliveries(t *testing.T) {
 	e := webtest.New(t)
 	newPlatform(t, e)
 	_, o := placeOrder(t, e, 2, "")
-	payload, header := signedWebhook("evt_hostile_1", o.ID, time.Now())
+	payload, header := signedWebhook(t, e, "evt_hostile_1", o.ID, time.Now())
 	altered := []byte(strings.Replace(string(payload), `"pi_hostile"`, `"pi_evil00"`, 1))
-	stalePayload, staleHeader := signedWebhook("evt_hostile_2", o.ID, time.Now().Add(-10*time.Minute))
+	stalePayload, staleHeader := signedWebhook(t, e, "evt_hostile_2", o.ID, time.Now().Add(-10*time.Minute))
 	notJSON := []byte("order=" + o.ID + "&paid=true")
 	notJSONSigned := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: notJSON, Secret: webtest.WebhookSecret, Timestamp: time.Now()})
-	unknownPayload, unknownHeader := signedWebhook("evt_hostile_3", "ord_does_not_exist", time.Now())
+	unknownPayload, unknownHeader := signedWebhook(t, e, "evt_hostile_3", "ord_does_not_exist", time.Now())
 	for _, tc := range []struct {
 		name      string
 		body      []byte
@@ -417,7 +456,7 @@ func TestConcurrentWebhookDeliveriesPayOnce(t *testing.T) {
 	e := webtest.New(t)
 	f := newPlatform(t, e)
 	_, o := placeOrder(t, e, 2, "")
-	payload, header := signedWebhook("evt_concurrent", o.ID, time.Now())
+	payload, header := signedWebhook(t, e, "evt_concurrent", o.ID, time.Now())
 	var wg sync.WaitGroup
 	statuses := make([]int, 10)
 	for i := range statuses {

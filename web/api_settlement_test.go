@@ -85,10 +85,19 @@ func TestStatementReconcilesToTheCent(t *testing.T) {
 	if eur.Gross != 3600 || eur.ProducerShare != 2520 || eur.Fees != orders.OrderFee(3600) {
 		t.Fatalf("EUR totals %+v", eur)
 	}
-	// Close the month: the repayment is recorded once; a payout lowers the net due.
+	// Close the month: only once it has ended; the repayment is recorded
+	// once; a payout lowers the net due.
 	if code := e.JSON("POST", "/api/v1/cooperatives/SIROUA/statements/"+month+"/close", f.f.manager, nil, nil); code != 403 {
 		t.Fatalf("a cooperative closes its own statement: %d", code)
 	}
+	if code := e.JSON("POST", "/api/v1/cooperatives/SIROUA/statements/"+month+"/close", e.AdminToken, nil, &apiErr); code != 409 || apiErr.Error.Field != "month" {
+		t.Fatalf("closing the month before it ends: %d %+v", code, apiErr)
+	}
+	next := time.Now().UTC().AddDate(0, 1, -time.Now().UTC().Day()+1).Truncate(24 * time.Hour)
+	e.Clock.Advance(next.Sub(time.Now()) + time.Hour)
+	e.AdminToken = e.Token(webtest.AdminEmail, webtest.Password)
+	f.f.manager = e.Token("siroua@coop.ma", webtest.Password)
+	auditor = e.Token("audit@onssa.ma", webtest.Password)
 	if code := e.JSON("POST", "/api/v1/cooperatives/SIROUA/statements/"+month+"/close", e.AdminToken, nil, &st); code != 200 || !st.Closed {
 		t.Fatalf("close: %d", code)
 	}

@@ -84,6 +84,7 @@ var accessRules = map[string][]int{
 	"POST /admin/shops":                         adminOnly,
 	"POST /admin/users":                         adminOnly,
 	"GET /api/v1/users":                         adminOnly,
+	"GET /api/v1/admin/backup":                  adminOnly,
 	"POST /api/v1/users":                        adminOnly,
 	"POST /api/v1/cooperatives":                 adminOnly,
 	"POST /api/v1/shops":                        adminOnly,

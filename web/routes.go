@@ -51,6 +51,7 @@ func (s *Server) routes() *gin.Engine {
 	// The JSON API: bearer tokens, no caching, Idempotency-Key replays.
 	v1 := r.Group("/api/v1", page.Answers(page.JSONAnswers), s.apiAuth, noStore, s.idempotent)
 	v1.GET("/openapi.json", a.OpenAPI)
+	v1.GET("/admin/backup", a.Backup)
 	v1.POST("/auth/token", a.IssueToken)
 	v1.GET("/me", a.Me)
 	v1.GET("/trace/:code", t.JSON)

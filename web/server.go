@@ -153,7 +153,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		Codes: deps.Codes, Pages: s.pages, Now: deps.Now})
 	s.api = api.New(api.Deps{Network: deps.Traceability, Records: deps.Traceability, Certifications: deps.Traceability, Catalog: deps.Catalog,
 		Channels: channels, Shops: deps.Shops, Stock: deps.Stock, Orders: deps.Orders, Accounts: deps.Accounts, Payments: deps.Payments,
-		Codes: deps.Codes, Bundle: s.bundle, TokenTTL: cfg.TokenTTL, Now: deps.Now})
+		Codes: deps.Codes, Backups: deps.Store, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
+	registerBackupMetrics(reg, deps.Store)
 	s.engine = s.routes()
 	return s, nil
 }
@@ -168,6 +169,9 @@ func (s *Server) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok", "version": s.cfg.Version})
 }
 
+// readyz answers 200 only while the store answers and accepts writes: a
+// full or read-only disk takes the instance out of the load balancer until
+// space returns (mongodb.Store.Writable), while reads go on being served.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
@@ -175,7 +179,47 @@ func (s *Server) readyz(c *gin.Context) {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "store unavailable"})
 		return
 	}
+	if err := s.deps.Store.Writable(ctx); err != nil {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "store not writable"})
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+// registerBackupMetrics publishes what the store knows of its backups
+// (scheduled ones included):
+//
+//	terroir_backup_last_success_timestamp_seconds  when the last backup ended
+//	terroir_backup_last_size_bytes                 its size, compressed
+//	terroir_backup_last_failed                     1 while the last attempt failed (alert on it)
+//	terroir_backups_total, terroir_backup_failures_total
+func registerBackupMetrics(reg prometheus.Registerer, st *mongodb.Store) {
+	last := func(f func(mongodb.BackupStatus) float64) func() float64 {
+		return func() float64 { return f(st.LastBackup()) }
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "terroir_backup_last_success_timestamp_seconds",
+			Help: "When the last successful backup ended (Unix time; 0: none since start)."},
+			last(func(b mongodb.BackupStatus) float64 {
+				if b.At.IsZero() {
+					return 0
+				}
+				return float64(b.At.Unix())
+			})),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "terroir_backup_last_size_bytes", Help: "Size of the last successful backup, compressed."},
+			last(func(b mongodb.BackupStatus) float64 { return float64(b.Bytes) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "terroir_backup_last_failed", Help: "1 when the last backup attempt failed."},
+			last(func(b mongodb.BackupStatus) float64 {
+				if b.Failed {
+					return 1
+				}
+				return 0
+			})),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "terroir_backups_total", Help: "Successful backups since start."},
+			last(func(b mongodb.BackupStatus) float64 { return float64(b.Total) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "terroir_backup_failures_total", Help: "Failed backup attempts since start."},
+			last(func(b mongodb.BackupStatus) float64 { return float64(b.Failures) })),
+	)
 }
 
 func (s *Server) metricsHandler() gin.HandlerFunc {

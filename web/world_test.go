@@ -42,7 +42,7 @@ func newWorld(tb testing.TB) world {
 	var c map[string]any
 	must(e.JSON("POST", "/api/v1/certifications", e.AdminToken, map[string]any{
 		"holder": "SIROUA", "scheme": "AOP Safran de Taliouine", "body": "ONSSA", "body_code": "MA-1", "number": "AOP-1",
-		"valid_from": "2025-01-01", "valid_to": "2030-12-31", "product_kinds": []string{"saffron"}}, &c), 201, "certification", c)
+		"valid_from": "2025-01-01", "valid_to": "2030-12-31", "product_kinds": []string{"saffron", "saffron_dried"}}, &c), 201, "certification", c)
 	w.cert = c["id"].(string)
 	w.harvest = w.a.harvest(tb, "2025-10-28", 400)
 	w.lot = w.a.lot(tb, w.a.harvest(tb, "2025-11-02", 600)).Code

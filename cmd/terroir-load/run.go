@@ -353,7 +353,11 @@ func load(ctx context.Context, opts options) (*results, error) {
 			default:
 				n := orderSeq.Add(1)
 				var o struct {
-					ID string `json:"id"`
+					ID    string `json:"id"`
+					Total struct {
+						Amount   int64  `json:"amount"`
+						Currency string `json:"currency"`
+					} `json:"total"`
 				}
 				sku := opts.Manifest.SKUs[rng.IntN(len(opts.Manifest.SKUs))]
 				st, err := c.postJSON("/api/v1/orders", "", map[string]any{"channel": opts.Manifest.Platform,
@@ -372,7 +376,7 @@ func load(ctx context.Context, opts options) (*results, error) {
 				}
 				for e := range events {
 					t1 := time.Now()
-					st, err := c.paid(opts.WebhookSecret, fmt.Sprintf("evt_load_%d_%d_%d", time.Now().UnixNano(), n, e), o.ID)
+					st, err := c.paid(opts.WebhookSecret, fmt.Sprintf("evt_load_%d_%d_%d", time.Now().UnixNano(), n, e), o.ID, o.Total.Amount, o.Total.Currency)
 					record(kindWebhook, time.Since(t1), st, err, false)
 					if err == nil && st/100 == 2 {
 						onAck(ack{Kind: kindWebhook, ID: o.ID})
@@ -413,13 +417,15 @@ func load(ctx context.Context, opts options) (*results, error) {
 	}
 }
 
-// paid posts a signed checkout.session.completed event for the order.
-func (c *client) paid(secret, eventID, orderID string) (int, error) {
+// paid posts a signed checkout.session.completed event for the order, paid
+// in full as Stripe would report a card payment.
+func (c *client) paid(secret, eventID, orderID string, amount int64, currency string) (int, error) {
 	now := time.Now()
 	payload, err := json.Marshal(map[string]any{"id": eventID, "object": "event", "type": "checkout.session.completed",
 		"created": now.Unix(), "api_version": "2023-10-16", "data": map[string]any{"object": map[string]any{
 			"id": "cs_load_" + orderID, "object": "checkout.session", "client_reference_id": orderID,
-			"metadata": map[string]string{"order_id": orderID}, "payment_intent": "pi_load_" + orderID, "payment_status": "paid"}}})
+			"metadata": map[string]string{"order_id": orderID}, "payment_intent": "pi_load_" + orderID, "payment_status": "paid",
+			"amount_total": amount, "currency": strings.ToLower(currency)}}})
 	if err != nil {
 		return 0, err
 	}

@@ -33,6 +33,12 @@ type config struct {
 	StripeKey     string
 	StripeWebhook string
 	StripeAPIBase string
+	// StripeAPIVersions are webhook API versions accepted besides the one
+	// stripe-go is pinned to (comma-separated STRIPE_WEBHOOK_API_VERSIONS).
+	StripeAPIVersions []string
+	BackupDir         string // scheduled backups (backup.go)
+	BackupEvery       string
+	BackupKeep        string
 }
 
 func configFrom(getenv func(string) string) config {
@@ -43,16 +49,20 @@ func configFrom(getenv func(string) string) config {
 		return v
 	}
 	return config{
-		Addr:          or(getenv("TERROIR_ADDR"), ":8080"),
-		DataDir:       or(getenv("TERROIR_DATA"), "data"),
-		MongoURI:      getenv("MONGODB_URI"),
-		PublicURL:     or(getenv("TERROIR_PUBLIC_URL"), "http://localhost:8080"),
-		QRKey:         getenv("TERROIR_QR_KEY"),
-		AdminEmail:    getenv("TERROIR_ADMIN_EMAIL"),
-		AdminPassword: getenv("TERROIR_ADMIN_PASSWORD"),
-		StripeKey:     getenv("STRIPE_SECRET_KEY"),
-		StripeWebhook: getenv("STRIPE_WEBHOOK_SECRET"),
-		StripeAPIBase: getenv("STRIPE_API_BASE"),
+		Addr:              or(getenv("TERROIR_ADDR"), ":8080"),
+		DataDir:           or(getenv("TERROIR_DATA"), "data"),
+		MongoURI:          getenv("MONGODB_URI"),
+		PublicURL:         or(getenv("TERROIR_PUBLIC_URL"), "http://localhost:8080"),
+		QRKey:             getenv("TERROIR_QR_KEY"),
+		AdminEmail:        getenv("TERROIR_ADMIN_EMAIL"),
+		AdminPassword:     getenv("TERROIR_ADMIN_PASSWORD"),
+		StripeKey:         getenv("STRIPE_SECRET_KEY"),
+		StripeWebhook:     getenv("STRIPE_WEBHOOK_SECRET"),
+		StripeAPIBase:     getenv("STRIPE_API_BASE"),
+		StripeAPIVersions: strings.FieldsFunc(getenv("STRIPE_WEBHOOK_API_VERSIONS"), func(r rune) bool { return r == ',' }),
+		BackupDir:         getenv("TERROIR_BACKUP_DIR"),
+		BackupEvery:       or(getenv("TERROIR_BACKUP_EVERY"), "24h"),
+		BackupKeep:        or(getenv("TERROIR_BACKUP_KEEP"), "7"),
 	}
 }
 
@@ -96,20 +106,19 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, err
 	}
+	a.payments.AcceptAPIVersions(cfg.StripeAPIVersions...)
 	a.orders = orders.NewService(orders.NewStore(store), a.catalog, a.shops, a.stock, a.payments,
-		orders.Config{PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Letters: i18n.Letters{Bundle: bundle}}, time.Now)
+		orders.Config{PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Letters: i18n.Letters{Bundle: bundle},
+			OnAlert: func(ctx context.Context, al orders.Alert) {
+				log.ErrorContext(ctx, "payment alert", "alert", al.Kind, "order", al.OrderID, "event", al.EventID, "detail", al.Detail)
+			}}, time.Now)
 	a.replay = replay.NewService(replay.NewStore(store), time.Now)
 	a.accounts = accounts.NewService(accounts.NewStore(store), time.Now, a.checkOrg)
-	if store.Unclean() {
-		// The last process died with the data open: undo its half-done
-		// work before anything reads the stock (orders.Service.Recover).
-		rep, err := a.orders.Recover(ctx)
-		if err != nil {
-			store.Close()
-			return nil, fmt.Errorf("recover after an unclean stop: %w", err)
-		}
-		log.Warn("recovered after an unclean stop", "movements_undone", rep.MovementsDeleted,
-			"balances_fixed", rep.BalancesFixed, "shelves_rebuilt", rep.ShelvesRebuilt)
+	if rep := store.Recovered(); store.Unclean() || rep != (mongodb.Recovery{}) {
+		// Open has already rolled back what the last process left
+		// unfinished (the journal of mongodb.Atomically); say so.
+		log.Warn("recovered after an unclean stop", "changes_undone", rep.Undone,
+			"changes_finished", rep.Finished, "documents_restored", rep.Documents)
 	}
 	return a, nil
 }
@@ -157,7 +166,7 @@ func (a *app) traceCodes(ctx context.Context, cfg config) (traceability.Codes, e
 	if err != nil {
 		return traceability.Codes{}, err
 	}
-	return traceability.Codes{PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Signer: signer}, nil
+	return traceability.Codes{PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Signer: signer, Parties: a.shops}, nil
 }
 
 // cacheTTL is how long a page cache may miss another instance's change:

@@ -57,7 +57,7 @@ var demoChains = []demoChain{
 		packUnits: 250, prices: map[string]int64{"TAROUDANNT": 4000, "AGADIR": 4200, "CVT-TALIOUINE": 3800, "EU-PLATFORM": 900},
 		stock: map[string]int64{"CVT-TALIOUINE": 40, "TAROUDANNT": 40, "AGADIR": 30, "EU-PLATFORM": 80},
 		certs: []traceability.NewCertification{
-			{Holder: "SIROUA-SAFRAN", Scheme: "AOP Safran de Taliouine", Body: "Organisme de contrôle agréé (démo)", BodyCode: "MA-AOP-DEMO-01", Number: "AOP-ST-2026-014", ValidFrom: "2025-01-01", ValidTo: "2028-12-31", ProductKinds: []string{"saffron"}},
+			{Holder: "SIROUA-SAFRAN", Scheme: "AOP Safran de Taliouine", Body: "Organisme de contrôle agréé (démo)", BodyCode: "MA-AOP-DEMO-01", Number: "AOP-ST-2026-014", ValidFrom: "2025-01-01", ValidTo: "2028-12-31", Crops: []string{"saffron"}},
 			{Holder: "SIROUA-SAFRAN", Scheme: "EU organic", Body: "Organisme de certification bio (démo)", BodyCode: "MA-BIO-DEMO-154", Number: "BIO-2026-0871", ValidFrom: "2025-06-01", ValidTo: "2027-05-31"},
 		}},
 	{coop: "TIWIZWINE", crop: "argan", commune: "Arbâa Sahel", village: "Arbâa Sahel", lon: -9.8265, lat: 29.6012, areaM2: 20000,

@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web/accounts"
 )
 
 // TestSeedingTwiceDuplicatesNothing seeds the demo network twice on one data
@@ -50,5 +53,27 @@ func TestSeedingTwiceDuplicatesNothing(t *testing.T) {
 	out.Reset()
 	if code := run([]string{"verify", "--data", dir}, noEnv, nil, &out, &errOut); code != 0 {
 		t.Fatalf("the demo does not verify: %s", out.String())
+	}
+	// The demo's mass balance is in one unit per kind and reconciles: no
+	// jars added to grams, no negative loss, no lot left unexplained.
+	ctx := context.Background()
+	a, err := openApp(ctx, config{DataDir: dir}, newLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	for _, dc := range demoCoops {
+		rows, err := a.trace.MassBalance(ctx, accounts.System, dc.coop.Code, a.trace.CurrentSeason())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if want, _ := traceability.KindUnit(r.ProductKind); r.Unit != want || !r.Reconciles() || r.Losses < 0 || r.TransformationLoss < 0 {
+				t.Errorf("%s: mass balance row %+v", dc.coop.Code, r)
+			}
+		}
+		if dc.coop.Code == "SIROUA-SAFRAN" && len(rows) != 2 {
+			t.Errorf("saffron rows %+v", rows)
+		}
 	}
 }

@@ -3,7 +3,9 @@
 //	terroir serve [--demo] [--addr :8080] [--data ./data]   run the server
 //	terroir seed                                            add the demo network
 //	terroir verify                                          check every lot's hash chain
-//	terroir import harvests --coop CODE FILE.csv            import harvests
+//	terroir backup --out FILE [--url URL --token T]         write a backup (mongodump archive, gzip)
+//	terroir restore FILE [--data DIR | --mongodb-uri URI]   load a backup into an empty store
+//	terroir import KIND --coop CODE [--dry-run] FILE         import a register (members, parcels, harvests, certifications)
 //	terroir user add --email E --role R [--org CODE] [--scope A,B]
 //	terroir version
 //
@@ -32,8 +34,13 @@ commands:
   serve      run the HTTP server (--demo seeds the demo network)
   seed       add the demo network to the store and exit
   verify     recompute every lot's hash chain and balance; exit 1 on tampering
-  import harvests --coop CODE FILE.csv
-             import harvests (header parcel,member,date,crop,amount,unit): all rows or none
+  backup --out FILE [--url URL --token T]
+             write a consistent backup (mongodump archive, gzip, with a manifest):
+             of the store itself, or of a running server over its API
+  restore FILE [--data DIR | --mongodb-uri URI]
+             check a backup, load it into an empty store, rebuild indexes, verify
+  import members|parcels|harvests|certifications --coop CODE [--dry-run] [--sheet NAME] [--new-places] FILE
+             import a register from CSV, XLSX (parcels also GeoJSON, KML, GPX): all rows or none
   user add   create a user (--email, --role, --org, --scope; password from TERROIR_PASSWORD or stdin)
   version    print the version
 `
@@ -53,6 +60,10 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		return verify(args[1:], getenv, stdout, stderr)
 	case "import":
 		return importCmd(args[1:], getenv, stdout, stderr)
+	case "backup":
+		return backupCmd(args[1:], getenv, stdout, stderr)
+	case "restore":
+		return restoreCmd(args[1:], getenv, stdout, stderr)
 	case "user":
 		return user(args[1:], getenv, stdin, stdout, stderr)
 	case "version", "--version", "-v":

@@ -27,6 +27,10 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	schedule, err := backupSchedule(cfg)
+	if err != nil {
+		return errorf(stderr, "%v", err)
+	}
 	log := newLogger(stdout)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -95,6 +99,11 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	go sweep(ctx, a, log)
 	go expireOrders(ctx, a, log)
+	if schedule != nil {
+		schedule.Log = log
+		go schedule.Run(ctx, a.store)
+		log.Info("scheduled backups", "dir", schedule.Dir, "every", schedule.Every.String(), "keep", schedule.Keep)
+	}
 
 	embedded := "embedded store in " + cfg.DataDir
 	if cfg.MongoURI != "" {
@@ -145,6 +154,9 @@ func sweep(ctx context.Context, a *app, log interface{ Warn(string, ...any) }) {
 			}
 			if err := a.replay.Sweep(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("sweep idempotency keys", "err", err)
+			}
+			if err := a.orders.SweepRecords(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("sweep payment records", "err", err)
 			}
 		}
 	}

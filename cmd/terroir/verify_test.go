@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,22 +70,34 @@ func TestVerifyCommandFindsTampering(t *testing.T) {
 	}
 }
 
-func TestImportCommand(t *testing.T) {
+// TestVerifyCommandExplainsEveryLot: after a correction (an event) verify
+// passes; a lot whose stored quantity is edited in the database is named.
+func TestVerifyCommandExplainsEveryLot(t *testing.T) {
 	dir := t.TempDir()
-	_, parcel, member := seedOneLot(t, dir)
-	file := filepath.Join(t.TempDir(), "h.csv")
-	rows := "parcel,member,date,crop,amount,unit\n" + parcel + "," + member + ",2025-10-30,saffron,200,g\n"
-	if err := os.WriteFile(file, []byte(rows+parcel+",nobody,2025-10-30,saffron,200,g\n"), 0o600); err != nil {
+	lot, _, _ := seedOneLot(t, dir)
+	ctx := context.Background()
+	a, err := openApp(ctx, config{DataDir: dir}, newLogger(io.Discard))
+	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := a.trace.CorrectLot(ctx, accounts.System, lot, traceability.Quantity{Amount: 480, Unit: "g"}, "weighed again at the drying room"); err != nil {
+		t.Fatal(err)
+	}
+	a.close()
 	var out, errOut bytes.Buffer
-	if code := run([]string{"import", "harvests", "--data", dir, "--coop", "SIROUA", file}, noEnv, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "row 2: member") {
-		t.Fatalf("bad file: exit %d %q", code, errOut.String())
+	if code := run([]string{"verify", "--data", dir}, noEnv, nil, &out, &errOut); code != 0 {
+		t.Fatalf("after a correction: exit %d, %q %q", code, out.String(), errOut.String())
 	}
-	if err := os.WriteFile(file, []byte(rows), 0o600); err != nil {
+	if a, err = openApp(ctx, config{DataDir: dir}, newLogger(io.Discard)); err != nil {
 		t.Fatal(err)
 	}
-	if code := run([]string{"import", "harvests", "--data", dir, "--coop", "SIROUA", file}, noEnv, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "imported 1 harvests") {
-		t.Fatalf("good file: exit %d %q %q", code, out.String(), errOut.String())
+	if _, err := a.store.Collection("lots").UpdateOne(ctx, bson.M{"_id": lot}, bson.M{"$set": bson.M{"quantity": 520_000}}); err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	out.Reset()
+	if code := run([]string{"verify", "--data", dir}, noEnv, nil, &out, &errOut); code != 1 ||
+		!strings.Contains(out.String(), "NOT EXPLAINED lot "+lot+": ") || !strings.Contains(out.String(), "quantity is 520000 mg but its creation event says 500000") {
+		t.Fatalf("quantity edited in place: exit %d, %q", code, out.String())
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
@@ -33,7 +32,7 @@ func (p Page) Normalized() Page {
 // FindPage decodes one page of the documents of c matching filter, in sort
 // order (ties broken by whatever sort lists next; give _id last for a
 // stable order). A zero Limit returns every match.
-func FindPage[T any](ctx context.Context, c *mongo.Collection, filter any, sort bson.D, p Page) ([]T, error) {
+func FindPage[T any](ctx context.Context, c *Collection, filter any, sort bson.D, p Page) ([]T, error) {
 	opts := options.Find().SetSort(sort)
 	if p.Limit > 0 {
 		opts.SetSkip(int64(p.Offset)).SetLimit(int64(p.Limit))

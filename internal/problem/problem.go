@@ -41,6 +41,9 @@ const (
 	Unprocessable     Code = "unprocessable"      // 422: well-formed but not acceptable
 	TooManyRequests   Code = "too_many_requests"  // 429: throttled
 	Unavailable       Code = "unavailable"        // 503: a dependency (payments) is down
+	// PaymentsUnavailable (503): online payment is not configured or the
+	// provider cannot be reached; nothing was ordered.
+	PaymentsUnavailable Code = "payments_unavailable"
 )
 
 // Error is a failure the client can act on.

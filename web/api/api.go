@@ -149,7 +149,9 @@ type Deps struct {
 	Accounts       Accounts
 	Payments       orders.Payments    // verifies Stripe webhooks
 	Codes          traceability.Codes // public URL and signer of trace codes
-	Bundle         *i18n.Bundle       // the English catalogue: CSV headers, label texts (French)
+	Backups        Backups
+	Bundle         *i18n.Bundle // the English catalogue: CSV headers, label texts (French)
+	Version        string       // of the server, written into backups
 	TokenTTL       time.Duration
 	Now            func() time.Time
 }

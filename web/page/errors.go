@@ -12,16 +12,17 @@ import (
 
 // statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[problem.Code]int{
-	problem.Invalid:           http.StatusBadRequest,
-	problem.Unauthorized:      http.StatusUnauthorized,
-	problem.Forbidden:         http.StatusForbidden,
-	problem.NotFound:          http.StatusNotFound,
-	problem.Conflict:          http.StatusConflict,
-	problem.InsufficientStock: http.StatusConflict,
-	problem.TooLarge:          http.StatusRequestEntityTooLarge,
-	problem.Unprocessable:     http.StatusUnprocessableEntity,
-	problem.TooManyRequests:   http.StatusTooManyRequests,
-	problem.Unavailable:       http.StatusServiceUnavailable,
+	problem.Invalid:             http.StatusBadRequest,
+	problem.Unauthorized:        http.StatusUnauthorized,
+	problem.Forbidden:           http.StatusForbidden,
+	problem.NotFound:            http.StatusNotFound,
+	problem.Conflict:            http.StatusConflict,
+	problem.InsufficientStock:   http.StatusConflict,
+	problem.TooLarge:            http.StatusRequestEntityTooLarge,
+	problem.Unprocessable:       http.StatusUnprocessableEntity,
+	problem.TooManyRequests:     http.StatusTooManyRequests,
+	problem.Unavailable:         http.StatusServiceUnavailable,
+	problem.PaymentsUnavailable: http.StatusServiceUnavailable,
 }
 
 // Problem is err as the client may see it: a *problem.Error (an oversized

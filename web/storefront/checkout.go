@@ -179,7 +179,7 @@ func (h *Handlers) CheckoutSubmit(c *gin.Context) {
 // its input, missing stock by its cart line (409, cart kept).
 func (h *Handlers) checkoutRefused(c *gin.Context, err error, lines []cartLine, nonce string) {
 	pe, ok := problem.As(err)
-	if !ok || pe.Code == problem.Unavailable {
+	if !ok || pe.Code == problem.Unavailable || pe.Code == problem.PaymentsUnavailable {
 		page.Fail(c, err)
 		return
 	}

@@ -59,8 +59,27 @@ const (
 	QRKey      = "test-qr-key-0123456789abcdef"
 )
 
+// Options change how New builds the server; the zero value is the usual
+// test server, paying through stripe-mock.
+type Options struct {
+	// NoStripeKey starts the server without STRIPE_SECRET_KEY.
+	NoStripeKey bool
+	// StripeTransport, when set, carries every request to Stripe (to count,
+	// inspect or cut them); it reaches stripe-mock unless it decides
+	// otherwise.
+	StripeTransport http.RoundTripper
+	// OnAlert receives the orders service's alerts.
+	OnAlert func(ctx context.Context, a orders.Alert)
+}
+
 // New starts a server on a fresh store with one admin user.
 func New(t testing.TB) *Env {
+	t.Helper()
+	return NewWith(t, Options{})
+}
+
+// NewWith starts a server as New does, changed by opts.
+func NewWith(t testing.TB, opts Options) *Env {
 	t.Helper()
 	store := mongotest.New(t)
 	ctx := context.Background()
@@ -93,13 +112,21 @@ func New(t testing.TB) *Env {
 	}
 	e.Codes = traceability.Codes{PublicURL: e.Server.URL, Signer: signer}
 	e.Scans = e.Traceability.NewScanBuffer()
-	e.Payments = orders.NewStripe("sk_test_terroir", WebhookSecret, StripeMock(t), nil)
+	key := "sk_test_terroir"
+	if opts.NoStripeKey {
+		key = ""
+	}
+	var stripeClient *http.Client
+	if opts.StripeTransport != nil {
+		stripeClient = &http.Client{Transport: opts.StripeTransport, Timeout: 20 * time.Second}
+	}
+	e.Payments = orders.NewStripe(key, WebhookSecret, StripeMock(t), stripeClient)
 	bundle, err := i18n.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Orders = orders.NewService(orders.NewStore(store), e.Catalog, e.Shops, e.Stock, e.Payments,
-		orders.Config{PublicURL: e.Server.URL, Letters: i18n.Letters{Bundle: bundle}}, now)
+		orders.Config{PublicURL: e.Server.URL, Letters: i18n.Letters{Bundle: bundle}, OnAlert: opts.OnAlert}, now)
 	// One process owns the test store, as in production on the embedded
 	// store, so caches live as long as there (their own invalidations are
 	// complete; the TTL only bounds other instances' changes).
