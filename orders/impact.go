@@ -173,7 +173,7 @@ func (p *MemberPay) Impact(ctx context.Context, actor access.Actor, season int, 
 		first = min(first, b.first)
 	}
 	// The sales of the whole period, read once for every cooperative.
-	src, err := p.orders.readSales(ctx, monthStart(first), monthStart(addMonths(to, 1)))
+	src, err := p.orders.readPeriod(ctx, monthStart(first), monthStart(addMonths(to, 1)))
 	if err != nil {
 		return ImpactReport{}, err
 	}

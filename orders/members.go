@@ -535,7 +535,7 @@ func (b *book) statements(ctx context.Context, from, to string) (MemberStatement
 		src := b.source
 		if src == nil || src.from.After(monthStart(start)) || src.to.Before(monthStart(addMonths(to, 1))) {
 			var err error
-			if src, err = b.p.orders.readSales(ctx, monthStart(start), monthStart(addMonths(to, 1))); err != nil {
+			if src, err = b.p.orders.readPeriod(ctx, monthStart(start), monthStart(addMonths(to, 1))); err != nil {
 				return MemberStatements{}, err
 			}
 		}

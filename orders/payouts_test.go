@@ -65,6 +65,23 @@ func TestAdvanceRepaidFirst(t *testing.T) {
 	if a := lineOf(t, nov, aicha); a.Balance.Amount != 6_720 || a.AdvanceRepaid.Amount != 0 {
 		t.Fatalf("Aicha in November: %+v", a)
 	}
+	rows := nov.CSV()
+	if len(rows) != 1+len(nov.Members)+1 {
+		t.Fatalf("%d CSV rows", len(rows))
+	}
+	for _, r := range rows {
+		if len(r) != len(rows[0]) {
+			t.Fatalf("CSV row %v has %d cells, header %d", r, len(r), len(rows[0]))
+		}
+	}
+	for _, r := range rows[1:] {
+		if r[2] == fatima && (r[5] != "300.000" || r[10] != "100.80" || r[12] != "500.00" || r[15] != "-399.20" || r[17] != "MAD") {
+			t.Fatalf("Fatima's CSV row %v", r)
+		}
+	}
+	if total := rows[len(rows)-1]; total[3] != "total" || total[15] != "-332.00" {
+		t.Fatalf("total row %v", total)
+	}
 	dec := w.statements("2025-12")
 	checkStatements(t, dec)
 	f = lineOf(t, dec, fatima)
@@ -283,6 +300,9 @@ func TestImpactMatchesMemberStatements(t *testing.T) {
 	}
 	if len(f.Months) != 4 || f.Months[3].PaidToMembers.Amount != 20_000+5_000 {
 		t.Fatalf("months %+v", f.Months)
+	}
+	if rows := rep.CSV(); len(rows) != 3 || len(rows[1]) != len(rows[0]) || rows[1][15] != "750.00" || rows[1][17] != "733" {
+		t.Fatalf("impact CSV %v", rows)
 	}
 	// The network's report (one cooperative here) says the same.
 	all := w.must(w.pay.Impact(w.ctx, w.admin, 2025, "")).(orders.ImpactReport)

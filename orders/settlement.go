@@ -293,6 +293,27 @@ type periodSales struct {
 	returns  []shops.SaleReturn
 	paid     []Order
 	refunded []Order
+	// products is the whole catalogue, read once: a period's sales name
+	// most of it, and every cooperative's ledger asks for each SKU.
+	products map[string]catalog.Product
+}
+
+// readPeriod reads the sales and orders of [from, to) and the catalogue,
+// for statements of many months or cooperatives.
+func (s *Service) readPeriod(ctx context.Context, from, to time.Time) (*periodSales, error) {
+	p, err := s.readSales(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.catalog.AllProducts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.products = make(map[string]catalog.Product, len(all))
+	for _, pr := range all {
+		p.products[pr.SKU] = pr
+	}
+	return p, nil
 }
 
 // readSales reads the sales and orders of [from, to): one pass over each
@@ -318,7 +339,7 @@ func (s *Service) readSales(ctx context.Context, from, to time.Time) (*periodSal
 // within is the part of p in [from, to), which p covers.
 func (p *periodSales) within(from, to time.Time) *periodSales {
 	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
-	out := &periodSales{from: from, to: to}
+	out := &periodSales{from: from, to: to, products: p.products}
 	for _, x := range p.sales {
 		if in(x.At) {
 			out.sales = append(out.sales, x)
@@ -354,6 +375,10 @@ func (l *ledger) salesBetween(ctx context.Context, from, to time.Time) (*periodS
 func (l *ledger) product(ctx context.Context, sku string) (catalog.Product, bool) {
 	if p, ok := l.products[sku]; ok {
 		return p, true
+	}
+	if src := l.source; src != nil && src.products != nil {
+		p, ok := src.products[sku]
+		return p, ok
 	}
 	p, err := l.s.catalog.Product(ctx, sku)
 	if err != nil {

@@ -38,10 +38,14 @@ import (
 // Corrections. Only a harvest correction changes shares: the origin lot's
 // weights follow the corrected harvest, then every lot made from it, down
 // to the packed lots (transitively, through blends), is recomputed from its
-// inputs' new shares and the quantities the recorded steps took. Each lot
-// whose shares change gets a "shares_changed" event whose note states the
-// correction and the new weights, so the change is in the lot's hash chain;
-// the shares it had before are kept with the time they ended (ShareHistory).
+// inputs' new shares and the quantities the recorded steps took. The origin
+// lot's own "corrected" event records its change (its origin line holds the
+// corrected harvest); every lot below it whose shares change gets a
+// "shares_changed" event (no quantity) whose note states the correction and
+// the new weights, so the change is in the lot's hash chain. Every changed
+// lot keeps the shares it had before with the time they ended
+// (ShareHistory). Lots made before shares were recorded get theirs stored
+// at that point.
 // A sale is divided among members by the shares in force when it happened
 // (SharesAt): what was sold before the correction stays divided as it was
 // (those members may have been paid on it), and a refund or a return
