@@ -466,7 +466,10 @@ func (p *MemberPay) newBook(ctx context.Context, actor access.Actor, coop string
 			return nil, err
 		}
 	}
-	b.first = c.CreatedAt.UTC().Format("2006-01")
+	b.first = p.now().UTC().Format("2006-01")
+	if !c.CreatedAt.IsZero() {
+		b.first = min(b.first, c.CreatedAt.UTC().Format("2006-01"))
+	}
 	for _, m := range reg.members {
 		if m.Cooperative == c.Code {
 			b.members[m.ID] = m
@@ -530,7 +533,8 @@ type monthResult struct {
 // statements computes the months from the book's first to `to` and
 // returns the statements of [from, to].
 func (b *book) statements(ctx context.Context, from, to string) (MemberStatements, error) {
-	start := min(b.first, from)
+	// From the first month of activity, at most maxBookMonths before.
+	start := max(min(b.first, from), addMonths(to, -maxBookMonths))
 	if b.l == nil {
 		src := b.source
 		if src == nil || src.from.After(monthStart(start)) || src.to.Before(monthStart(addMonths(to, 1))) {
@@ -554,6 +558,9 @@ func (b *book) statements(ctx context.Context, from, to string) (MemberStatement
 	}
 	return b.gather(from, to, months), nil
 }
+
+// maxBookMonths bounds how far back a book goes: twenty years.
+const maxBookMonths = 240
 
 func monthStart(month string) time.Time {
 	t, _ := time.Parse("2006-01", month)
