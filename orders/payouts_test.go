@@ -304,6 +304,14 @@ func TestImpactMatchesMemberStatements(t *testing.T) {
 	if rows := rep.CSV(); len(rows) != 3 || len(rows[1]) != len(rows[0]) || rows[1][15] != "750.00" || rows[1][17] != "733" {
 		t.Fatalf("impact CSV %v", rows)
 	}
+	// The season's statements: the same figures, and December's balances.
+	season := w.must(w.pay.MemberSeasonStatements(w.ctx, w.manager, w.coop, 2025)).(orders.MemberStatements)
+	checkStatements(t, season)
+	dec := w.statements("2025-12")
+	if season.From != "2025-09" || season.To != "2025-12" || season.Totals.Earnings.Amount != earnings || season.Totals.Balance != dec.Totals.Balance ||
+		season.Totals.Advances.Amount+season.Totals.Payouts.Amount != paid {
+		t.Fatalf("season %s–%s totals %+v; December %+v", season.From, season.To, season.Totals, dec.Totals)
+	}
 	// The network's report (one cooperative here) says the same.
 	all := w.must(w.pay.Impact(w.ctx, w.admin, 2025, "")).(orders.ImpactReport)
 	if all.PaidToMembers != f.PaidToMembers || all.Earnings != f.Earnings || len(all.Cooperatives) != 1 {

@@ -318,3 +318,50 @@ func TestHarvestAdvance(t *testing.T) {
 		t.Fatalf("refused advances wrote %d harvests", len(all)-1)
 	}
 }
+
+// TestOutputsOfOneStepShareTheirMembers: a distillation's essential oil
+// and hydrosol come from the same plants, so they have the same shares,
+// weighed in the plants taken (mg) though the outputs are counted in ml.
+func TestOutputsOfOneStepShareTheirMembers(t *testing.T) {
+	f := newFixture(t)
+	var ids []string
+	for i, gender := range []string{"female", "male"} {
+		m, err := f.s.AddMember(f.ctx, f.admin, f.coop, Member{Name: "Cueilleur " + string(rune('A'+i)), Gender: gender, Village: "Tagmoute"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.s.AddParcel(f.ctx, f.admin, f.coop, NewParcel{Name: "Romarin " + m.ID, Member: m.ID, Commune: "Tagmoute",
+			AreaM2: 100_000, Crop: "pamm", Location: Geometry{Type: "Point", Coordinates: []byte(`[-7.92,30.53]`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := f.s.AddHarvest(f.ctx, f.manager, f.coop, NewHarvest{Parcel: p.ID, Member: m.ID, Date: "2025-10-28", Crop: "pamm", Quantity: kg(int64(100 * (i + 1)))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, h.ID)
+	}
+	plants, err := f.s.CreateOriginLot(f.ctx, f.manager, f.coop, NewOriginLot{ProductKind: "pamm", Harvests: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := f.mustTransform("distillation", in(plants, kg(250)), out("essential_oil", ml(1500)), out("hydrosol", ml(200_000)))
+	oil, water := f.shares(made[0].Code), f.shares(made[1].Code)
+	if len(oil.Shares) != 2 || len(water.Shares) != 2 || oil.Basis != 250_000_000 || oil.BasisUnit != Milligram || water.Basis != oil.Basis {
+		t.Fatalf("oil %+v, hydrosol %+v", oil, water)
+	}
+	for i := range oil.Shares {
+		if oil.Shares[i].Share != water.Shares[i].Share || oil.Shares[i].Member != water.Shares[i].Member {
+			t.Fatalf("oil share %+v, hydrosol %+v", oil.Shares[i], water.Shares[i])
+		}
+	}
+	// 250 kg of 100 + 200 kg: 83.333… and 166.666… kg, by largest remainder.
+	got := []int64{oil.Shares[0].Share.Numerator, oil.Shares[1].Share.Numerator}
+	slices.Sort(got)
+	if !slices.Equal(got, []int64{83_333_333, 166_666_667}) {
+		t.Fatalf("weights %v", got)
+	}
+	if oil.Content.Unit != "ml" || oil.Content.Amount != 1500 || oil.Shares[0].Quantity.Amount+oil.Shares[1].Quantity.Amount != 1500 {
+		t.Fatalf("oil content %+v: %+v", oil.Content, oil.Shares)
+	}
+}
