@@ -19,6 +19,14 @@
 //   - The customer's e-mails are written by Config.Letters (web/i18n writes
 //     them from the catalogues); the outbox stores them with the change they
 //     announce.
+//   - Members' pay (members.go) divides every settlement entry's producer
+//     share among the members of its lots by their shares, to the minor
+//     unit: members' amounts + the cooperative's retention = the entry's
+//     producer share, exactly; a refund or a return reverses its sale's
+//     division. A member's balance = earnings − retention − advances −
+//     payouts; a payout run is recorded once and two runs at once pay a
+//     balance once (payouts.go). The impact report is computed from the
+//     members' statements, so it always matches them (impact.go).
 //
 // stripe.go is the only file that imports stripe-go, behind the Payments
 // interface; store.go is the only file that talks to MongoDB.

@@ -207,7 +207,12 @@ func (s *Service) Statement(ctx context.Context, actor access.Actor, coop, month
 	if _, _, err := parseMonth(month); err != nil {
 		return Statement{}, err
 	}
-	l := newLedger(s, coop)
+	return s.statementOf(ctx, newLedger(s, coop, nil), month)
+}
+
+// statementOf is the cooperative's statement for a month, read through l.
+func (s *Service) statementOf(ctx context.Context, l *ledger, month string) (Statement, error) {
+	coop := l.coop
 	if st, closed, err := s.store.closedStatement(ctx, coop, month); err != nil {
 		return Statement{}, err
 	} else if closed {
@@ -259,15 +264,121 @@ type ledger struct {
 	products map[string]catalog.Product
 	byMonth  map[string][]StatementLine
 	closed   map[string]*Statement // nil: open
+	// details says, per entry, what dividing it among the members needs.
+	details map[string]entryDetail
+	// source, when set, holds the sales and orders of a period already
+	// read (members' statements and the impact report read a season once
+	// for every month and cooperative).
+	source *periodSales
 }
 
-func newLedger(s *Service, coop string) *ledger {
-	return &ledger{s: s, coop: coop, products: map[string]catalog.Product{}, byMonth: map[string][]StatementLine{}, closed: map[string]*Statement{}}
+// entryDetail is what dividing an entry among the members of its lots needs
+// beyond its statement line: the lots its units came from, and when its
+// sale happened (a refund or a return reverses its sale's division).
+type entryDetail struct {
+	lots   []shops.LotUnits
+	saleAt time.Time
+}
+
+func newLedger(s *Service, coop string, source *periodSales) *ledger {
+	return &ledger{s: s, coop: coop, products: map[string]catalog.Product{}, byMonth: map[string][]StatementLine{},
+		closed: map[string]*Statement{}, details: map[string]entryDetail{}, source: source}
+}
+
+// periodSales are the network's till sales, till returns and online orders
+// paid or refunded in [from, to).
+type periodSales struct {
+	from, to time.Time
+	sales    []shops.Sale
+	returns  []shops.SaleReturn
+	paid     []Order
+	refunded []Order
+	// products is the whole catalogue, read once: a period's sales name
+	// most of it, and every cooperative's ledger asks for each SKU.
+	products map[string]catalog.Product
+}
+
+// readPeriod reads the sales and orders of [from, to) and the catalogue,
+// for statements of many months or cooperatives.
+func (s *Service) readPeriod(ctx context.Context, from, to time.Time) (*periodSales, error) {
+	p, err := s.readSales(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.catalog.AllProducts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.products = make(map[string]catalog.Product, len(all))
+	for _, pr := range all {
+		p.products[pr.SKU] = pr
+	}
+	return p, nil
+}
+
+// readSales reads the sales and orders of [from, to): one pass over each
+// collection, whatever the length of the period.
+func (s *Service) readSales(ctx context.Context, from, to time.Time) (*periodSales, error) {
+	p := &periodSales{from: from, to: to}
+	var err error
+	if p.sales, err = s.stock.SalesBetween(ctx, from, to); err != nil {
+		return nil, err
+	}
+	if p.returns, err = s.stock.ReturnsBetween(ctx, from, to); err != nil {
+		return nil, err
+	}
+	if p.paid, err = s.store.paidBetween(ctx, from, to); err != nil {
+		return nil, err
+	}
+	if p.refunded, err = s.store.refundedBetween(ctx, from, to); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// within is the part of p in [from, to), which p covers.
+func (p *periodSales) within(from, to time.Time) *periodSales {
+	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
+	out := &periodSales{from: from, to: to, products: p.products}
+	for _, x := range p.sales {
+		if in(x.At) {
+			out.sales = append(out.sales, x)
+		}
+	}
+	for _, x := range p.returns {
+		if in(x.Movement.At) {
+			out.returns = append(out.returns, x)
+		}
+	}
+	for _, o := range p.paid {
+		if in(o.PaidAt) {
+			out.paid = append(out.paid, o)
+		}
+	}
+	for _, o := range p.refunded {
+		if in(o.RefundedAt) {
+			out.refunded = append(out.refunded, o)
+		}
+	}
+	return out
+}
+
+// salesBetween reads [from, to) from the ledger's source when it covers
+// it, else from the store.
+func (l *ledger) salesBetween(ctx context.Context, from, to time.Time) (*periodSales, error) {
+	if src := l.source; src != nil && !from.Before(src.from) && !to.After(src.to) {
+		return src.within(from, to), nil
+	}
+	return l.s.readSales(ctx, from, to)
 }
 
 func (l *ledger) product(ctx context.Context, sku string) (catalog.Product, bool) {
 	if p, ok := l.products[sku]; ok {
 		return p, true
+	}
+	if src := l.source; src != nil && src.products != nil {
+		p, ok := src.products[sku]
+		return p, ok
 	}
 	p, err := l.s.catalog.Product(ctx, sku)
 	if err != nil {
@@ -372,13 +483,12 @@ func (l *ledger) entries(ctx context.Context, month string) ([]StatementLine, er
 	if err != nil {
 		return nil, err
 	}
-	s := l.s
 	var out []StatementLine
-	sales, err := s.stock.SalesBetween(ctx, from, to)
+	raw, err := l.salesBetween(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
-	for _, sale := range sales {
+	for _, sale := range raw.sales {
 		for _, sl := range sale.Lines {
 			p, ok := l.product(ctx, sl.SKU)
 			if !ok || p.Cooperative != l.coop {
@@ -387,13 +497,10 @@ func (l *ledger) entries(ctx context.Context, month string) ([]StatementLine, er
 			x := line(sale.At, sale.Shop, "till", sale.ID, sl.SKU, sl.Units, sl.Amount, sale.Currency, lotsOf(sl.Lots), p.ShareIn(sale.Shop), 0)
 			x.Kind, x.Entry = EntrySale, EntrySale+"|"+sale.ID+"|"+sl.SKU
 			out = append(out, x)
+			l.details[x.Entry] = entryDetail{lots: sl.Lots, saleAt: sale.At}
 		}
 	}
-	returns, err := s.stock.ReturnsBetween(ctx, from, to)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range returns {
+	for _, r := range raw.returns {
 		sl, ok := saleLineOfLot(r.Sale, r.Movement.Lot)
 		if !ok {
 			continue
@@ -409,19 +516,12 @@ func (l *ledger) entries(ctx context.Context, month string) ([]StatementLine, er
 		x.negate()
 		x.Kind, x.Entry = EntryReturn, EntryReturn+"|"+r.Sale.ID+"|"+sl.SKU+"|"+r.Movement.ID
 		out = append(out, x)
-	}
-	paid, err := s.store.paidBetween(ctx, from, to)
-	if err != nil {
-		return nil, err
-	}
-	refunded, err := s.store.refundedBetween(ctx, from, to)
-	if err != nil {
-		return nil, err
+		l.details[x.Entry] = entryDetail{lots: []shops.LotUnits{{Lot: r.Movement.Lot, Units: units}}, saleAt: r.Sale.At}
 	}
 	for _, group := range []struct {
 		kind   string
 		orders []Order
-	}{{EntrySale, paid}, {EntryRefund, refunded}} {
+	}{{EntrySale, raw.paid}, {EntryRefund, raw.refunded}} {
 		for _, o := range group.orders {
 			weights := make([]int64, len(o.Lines))
 			for i, ol := range o.Lines {
@@ -443,6 +543,7 @@ func (l *ledger) entries(ctx context.Context, month string) ([]StatementLine, er
 				}
 				x.Kind, x.Entry = group.kind, group.kind+"|"+o.ID+"|"+ol.SKU
 				out = append(out, x)
+				l.details[x.Entry] = entryDetail{lots: ol.Lots, saleAt: o.PaidAt}
 			}
 		}
 	}

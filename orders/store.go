@@ -10,6 +10,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
+	"github.com/terroir-coop/terroir/traceability"
 )
 
 // Store persists orders, idempotency records, provider events and the
@@ -35,6 +36,8 @@ func Indexes() []mongodb.Index {
 		{Collection: "payouts", Keys: []string{"coop"}},
 		{Collection: "statements"},
 		{Collection: "unpaid_holds"},
+		{Collection: "member_accounts"},
+		{Collection: "member_payout_runs", Keys: []string{"coop"}},
 	}
 }
 
@@ -329,5 +332,112 @@ func (s *Store) allOrders(ctx context.Context) ([]Order, error) {
 		return nil, err
 	}
 	var out []Order
+	return out, cur.All(ctx, &out)
+}
+
+// memberTerms reads a cooperative's terms of members' pay (none recorded:
+// no retention, no rates, the cooperative's currency).
+func (s *Store) memberTerms(ctx context.Context, c traceability.Cooperative) (MemberTerms, error) {
+	var t MemberTerms
+	err := s.db.Collection("member_accounts").FindOne(ctx, bson.M{"_id": c.Code}).Decode(&t)
+	if err != nil && !mongodb.IsNotFound(err) {
+		return MemberTerms{}, err
+	}
+	t.Cooperative = c.Code
+	if t.Currency == "" {
+		t.Currency = c.Currency()
+	}
+	if t.Retention == nil {
+		t.Retention = []RetentionRule{}
+	}
+	if t.Rates == nil {
+		t.Rates = []ExchangeRate{}
+	}
+	return t, nil
+}
+
+// saveMemberTerms writes a cooperative's terms, guarded on the version they
+// were read with (callers hold Atomically and read them in it).
+func (s *Store) saveMemberTerms(ctx context.Context, t *MemberTerms) error {
+	before := t.Version
+	t.Version++
+	conflict := problem.New(problem.Conflict, "the cooperative's terms changed while they were being updated; try again")
+	c := s.db.Collection("member_accounts")
+	if before == 0 {
+		// Never saved: a payout run's lock (lockMemberAccounts) creates
+		// the document at version 1, so 0 means there is none.
+		if _, err := c.InsertOne(ctx, t); err != nil {
+			if mongodb.IsDuplicateKey(err) {
+				return conflict
+			}
+			return err
+		}
+		return nil
+	}
+	ok, err := c.ReplaceByIDIf(ctx, t.Cooperative, bson.M{"version": before}, t)
+	if err == nil && !ok {
+		return conflict
+	}
+	return err
+}
+
+// lockMemberAccounts makes concurrent payout runs of a cooperative
+// conflict: on a replica set two transactions that write the same document
+// cannot both commit (the loser is retried and then sees the winner's
+// run); on the embedded store Atomically's lock serialises them already.
+func (s *Store) lockMemberAccounts(ctx context.Context, coop string) error {
+	_, err := s.db.Collection("member_accounts").UpdateOne(ctx, bson.M{"_id": coop}, bson.M{"$inc": bson.M{"version": 1}},
+		options.UpdateOne().SetUpsert(true))
+	return err
+}
+
+// memberPayoutRuns lists a cooperative's payout runs, oldest first.
+func (s *Store) memberPayoutRuns(ctx context.Context, coop string) ([]MemberPayoutRun, error) {
+	filter := bson.M{}
+	if coop != "" {
+		filter["coop"] = coop
+	}
+	cur, err := s.db.Collection("member_payout_runs").Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	var out []MemberPayoutRun
+	return out, cur.All(ctx, &out)
+}
+
+func (s *Store) memberPayoutRun(ctx context.Context, id string) (MemberPayoutRun, bool, error) {
+	var r MemberPayoutRun
+	err := s.db.Collection("member_payout_runs").FindOne(ctx, bson.M{"_id": id}).Decode(&r)
+	if mongodb.IsNotFound(err) {
+		return r, false, nil
+	}
+	return r, err == nil, err
+}
+
+func (s *Store) insertMemberPayoutRun(ctx context.Context, r MemberPayoutRun) error {
+	_, err := s.db.Collection("member_payout_runs").InsertOne(ctx, r)
+	if mongodb.IsDuplicateKey(err) {
+		return problem.New(problem.Conflict, "this payout run is recorded already")
+	}
+	return err
+}
+
+// allAdvances and allRepayments list the revolving fund's advances to every
+// cooperative and what closed months repaid (the network's impact report).
+func (s *Store) allAdvances(ctx context.Context) ([]Advance, error) {
+	var out []Advance
+	cur, err := s.db.Collection("advances").Find(ctx, bson.M{})
+	if err != nil {
+		return nil, err
+	}
+	return out, cur.All(ctx, &out)
+}
+
+func (s *Store) allRepayments(ctx context.Context) ([]Repayment, error) {
+	var out []Repayment
+	cur, err := s.db.Collection("repayments").Find(ctx, bson.M{})
+	if err != nil {
+		return nil, err
+	}
 	return out, cur.All(ctx, &out)
 }

@@ -260,18 +260,29 @@ func (s *Service) correctHarvestLot(ctx context.Context, actor access.Actor, h H
 	if err := dependents(l, delta); err != nil {
 		return err
 	}
+	oldShares, err := s.currentShares(ctx, l)
+	if err != nil {
+		return err
+	}
 	for i := range l.Origin {
 		if l.Origin[i].Harvest == h.ID {
 			l.Origin[i].Quantity = amount
 		}
 	}
-	set := map[string]any{"origin": l.Origin}
+	// The member's share follows her corrected harvest, here and in every
+	// lot made from this one (shares.go).
+	shares := originShares(l.Origin)
+	set := map[string]any{"origin": l.Origin, "shares": shares,
+		"share_history": append(slices.Clone(l.ShareHistory), ShareVersion{Until: now.UTC().Truncate(time.Millisecond), Shares: oldShares})}
 	if flag != "" && flag != h.Flag {
 		l.Flags = append(l.Flags, Flag{ID: id.New("flg"), Kind: "harvest", Reason: "harvest " + h.ID + " (corrected): " + flag, RaisedAt: now})
 		set["flags"] = l.Flags
 	}
 	before := l
-	e := l.appendEvent(Event{Type: EventCorrected, At: now, Actor: actor.Email, Place: l.Cooperative, Quantity: delta,
-		Note: "harvest " + h.ID + ": " + reason})
-	return s.store.correctLot(ctx, before, delta, e, set)
+	why := "harvest " + h.ID + ": " + reason
+	e := l.appendEvent(Event{Type: EventCorrected, At: now, Actor: actor.Email, Place: l.Cooperative, Quantity: delta, Note: why})
+	if err := s.store.correctLot(ctx, before, delta, e, set); err != nil {
+		return err
+	}
+	return s.reshareDownstream(ctx, actor, l, oldShares, shares, "harvest "+h.ID+" corrected: "+reason, now)
 }

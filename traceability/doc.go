@@ -20,6 +20,12 @@
 //     are corrected by events (corrections.go), never edited in place.
 //   - A lot carries a claim only when the certificate's scope covers its
 //     kind, every input carries it and it covered every origin parcel.
+//   - Every lot records its members' shares as integer weights that add up
+//     to its basis exactly: harvest mass for an origin lot, what a
+//     transformation took of each input split over that input's shares by
+//     largest remainder, the source's shares for a packed lot. A harvest
+//     correction reshares every lot made from it, with an event, and keeps
+//     the shares before it for what was sold before it (shares.go).
 //
 // store.go is the only file that talks to MongoDB.
 package traceability

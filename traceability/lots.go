@@ -92,6 +92,11 @@ type Lot struct {
 	// label copied onto many jars shows up as one serial scanned too often.
 	Serials bool `json:"serials,omitempty" bson:"serials,omitempty"`
 
+	// Shares are the members' parts of the lot (shares.go); ShareHistory
+	// keeps the shares corrections replaced, with when they ended.
+	Shares       []MemberShare  `json:"-" bson:"shares,omitempty"`
+	ShareHistory []ShareVersion `json:"-" bson:"share_history,omitempty"`
+
 	Claims    []Claim   `json:"-" bson:"claims"`
 	Flags     []Flag    `json:"flags" bson:"flags"`
 	Events    []Event   `json:"events" bson:"events"`
@@ -256,6 +261,7 @@ func (s *Service) buildOriginLot(ctx context.Context, actor access.Actor, coop, 
 	}
 	lot.Claims = claims
 	lot.Available = lot.Quantity
+	lot.Shares = originShares(lot.Origin)
 	return lot, nil
 }
 
@@ -391,6 +397,10 @@ func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string
 		now := s.now().UTC()
 		origin := mergedOrigin(taken)
 		common := commonClaims(taken)
+		shares, err := s.takenShares(ctx, taken)
+		if err != nil {
+			return err
+		}
 		inputs := make([]EventRef, len(taken))
 		for i, t := range taken {
 			inputs[i] = EventRef{Lot: t.lot.Code, Quantity: t.amount, Unit: t.lot.Unit}
@@ -418,7 +428,7 @@ func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string
 			lot := Lot{Cooperative: coop, ProductKind: o.kind, Source: SourceTransformation, Quantity: o.amount,
 				Available: o.amount, Unit: o.unit, Origin: origin, Inputs: inputs, Outputs: []EventRef{},
 				Process: req.Process, Note: strings.TrimSpace(req.Note), Claims: claims, Flags: []Flag{},
-				CreatedBy: actor.Email, CreatedAt: now}
+				Shares: slices.Clone(shares), CreatedBy: actor.Email, CreatedAt: now}
 			if reason, ok := CheckYield(req.Process, taken[0].lot.ProductKind, o.kind, inTotal, outTotals[o.kind], inUnit, o.unit); !ok {
 				lot.Flags = append(lot.Flags, Flag{ID: id.New("flg"), Kind: "yield", Reason: reason, RaisedAt: now})
 			}
@@ -444,6 +454,20 @@ func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string
 		return nil
 	})
 	return made, err
+}
+
+// takenShares are the shares of a transformation's outputs: what it took
+// of each input, split over that input's shares (shares.go).
+func (s *Service) takenShares(ctx context.Context, taken []takenInput) ([]MemberShare, error) {
+	ins := make([]shareInput, len(taken))
+	for i, t := range taken {
+		sh, err := s.currentShares(ctx, t.lot)
+		if err != nil {
+			return nil, err
+		}
+		ins[i] = shareInput{shares: sh, taken: t.amount}
+	}
+	return inheritShares(ins), nil
 }
 
 // commonClaims keeps the claims every input carries: organic integrity means
@@ -547,7 +571,11 @@ func (s *Service) Pack(ctx context.Context, actor access.Actor, coop string, req
 				FormatQuantity(p.UnitSize, p.UnitSizeUnit), FormatQuantity(need, src.Unit), src.Code, FormatQuantity(src.Available, src.Unit)).At("units")
 		}
 		now := s.now().UTC()
-		packed = Lot{Cooperative: coop, ProductKind: p.Kind, Source: SourcePacking, Quantity: req.Units,
+		shares, err := s.currentShares(ctx, src)
+		if err != nil {
+			return err
+		}
+		packed = Lot{Cooperative: coop, ProductKind: p.Kind, Source: SourcePacking, Quantity: req.Units, Shares: slices.Clone(shares),
 			Available: req.Units, Unit: Piece, Origin: src.Origin,
 			Inputs: []EventRef{{Lot: src.Code, Quantity: need, Unit: src.Unit}}, Outputs: []EventRef{},
 			SKU: p.SKU, GTIN: p.GTIN, BestBefore: bb.Format(time.DateOnly), UnitSize: p.UnitSize, UnitSizeOf: p.UnitSizeUnit, Serials: req.Serials,

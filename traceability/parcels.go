@@ -46,6 +46,9 @@ type Harvest struct {
 	Unit        Unit   `json:"unit" bson:"unit"`
 	Lot         string `json:"lot,omitempty" bson:"lot,omitempty"`   // the origin lot it went into
 	Flag        string `json:"flag,omitempty" bson:"flag,omitempty"` // plausibility finding
+	// Advance is money paid to the member when she delivered the harvest,
+	// repaid first from her later earnings (orders, members' statements).
+	Advance *HarvestAdvance `json:"advance,omitempty" bson:"advance,omitempty"`
 	// Corrections is the history of corrections (corrections.go); Quantity
 	// is the corrected quantity, the first entry's From the one recorded.
 	Corrections []HarvestCorrection `json:"corrections,omitempty" bson:"corrections,omitempty"`
@@ -167,7 +170,38 @@ type NewHarvest struct {
 	Date     string
 	Crop     string
 	Quantity Quantity
+	// Advance, when not nil, is paid to the member at delivery (the JSON
+	// body's "advance": {amount, currency, method}).
+	Advance *HarvestAdvance
 }
+
+// HarvestAdvance is an advance paid to a member at delivery, in minor units
+// of the cooperative's currency, in cash or by transfer.
+type HarvestAdvance struct {
+	Amount   int64  `json:"amount" bson:"amount"`
+	Currency string `json:"currency" bson:"currency"`
+	Method   string `json:"method" bson:"method"`
+}
+
+// AdvanceMethods are how an advance is paid.
+var AdvanceMethods = []string{"cash", "transfer"}
+
+// validate checks an advance: a positive amount of at most a million units
+// of the cooperative's currency, paid in cash or by transfer.
+func (a *HarvestAdvance) validate(currency string) error {
+	a.Currency, a.Method = strings.ToUpper(strings.TrimSpace(a.Currency)), strings.TrimSpace(a.Method)
+	if a.Amount <= 0 || a.Amount > 100_000_000 {
+		return problem.Field("advance.amount", "must be a whole number of minor units (centimes) from 1 to 100 000 000")
+	}
+	if a.Currency != currency {
+		return problem.Field("advance.currency", "must be %s, the currency the cooperative pays its members in", currency)
+	}
+	return problem.OneOf("advance.method", a.Method, AdvanceMethods)
+}
+
+// Currency is the currency a cooperative keeps its accounts and pays its
+// members in. Every cooperative of the network is Moroccan: MAD.
+func (c Cooperative) Currency() string { return "MAD" }
 
 // seasonOf returns the agricultural season a harvest day belongs to: the
 // campaign from 1 September to 31 August, named by its first year, so an
@@ -234,6 +268,13 @@ func (s *Service) harvestFields(actor access.Actor, coop string, nh NewHarvest) 
 		return Harvest{}, err
 	}
 	h.Quantity, h.Unit = amount, unit
+	if nh.Advance != nil {
+		a := *nh.Advance
+		if err := a.validate(Cooperative{Code: coop}.Currency()); err != nil {
+			return Harvest{}, err
+		}
+		h.Advance = &a
+	}
 	return h, nil
 }
 

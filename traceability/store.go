@@ -460,3 +460,36 @@ func (s *Store) completeParcel(ctx context.Context, p Parcel) error {
 	_, err := s.db.Collection("parcels").UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": set})
 	return err
 }
+
+// lotShares reads what dividing a lot among its members needs: the lot
+// without its events, flags and claims (a packed lot's events grow with
+// every sale, and settlement reads many lots).
+func (s *Store) lotShares(ctx context.Context, code string) (Lot, error) {
+	var l Lot
+	err := s.db.Collection("lots").FindOne(ctx, bson.M{"_id": code},
+		options.FindOne().SetProjection(bson.M{"events": 0, "flags": 0, "claims": 0, "outputs": 0})).Decode(&l)
+	if mongodb.IsNotFound(err) {
+		return l, ErrLotNotFound
+	}
+	return l, err
+}
+
+// allMembers lists every member of a cooperative (or of every cooperative
+// when coop is ""), by _id.
+func (s *Store) allMembers(ctx context.Context, coop string) ([]Member, error) {
+	filter := bson.M{}
+	if coop != "" {
+		filter["coop"] = coop
+	}
+	return mongodb.FindPage[Member](ctx, s.db.Collection("members"), filter, byID, mongodb.Page{})
+}
+
+// allHarvests lists every harvest of a cooperative (or of every cooperative
+// when coop is ""), by _id.
+func (s *Store) allHarvests(ctx context.Context, coop string) ([]Harvest, error) {
+	filter := bson.M{}
+	if coop != "" {
+		filter["coop"] = coop
+	}
+	return mongodb.FindPage[Harvest](ctx, s.db.Collection("harvests"), filter, byID, mongodb.Page{})
+}
