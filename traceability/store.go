@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -52,6 +53,10 @@ func Indexes() []mongodb.Index {
 		{Collection: "certifications", Keys: []string{"holder"}},
 		{Collection: "settings"},
 		{Collection: "scans", Keys: []string{"coop"}},
+		{Collection: "blobs"},
+		{Collection: "blob_chunks"},
+		{Collection: "evidence_jobs", Keys: []string{"coop"}},
+		{Collection: "consignments", Keys: []string{"coop"}},
 	}
 }
 
@@ -486,4 +491,82 @@ func (s *Store) completeParcel(ctx context.Context, p Parcel) error {
 	}
 	_, err := s.db.Collection("parcels").UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": set})
 	return err
+}
+
+// errBlobExists is putBlobInfo's answer for a blob stored before.
+var errBlobExists = errors.New("blob exists")
+
+func (s *Store) blobInfo(ctx context.Context, id string) (BlobInfo, error) {
+	var b BlobInfo
+	err := s.db.Collection("blobs").FindOne(ctx, bson.M{"_id": id}).Decode(&b)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return b, ErrBlobNotFound
+	}
+	return b, err
+}
+
+func blobChunkID(id string, n int) string { return id + "#" + strconv.Itoa(n) }
+
+// putBlobChunk stores chunk n of a blob. A chunk left by an interrupted
+// write of the same content-addressed blob is the same bytes: replaced.
+func (s *Store) putBlobChunk(ctx context.Context, id string, n int, data []byte) error {
+	_, err := s.db.Collection("blob_chunks").ReplaceOne(ctx, bson.M{"_id": blobChunkID(id, n)},
+		bson.M{"_id": blobChunkID(id, n), "data": data}, options.Replace().SetUpsert(true))
+	return err
+}
+
+func (s *Store) blobChunk(ctx context.Context, id string, n int) ([]byte, error) {
+	var doc struct {
+		Data []byte `bson:"data"`
+	}
+	err := s.db.Collection("blob_chunks").FindOne(ctx, bson.M{"_id": blobChunkID(id, n)}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrBlobNotFound
+	}
+	return doc.Data, err
+}
+
+// putBlobInfo writes a blob's metadata, which makes it exist; its chunks
+// are written before.
+func (s *Store) putBlobInfo(ctx context.Context, b BlobInfo) error {
+	_, err := s.db.Collection("blobs").InsertOne(ctx, b)
+	if mongodb.IsDuplicateKey(err) {
+		return errBlobExists
+	}
+	return err
+}
+
+// deleteBlob removes a blob: its metadata first, so a reader never sees a
+// blob with chunks missing.
+func (s *Store) deleteBlob(ctx context.Context, id string) error {
+	info, err := s.blobInfo(ctx, id)
+	if errors.Is(err, ErrBlobNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.Collection("blobs").DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		return err
+	}
+	for n := range info.Chunks {
+		if _, err := s.db.Collection("blob_chunks").DeleteOne(ctx, bson.M{"_id": blobChunkID(id, n)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordLabResult appends a lab result's tested event, the result and the
+// lot's flags (with those the result raised) in one update, guarded like
+// consume.
+func (s *Store) recordLabResult(ctx context.Context, before Lot, e Event, r LabResult, flags []Flag) error {
+	if err := s.updateLotGuarded(ctx, before.Code, before.Seq, 0, bson.M{
+		"$push": bson.M{"events": e, "lab_results": r},
+		"$set":  bson.M{"flags": flags, "seq": e.Seq, "last_hash": e.Hash},
+	}); err != nil {
+		return err
+	}
+	s.lotChanged(before.Code)
+	return nil
 }
