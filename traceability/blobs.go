@@ -228,6 +228,11 @@ func (w *blobWriter) flush() error {
 	return nil
 }
 
+// Abort removes what was written: the blob never existed.
+func (w *blobWriter) Abort() {
+	w.st.deleteBlobChunks(context.WithoutCancel(w.ctx), w.id, w.chunks)
+}
+
 // Close writes the last chunk and the metadata, and returns it.
 func (w *blobWriter) Close() (BlobInfo, error) {
 	if w.err != nil {

@@ -557,6 +557,12 @@ func (s *Service) SeasonEPCIS(ctx context.Context, actor access.Actor, coop stri
 	if err != nil {
 		return EPCISDocument{}, err
 	}
+	return s.seasonEPCIS(ctx, codes, lots, season)
+}
+
+// seasonEPCIS builds the season document from all of a cooperative's lots.
+func (s *Service) seasonEPCIS(ctx context.Context, codes Codes, lots []Lot, season int) (EPCISDocument, error) {
+	lots = slices.Clone(lots)
 	related := make(map[string]Lot, len(lots))
 	for _, l := range lots {
 		related[l.Code] = l

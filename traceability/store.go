@@ -570,3 +570,46 @@ func (s *Store) recordLabResult(ctx context.Context, before Lot, e Event, r LabR
 	s.lotChanged(before.Code)
 	return nil
 }
+
+// deleteBlobChunks removes the first n chunks of a blob whose write was
+// abandoned (it has no metadata).
+func (s *Store) deleteBlobChunks(ctx context.Context, id string, n int) {
+	for i := range n {
+		_, _ = s.db.Collection("blob_chunks").DeleteOne(ctx, bson.M{"_id": blobChunkID(id, i)})
+	}
+}
+
+// countLots counts a cooperative's lots (a scan of the lots on the
+// embedded store, like every filter but _id).
+func (s *Store) countLots(ctx context.Context, coop string) (int64, error) {
+	return s.db.Collection("lots").CountDocuments(ctx, bson.M{"coop": coop})
+}
+
+func (s *Store) insertEvidenceJob(ctx context.Context, j EvidenceJob) error {
+	_, err := s.db.Collection("evidence_jobs").InsertOne(ctx, j)
+	return err
+}
+
+func (s *Store) evidenceJob(ctx context.Context, id string) (EvidenceJob, error) {
+	var j EvidenceJob
+	err := s.db.Collection("evidence_jobs").FindOne(ctx, bson.M{"_id": id}).Decode(&j)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return j, ErrEvidenceJobNotFound
+	}
+	return j, err
+}
+
+func (s *Store) evidenceJobsOf(ctx context.Context, coop string) ([]EvidenceJob, error) {
+	var out []EvidenceJob
+	return out, findAll(ctx, s.db.Collection("evidence_jobs"), bson.M{"coop": coop}, Page{Limit: 10_000}, &out)
+}
+
+func (s *Store) updateEvidenceJob(ctx context.Context, id string, set map[string]any) error {
+	_, err := s.db.Collection("evidence_jobs").UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set})
+	return err
+}
+
+func (s *Store) deleteEvidenceJob(ctx context.Context, id string) error {
+	_, err := s.db.Collection("evidence_jobs").DeleteOne(ctx, bson.M{"_id": id})
+	return err
+}
