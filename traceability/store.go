@@ -613,3 +613,38 @@ func (s *Store) deleteEvidenceJob(ctx context.Context, id string) error {
 	_, err := s.db.Collection("evidence_jobs").DeleteOne(ctx, bson.M{"_id": id})
 	return err
 }
+
+func (s *Store) insertConsignment(ctx context.Context, c Consignment) error {
+	_, err := s.db.Collection("consignments").InsertOne(ctx, c)
+	return err
+}
+
+func (s *Store) consignment(ctx context.Context, id string) (Consignment, error) {
+	var c Consignment
+	err := s.db.Collection("consignments").FindOne(ctx, bson.M{"_id": id}).Decode(&c)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return c, ErrConsignmentNotFound
+	}
+	return c, err
+}
+
+func (s *Store) consignmentsOf(ctx context.Context, coop string) ([]Consignment, error) {
+	var out []Consignment
+	return out, findAll(ctx, s.db.Collection("consignments"), bson.M{"coop": coop}, Page{Limit: 10_000}, &out)
+}
+
+// setConsignmentCOI records a consignment's certificate of inspection.
+// Callers hold Atomically and have read it.
+func (s *Store) setConsignmentCOI(ctx context.Context, c Consignment) error {
+	_, err := s.db.Collection("consignments").UpdateOne(ctx, bson.M{"_id": c.ID}, bson.M{"$set": bson.M{
+		"coi_number": c.COINumber, "coi_recorded_by": c.COIRecordedBy, "coi_recorded_at": c.COIRecordedAt, "status": c.Status}})
+	return err
+}
+
+// setConsignmentReceipts records what arrived of a consignment. Callers
+// hold Atomically and have read it.
+func (s *Store) setConsignmentReceipts(ctx context.Context, c Consignment) error {
+	_, err := s.db.Collection("consignments").UpdateOne(ctx, bson.M{"_id": c.ID}, bson.M{"$set": bson.M{
+		"lines": c.Lines, "receipts": c.Receipts, "status": c.Status}})
+	return err
+}

@@ -188,3 +188,44 @@ func TestEvidencePDF(t *testing.T) {
 		t.Error("an empty map is not explained")
 	}
 }
+
+// TestConsignmentPDF renders a consignment's sheet: the data the
+// certificate of inspection asks for is there.
+func TestConsignmentPDF(t *testing.T) {
+	c := traceability.Consignment{ID: "csg_0123", Cooperative: "SIROUA-SAFRAN", Status: traceability.ConsignmentDeclared,
+		Exporter:       traceability.Operator{Name: "Coopérative Safran Siroua", Address: "Taliouine, Taroudannt", Country: "MA"},
+		Consignee:      traceability.Operator{Name: "Plateforme européenne", Address: "Lyon", Country: "FR", Code: "FR-BIO-01-42"},
+		FirstConsignee: traceability.Operator{Name: "Plateforme européenne", Address: "Lyon", Country: "FR"},
+		Destination:    "EU-PLATFORM", CountryOfDispatch: "MA", CountryDestination: "FR", ShippingDate: "2026-12-10",
+		Transport: traceability.Transport{Mode: "road", Identification: "12345-A-6", Container: "MSKU1234565"}, BorderPost: "Port de Marseille",
+		Certificate: traceability.ConsignmentCertificate{Scheme: "EU organic", Number: "BIO-2026-0871", Body: "Organisme bio (démo)", BodyCode: "MA-BIO-154",
+			ValidFrom: "2025-06-01", ValidTo: "2027-05-31"},
+		Lines: []traceability.ConsignmentLine{
+			{Lot: "SAF-A91QJ0N1V", ProductKind: "saffron_dried", SKU: "SAF-TAL-1G", CNCode: "0910 20 10", Description: "Saffron, neither crushed nor ground",
+				Units: 80, Content: 80_000, Unit: "mg", Packages: 2, PackageKind: "cartons", NetMass: 80_000, GrossMass: 3_200_000, Category: "I"},
+			{Lot: "ARG-7HQ2M4KX", ProductKind: "argan_oil", CNCode: "1515 90", Description: "Argan oil", Units: 8, Content: 2000, Unit: "ml",
+				Packages: 1, PackageKind: "cartons", NetMass: 1_830_000, GrossMass: 4_000_000}},
+		Packages: 3, NetMass: 1_910_000, GrossMass: 7_200_000, CreatedAt: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	var buf bytes.Buffer
+	if err := ConsignmentPDF(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	text := PDFText(t, buf.Bytes())
+	for _, want := range []string{"csg_0123", "à délivrer par l'organisme de contrôle", "MA-BIO-154", "BIO-2026-0871", "FR-BIO-01-42",
+		"SAF-A91QJ0N1V", "0910 20 10", "1515 90", "Catégorie I (ISO 3632)", "0.080", "1.910", "7.200", "MSKU1234565", "Port de Marseille", "route"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the sheet does not say %q", want)
+		}
+	}
+	if pages := PDFPages(t, buf.Bytes(), 40); len(pages) != 1 {
+		t.Errorf("%d pages", len(pages))
+	}
+	c.COINumber, c.Status = "COI.MA.2026.0012345", traceability.ConsignmentCOIIssued
+	buf.Reset()
+	if err := ConsignmentPDF(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	if text := PDFText(t, buf.Bytes()); !strings.Contains(text, "COI.MA.2026.0012345") || strings.Contains(text, "à délivrer") {
+		t.Error("the COI number is not on the sheet")
+	}
+}

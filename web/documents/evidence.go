@@ -99,7 +99,7 @@ func EvidencePDF(w io.Writer, f traceability.EvidenceFile) error {
 		rows = append(rows, []string{dateFR(h.Date), parcels[h.Parcel], members[h.Member], fr(kindsFR, h.Crop), q, h.Lot, h.Flag})
 	}
 	d.table([]column{{"Date", 17, "L"}, {"Parcelle", 30, "L"}, {"Membre", 30, "L"}, {"Culture", 20, "L"}, {"Quantité", 25, "R"},
-		{"Lot", 24, "L"}, {"Signalement", 40, "L"}}, rows)
+		{"Lot", 26, "L"}, {"Signalement", 38, "L"}}, rows)
 
 	d.heading("Transformations et rendements", 30)
 	rows = rows[:0]
@@ -129,7 +129,7 @@ func EvidencePDF(w io.Writer, f traceability.EvidenceFile) error {
 		}
 		rows = append(rows, []string{fl.Lot, fr(flagKindsFR, fl.Kind), timeFR(fl.RaisedAt), fl.Reason, just})
 	}
-	d.table([]column{{"Lot", 22, "L"}, {"Type", 16, "L"}, {"Date", 16, "L"}, {"Constat", 66, "L"}, {"Justification", 60, "L"}}, rows)
+	d.table([]column{{"Lot", 26, "L"}, {"Type", 16, "L"}, {"Date", 16, "L"}, {"Constat", 62, "L"}, {"Justification", 60, "L"}}, rows)
 
 	if f.Lot == "" {
 		d.heading("Bilan matière", 30)
@@ -155,7 +155,7 @@ func EvidencePDF(w io.Writer, f traceability.EvidenceFile) error {
 			traceability.FormatQuantity(a.Consumed, u), traceability.FormatQuantity(a.Packed, u), traceability.FormatQuantity(a.Shipped, u),
 			traceability.FormatQuantity(a.Available, u)})
 	}
-	d.table([]column{{"Lot", 26, "L"}, {"Produit", 28, "L"}, {"Créé", 20, "R"}, {"Corrections", 20, "R"}, {"Transformé", 20, "R"},
+	d.table([]column{{"Lot", 28, "L"}, {"Produit", 26, "L"}, {"Créé", 20, "R"}, {"Corrections", 20, "R"}, {"Transformé", 20, "R"},
 		{"Conditionné", 20, "R"}, {"Expédié", 18, "R"}, {"Disponible", 20, "R"}}, rows)
 
 	d.heading("Certificats", 40)
@@ -208,7 +208,7 @@ func EvidencePDF(w io.Writer, f traceability.EvidenceFile) error {
 			fg.E257.String() + " / " + fg.E330.String() + " / " + fg.E440.String(),
 			fg.Moisture.String() + " / " + fg.FloralWaste.String() + " / " + fg.ForeignMatter.String(), category, report})
 	}
-	d.table([]column{{"Lot", 20, "L"}, {"Laboratoire", 44, "L"}, {"Dates", 26, "L"}, {"E257 / E330 / E440", 26, "C"},
+	d.table([]column{{"Lot", 26, "L"}, {"Laboratoire", 40, "L"}, {"Dates", 26, "L"}, {"E257 / E330 / E440", 26, "C"},
 		{"Humidité / déchets floraux / matières étrangères (%)", 30, "C"}, {"Catégorie", 16, "C"}, {"Rapport", 30, "L"}}, rows)
 	d.note("Absorbances spécifiques E1%1cm sur matière sèche (ISO 3632-2) : 257 nm picrocrocine (amertume), 330 nm safranal (arôme), " +
 		"440 nm crocine (pouvoir colorant). La catégorie est calculée par Terroir à partir des chiffres, selon le tableau ci-dessous.")
