@@ -3,101 +3,14 @@ package documents
 import (
 	"bytes"
 	"encoding/json"
-	"image"
-	"image/png"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/terroir-coop/terroir/internal/pdftest"
 	"github.com/terroir-coop/terroir/traceability"
 )
-
-// poppler returns the path of a poppler tool (Debian's poppler-utils, which
-// .ci/run installs); without it the test is skipped, and fails under
-// CI=true.
-func poppler(t testing.TB, tool string) string {
-	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		msg := tool + " is needed to check PDFs: apt-get install -y poppler-utils"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return p
-}
-
-// PDFText is the text poppler reads from a PDF, with its layout.
-func PDFText(t testing.TB, pdf []byte) string {
-	t.Helper()
-	dir := t.TempDir()
-	f := filepath.Join(dir, "doc.pdf")
-	if err := os.WriteFile(f, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(poppler(t, "pdftotext"), "-layout", "-enc", "UTF-8", f, "-").CombinedOutput()
-	if err != nil {
-		t.Fatalf("pdftotext: %v\n%s", err, out)
-	}
-	return string(out)
-}
-
-// PDFPages renders every page of a PDF with pdftoppm at dpi.
-func PDFPages(t testing.TB, pdf []byte, dpi int) []image.Image {
-	t.Helper()
-	dir := t.TempDir()
-	f := filepath.Join(dir, "doc.pdf")
-	if err := os.WriteFile(f, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(poppler(t, "pdftoppm"), "-r", strconv.Itoa(dpi), "-png", f, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v\n%s", err, out)
-	}
-	names, _ := filepath.Glob(filepath.Join(dir, "page-*.png"))
-	sort.Strings(names)
-	var pages []image.Image
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages = append(pages, img)
-	}
-	return pages
-}
-
-// pixelsNear counts the pixels of img within tol of colour c.
-func pixelsNear(img image.Image, c [3]int, tol int) int {
-	n := 0
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			if abs(int(r>>8)-c[0]) <= tol && abs(int(g>>8)-c[1]) <= tol && abs(int(bl>>8)-c[2]) <= tol {
-				n++
-			}
-		}
-	}
-	return n
-}
-
-func abs(v int) int {
-	if v < 0 {
-		return -v
-	}
-	return v
-}
 
 func square(lon, lat, side float64) traceability.Geometry {
 	dLat := side / metresPerDegreeLat / 2
@@ -154,7 +67,7 @@ func TestEvidencePDF(t *testing.T) {
 	if err := EvidencePDF(&buf, f); err != nil {
 		t.Fatal(err)
 	}
-	text := PDFText(t, buf.Bytes())
+	text := pdftest.Text(t, buf.Bytes())
 	for _, want := range []string{"Coopérative Safran Siroua", "2 : 1 femme, 1 homme", "Fatima Aït Brahim", "Agouni", "séchage", "20 %",
 		"JUSTIFICATION ATTENDUE", "Bilan matière", "BIO-2026-0871", "MA-BIO-154", "Laboratoire Souss", "MA-17025-0042", "92.4 / 34.1 / 246", "Seuils ISO 3632-1:2011",
 		"min. 200", "Page 1/"} {
@@ -162,13 +75,13 @@ func TestEvidencePDF(t *testing.T) {
 			t.Errorf("the summary does not say %q", want)
 		}
 	}
-	pages := PDFPages(t, buf.Bytes(), 60)
+	pages := pdftest.Pages(t, buf.Bytes(), 60)
 	if len(pages) < 2 {
 		t.Fatalf("%d pages", len(pages))
 	}
 	filled := 0
 	for _, p := range pages {
-		filled += pixelsNear(p, parcelFill, 12)
+		filled += pdftest.PixelsNear(p, parcelFill, 12)
 	}
 	if filled < 50 {
 		t.Errorf("the parcels' outlines are not drawn (%d pixels of their colour)", filled)
@@ -184,7 +97,7 @@ func TestEvidencePDF(t *testing.T) {
 	if err := EvidencePDF(&buf, f); err != nil {
 		t.Fatal(err)
 	}
-	if text := PDFText(t, buf.Bytes()); !strings.Contains(text, "Aucune parcelle géolocalisée") {
+	if text := pdftest.Text(t, buf.Bytes()); !strings.Contains(text, "Aucune parcelle géolocalisée") {
 		t.Error("an empty map is not explained")
 	}
 }
@@ -210,14 +123,14 @@ func TestConsignmentPDF(t *testing.T) {
 	if err := ConsignmentPDF(&buf, c); err != nil {
 		t.Fatal(err)
 	}
-	text := PDFText(t, buf.Bytes())
+	text := pdftest.Text(t, buf.Bytes())
 	for _, want := range []string{"csg_0123", "à délivrer par l'organisme de contrôle", "MA-BIO-154", "BIO-2026-0871", "FR-BIO-01-42",
 		"SAF-A91QJ0N1V", "0910 20 10", "1515 90", "Catégorie I (ISO 3632)", "0.080", "1.910", "7.200", "MSKU1234565", "Port de Marseille", "route"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the sheet does not say %q", want)
 		}
 	}
-	if pages := PDFPages(t, buf.Bytes(), 40); len(pages) != 1 {
+	if pages := pdftest.Pages(t, buf.Bytes(), 40); len(pages) != 1 {
 		t.Errorf("%d pages", len(pages))
 	}
 	c.COINumber, c.Status = "COI.MA.2026.0012345", traceability.ConsignmentCOIIssued
@@ -225,7 +138,7 @@ func TestConsignmentPDF(t *testing.T) {
 	if err := ConsignmentPDF(&buf, c); err != nil {
 		t.Fatal(err)
 	}
-	if text := PDFText(t, buf.Bytes()); !strings.Contains(text, "COI.MA.2026.0012345") || strings.Contains(text, "à délivrer") {
+	if text := pdftest.Text(t, buf.Bytes()); !strings.Contains(text, "COI.MA.2026.0012345") || strings.Contains(text, "à délivrer") {
 		t.Error("the COI number is not on the sheet")
 	}
 }

@@ -98,8 +98,8 @@ func EvidencePDF(w io.Writer, f traceability.EvidenceFile) error {
 		}
 		rows = append(rows, []string{dateFR(h.Date), parcels[h.Parcel], members[h.Member], fr(kindsFR, h.Crop), q, h.Lot, h.Flag})
 	}
-	d.table([]column{{"Date", 17, "L"}, {"Parcelle", 30, "L"}, {"Membre", 30, "L"}, {"Culture", 20, "L"}, {"Quantité", 25, "R"},
-		{"Lot", 26, "L"}, {"Signalement", 38, "L"}}, rows)
+	d.table([]column{{"Date", 19, "L"}, {"Parcelle", 28, "L"}, {"Membre", 28, "L"}, {"Culture", 18, "L"}, {"Quantité", 22, "R"},
+		{"Lot", 28, "L"}, {"Signalement", 37, "L"}}, rows)
 
 	d.heading("Transformations et rendements", 30)
 	rows = rows[:0]
@@ -113,8 +113,8 @@ func EvidencePDF(w io.Writer, f traceability.EvidenceFile) error {
 				o.Lot + " (" + fr(kindsFR, o.Kind) + ")", traceability.FormatQuantity(o.Quantity, o.Unit), o.Yield, o.Typical})
 		}
 	}
-	d.table([]column{{"Date", 16, "L"}, {"Procédé", 20, "L"}, {"Entrées", 40, "L"}, {"Sortie", 38, "L"}, {"Quantité", 20, "R"},
-		{"Rendement", 18, "R"}, {"Habituel", 30, "L"}}, rows)
+	d.table([]column{{"Date", 19, "L"}, {"Procédé", 18, "L"}, {"Entrées", 38, "L"}, {"Sortie", 38, "L"}, {"Quantité", 18, "R"},
+		{"Rendement", 19, "R"}, {"Habituel", 30, "L"}}, rows)
 
 	d.heading("Signalements et justifications", 30)
 	d.note("Un signalement relève un chiffre hors des valeurs habituelles (récolte par surface, rendement, résultat de laboratoire) ; " +
@@ -129,12 +129,12 @@ func EvidencePDF(w io.Writer, f traceability.EvidenceFile) error {
 		}
 		rows = append(rows, []string{fl.Lot, fr(flagKindsFR, fl.Kind), timeFR(fl.RaisedAt), fl.Reason, just})
 	}
-	d.table([]column{{"Lot", 26, "L"}, {"Type", 16, "L"}, {"Date", 16, "L"}, {"Constat", 62, "L"}, {"Justification", 60, "L"}}, rows)
+	d.table([]column{{"Lot", 28, "L"}, {"Type", 17, "L"}, {"Date", 19, "L"}, {"Constat", 58, "L"}, {"Justification", 58, "L"}}, rows)
 
 	if f.Lot == "" {
 		d.heading("Bilan matière", 30)
-		d.note("Par produit, dans l'unité du produit (les unités conditionnées comptent pour leur contenu net) : récolté + produit + " +
-			"corrections = transformé + conditionné + en stock + pertes. « Équilibré » dit si l'identité tient exactement.")
+		d.note("Par produit, dans l'unité du produit (les unités conditionnées comptent pour leur contenu net) : récolté + issu de " +
+			"transformations + corrections = transformé + conditionné + en stock + pertes. « Équilibré » dit si l'identité tient exactement.")
 		rows = rows[:0]
 		for _, r := range f.MassBalance {
 			u := r.Unit
@@ -143,9 +143,9 @@ func EvidencePDF(w io.Writer, f traceability.EvidenceFile) error {
 				traceability.FormatQuantity(r.Packed, u), traceability.FormatQuantity(r.OnHand, u), traceability.FormatQuantity(r.Losses, u),
 				percent(r.YieldPercent), yesNo(r.Reconciles()) + lotsSuffix(r.InconsistentLots)})
 		}
-		d.table([]column{{"Produit", 24, "L"}, {"Lots", 9, "R"}, {"Récolté", 17, "R"}, {"Produit", 17, "R"}, {"Corrections", 17, "R"},
-			{"Transformé", 17, "R"}, {"Conditionné", 17, "R"}, {"En stock", 17, "R"}, {"Pertes", 14, "R"}, {"Rendement", 14, "R"},
-			{"Équilibré", 17, "C"}}, rows)
+		d.table([]column{{"Produit", 22, "L"}, {"Lots", 9, "R"}, {"Récolté", 17, "R"}, {"Issu", 16, "R"}, {"Corr.", 14, "R"},
+			{"Transformé", 18, "R"}, {"Conditionné", 19, "R"}, {"En stock", 16, "R"}, {"Pertes", 13, "R"}, {"Rendement", 17, "R"},
+			{"Équilibré", 19, "C"}}, rows)
 	}
 	d.heading("Comptes des lots", 30)
 	rows = rows[:0]
@@ -209,7 +209,7 @@ func EvidencePDF(w io.Writer, f traceability.EvidenceFile) error {
 			fg.Moisture.String() + " / " + fg.FloralWaste.String() + " / " + fg.ForeignMatter.String(), category, report})
 	}
 	d.table([]column{{"Lot", 26, "L"}, {"Laboratoire", 40, "L"}, {"Dates", 26, "L"}, {"E257 / E330 / E440", 26, "C"},
-		{"Humidité / déchets floraux / matières étrangères (%)", 30, "C"}, {"Catégorie", 16, "C"}, {"Rapport", 30, "L"}}, rows)
+		{"Humidité / déchets floraux / matières étrangères (%)", 30, "C"}, {"Catégorie", 18, "C"}, {"Rapport", 28, "L"}}, rows)
 	d.note("Absorbances spécifiques E1%1cm sur matière sèche (ISO 3632-2) : 257 nm picrocrocine (amertume), 330 nm safranal (arôme), " +
 		"440 nm crocine (pouvoir colorant). La catégorie est calculée par Terroir à partir des chiffres, selon le tableau ci-dessous.")
 	for _, ed := range f.Thresholds {
