@@ -216,8 +216,12 @@ func (s *Service) Evidence(ctx context.Context, actor access.Actor, req Evidence
 			f.ActiveMen++
 		}
 	}
+	known := make(map[string]Lot, len(f.Lots))
+	for _, l := range f.Lots {
+		known[l.Code] = l
+	}
 	for i := range f.Lots {
-		if f.Lots[i].Quality, err = s.qualityOf(ctx, f.Lots[i]); err != nil {
+		if f.Lots[i].Quality, err = s.qualityWith(ctx, f.Lots[i], known); err != nil {
 			return EvidenceFile{}, err
 		}
 		f.lotRecords(f.Lots[i])

@@ -511,6 +511,12 @@ func inheritsQuality(l Lot) bool {
 func (s *Service) QualityOf(ctx context.Context, l Lot) (*Quality, error) { return s.qualityOf(ctx, l) }
 
 func (s *Service) qualityOf(ctx context.Context, l Lot) (*Quality, error) {
+	return s.qualityWith(ctx, l, nil)
+}
+
+// qualityWith is qualityOf reading ancestors from known first (the lots of
+// an evidence file, already in memory), then from the store.
+func (s *Service) qualityWith(ctx context.Context, l Lot, known map[string]Lot) (*Quality, error) {
 	if l.ProductKind != qualityKind {
 		return nil, nil
 	}
@@ -523,9 +529,12 @@ func (s *Service) qualityOf(ctx context.Context, l Lot) (*Quality, error) {
 		if !inheritsQuality(cur) {
 			return nil, nil
 		}
-		parent, err := s.store.lot(ctx, cur.Inputs[0].Lot)
-		if err != nil {
-			return nil, err
+		parent, ok := known[cur.Inputs[0].Lot]
+		if !ok {
+			var err error
+			if parent, err = s.store.lot(ctx, cur.Inputs[0].Lot); err != nil {
+				return nil, err
+			}
 		}
 		if parent.ProductKind != qualityKind {
 			return nil, nil
