@@ -78,8 +78,7 @@ func SniffReport(field string, data []byte) (string, error) {
 	case len(data) == 0:
 		return "", problem.Field(field, "is empty")
 	case len(data) > MaxReportBytes:
-		return "", &problem.Error{Code: problem.TooLarge, Field: field,
-			Message: fmt.Sprintf("is %d bytes; a report may be at most %d bytes (10 MB)", len(data), MaxReportBytes)}
+		return "", refusal(problem.TooLarge, field, "is %d bytes; a report may be at most %d bytes (10 MB)", len(data), MaxReportBytes)
 	case bytes.HasPrefix(data, []byte("%PDF-")):
 		tail := data[max(0, len(data)-1024):]
 		if !bytes.Contains(tail, []byte("%%EOF")) {
@@ -96,7 +95,7 @@ func SniffReport(field string, data []byte) (string, error) {
 		}
 		return TypeJPEG, nil
 	}
-	return "", &problem.Error{Code: problem.UnsupportedType, Field: field, Message: "must be a PDF, PNG or JPEG file"}
+	return "", refusal(problem.UnsupportedType, field, "must be a PDF, PNG or JPEG file")
 }
 
 // extensionOf is the file name extension of a content type.

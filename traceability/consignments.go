@@ -307,12 +307,12 @@ func (s *Service) CreateConsignment(ctx context.Context, actor access.Actor, req
 		return Consignment{}, problem.Field("certificate", "certificate %s is %s; a consignment to the EU travels under an EU organic certificate", cert.Number, cert.Scheme)
 	}
 	if st := cert.statusOnDay(c.ShippingDate); st != StatusValid {
-		return Consignment{}, &problem.Error{Code: problem.Conflict, Field: "certificate",
-			Message: fmt.Sprintf("certificate %s is %s on the shipping date %s (valid %s to %s)", cert.Number, st, c.ShippingDate, cert.ValidFrom, cert.ValidTo)}
+		return Consignment{}, refusal(problem.Conflict, "certificate", "certificate %s is %s on the shipping date %s (valid %s to %s)",
+			cert.Number, st, c.ShippingDate, cert.ValidFrom, cert.ValidTo)
 	}
 	if cert.Status != StatusValid {
-		return Consignment{}, &problem.Error{Code: problem.Conflict, Field: "certificate",
-			Message: fmt.Sprintf("certificate %s is %s today: its control body issues no certificate of inspection under it", cert.Number, cert.Status)}
+		return Consignment{}, refusal(problem.Conflict, "certificate",
+			"certificate %s is %s today: its control body issues no certificate of inspection under it", cert.Number, cert.Status)
 	}
 	c.Certificate = ConsignmentCertificate{ID: cert.ID, Scheme: cert.Scheme, Number: cert.Number, Body: cert.Body, BodyCode: cert.BodyCode,
 		ValidFrom: cert.ValidFrom, ValidTo: cert.ValidTo}
@@ -349,9 +349,9 @@ func (s *Service) consignmentLine(ctx context.Context, field, coop, zone string,
 	}
 	claimed := slices.ContainsFunc(l.Claims, func(cl Claim) bool { return cl.Certification == cert.ID })
 	if !claimed || !cert.coversKind(l.ProductKind, originCrops(l.Origin)) {
-		return ConsignmentLine{}, &problem.Error{Code: problem.Conflict, Field: field + ".lot", Message: fmt.Sprintf(
+		return ConsignmentLine{}, refusal(problem.Conflict, field+".lot",
 			"lot %s is not covered by certificate %s: its kind, its origin parcels or their harvest days are outside the certificate's scope, or it was mixed with a lot outside it",
-			l.Code, cert.Number)}
+			l.Code, cert.Number)
 	}
 	line := ConsignmentLine{Lot: l.Code, ProductKind: l.ProductKind, SKU: l.SKU, GTIN: l.GTIN, Unit: l.Unit, Packages: nl.Packages,
 		PackageKind: strings.TrimSpace(nl.PackageKind)}
@@ -360,8 +360,8 @@ func (s *Service) consignmentLine(ctx context.Context, field, coop, zone string,
 			return ConsignmentLine{}, problem.Field(field+".units", "must be a positive whole number of units of lot %s", l.Code)
 		}
 		if nl.Units > l.Available {
-			return ConsignmentLine{}, &problem.Error{Code: problem.InsufficientStock, Field: field + ".units",
-				Message: fmt.Sprintf("lot %s has %d units available at the cooperative, %d declared", l.Code, l.Available, nl.Units)}
+			return ConsignmentLine{}, refusal(problem.InsufficientStock, field+".units",
+				"lot %s has %d units available at the cooperative, %d declared", l.Code, l.Available, nl.Units)
 		}
 		line.Units, line.Unit = nl.Units, l.UnitSizeOf
 		line.Content = nl.Units * l.UnitSize
@@ -374,8 +374,8 @@ func (s *Service) consignmentLine(ctx context.Context, field, coop, zone string,
 			return ConsignmentLine{}, problem.Field(field+".quantity", "lot %s is counted in %s, not %s", l.Code, Dimension(l.Unit), Dimension(unit))
 		}
 		if amount > l.Available {
-			return ConsignmentLine{}, &problem.Error{Code: problem.InsufficientStock, Field: field + ".quantity",
-				Message: fmt.Sprintf("lot %s has %s available, %s declared", l.Code, FormatQuantity(l.Available, l.Unit), FormatQuantity(amount, unit))}
+			return ConsignmentLine{}, refusal(problem.InsufficientStock, field+".quantity",
+				"lot %s has %s available, %s declared", l.Code, FormatQuantity(l.Available, l.Unit), FormatQuantity(amount, unit))
 		}
 		line.Content = amount
 	}
@@ -550,8 +550,8 @@ func (s *Service) consignmentReceiptLine(ctx context.Context, id, shop, lot stri
 		return Consignment{}, 0, problem.Field("lot", "lot %s is not a packed line of consignment %s", code, c.ID)
 	}
 	if left := c.Lines[i].Units - c.Lines[i].ReceivedUnits; units > left {
-		return Consignment{}, 0, &problem.Error{Code: problem.Conflict, Field: "units",
-			Message: fmt.Sprintf("consignment %s declared %d units of lot %s and %d are still expected, %d received", c.ID, c.Lines[i].Units, code, left, units)}
+		return Consignment{}, 0, refusal(problem.Conflict, "units",
+			"consignment %s declared %d units of lot %s and %d are still expected, %d received", c.ID, c.Lines[i].Units, code, left, units)
 	}
 	return c, i, nil
 }

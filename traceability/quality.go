@@ -592,14 +592,11 @@ func CheckCategoryClaim(code string, q *Quality, category string) error {
 	case category == "":
 		return nil
 	case q == nil:
-		return &problem.Error{Code: problem.Conflict, Field: "category",
-			Message: fmt.Sprintf("lot %s has no laboratory result: no ISO 3632 category can be printed", code)}
+		return refusal(problem.Conflict, "category", "lot %s has no laboratory result: no ISO 3632 category can be printed", code)
 	case q.Category == "":
-		return &problem.Error{Code: problem.Conflict, Field: "category",
-			Message: fmt.Sprintf("lot %s was tested (report of %s) but meets no ISO 3632 category", code, q.ReportDate)}
+		return refusal(problem.Conflict, "category", "lot %s was tested (report of %s) but meets no ISO 3632 category", code, q.ReportDate)
 	case q.Category != category:
-		return &problem.Error{Code: problem.Conflict, Field: "category",
-			Message: fmt.Sprintf("lot %s is category %s (report of %s), not %s", code, q.Category, q.ReportDate, category)}
+		return refusal(problem.Conflict, "category", "lot %s is category %s (report of %s), not %s", code, q.Category, q.ReportDate, category)
 	}
 	return nil
 }
