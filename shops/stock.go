@@ -64,16 +64,19 @@ type Shelf struct {
 
 // Movement is one immutable change of a balance.
 type Movement struct {
-	ID     string    `json:"id" bson:"_id"`
-	Shop   string    `json:"shop" bson:"shop"`
-	Lot    string    `json:"lot" bson:"lot"`
-	SKU    string    `json:"sku" bson:"sku"`
-	Kind   string    `json:"kind" bson:"kind"`
-	Units  int64     `json:"units" bson:"units"` // signed: + into the shop, − out
-	Ref    string    `json:"ref,omitempty" bson:"ref,omitempty"`
-	Reason string    `json:"reason,omitempty" bson:"reason,omitempty"`
-	Actor  string    `json:"actor" bson:"actor"`
-	At     time.Time `json:"at" bson:"at"`
+	ID     string `json:"id" bson:"_id"`
+	Shop   string `json:"shop" bson:"shop"`
+	Lot    string `json:"lot" bson:"lot"`
+	SKU    string `json:"sku" bson:"sku"`
+	Kind   string `json:"kind" bson:"kind"`
+	Units  int64  `json:"units" bson:"units"` // signed: + into the shop, − out
+	Ref    string `json:"ref,omitempty" bson:"ref,omitempty"`
+	Reason string `json:"reason,omitempty" bson:"reason,omitempty"`
+	// Consignment is the export consignment a receipt's units travelled
+	// in (traceability.Consignment), when they came under one.
+	Consignment string    `json:"consignment,omitempty" bson:"consignment,omitempty"`
+	Actor       string    `json:"actor" bson:"actor"`
+	At          time.Time `json:"at" bson:"at"`
 }
 
 func balanceID(shop, lot string) string { return shop + "|" + lot }
@@ -165,15 +168,21 @@ func (st *Stock) book(ctx context.Context, b *Balance, m Movement) (Movement, er
 	return m, st.store.adjustShelf(ctx, *b, m.Units, 0)
 }
 
-// ReceiptRequest receives units of a packed lot from its cooperative.
+// ReceiptRequest receives units of a packed lot from its cooperative,
+// optionally as part of an export consignment declared for this shop.
 type ReceiptRequest struct {
-	Lot   string
-	Units int64
+	Lot         string
+	Units       int64
+	Consignment string
 }
 
 // Receive books units of a packed lot into a shop. The units come out of the
 // lot's available quantity at its cooperative in the same atomic step: more
-// than the lot has → ErrInsufficientStock (409), and nothing changes.
+// than the lot has → ErrInsufficientStock (409), and nothing changes. A
+// receipt naming a consignment is checked against it first (bound for this
+// shop, the lot one of its lines, no more than declared: 400 or 409 naming
+// consignment, lot or units), then counted in it, and its movement refers
+// to it.
 func (st *Stock) Receive(ctx context.Context, actor access.Actor, shop string, req ReceiptRequest) (Balance, error) {
 	shop = id.NormalizeCode(shop)
 	if err := actor.ManageShop(shop); err != nil {
@@ -188,8 +197,14 @@ func (st *Stock) Receive(ctx context.Context, actor access.Actor, shop string, r
 	if req.Units <= 0 || req.Units > 1_000_000 {
 		return Balance{}, problem.Field("units", "must be a whole number between 1 and 1 000 000")
 	}
+	req.Consignment = strings.TrimSpace(req.Consignment)
 	var b Balance
 	err := st.db.Atomically(ctx, func(ctx context.Context) error {
+		if req.Consignment != "" {
+			if err := st.trace.CheckConsignmentReceipt(ctx, req.Consignment, shop, req.Lot, req.Units); err != nil {
+				return err
+			}
+		}
 		l, err := st.trace.ShipUnits(ctx, req.Lot, req.Units, shop, actor.Email)
 		if err != nil {
 			return err
@@ -204,7 +219,13 @@ func (st *Stock) Receive(ctx context.Context, actor access.Actor, shop string, r
 		} else if err != nil {
 			return err
 		}
-		return st.move(ctx, &b, Movement{Kind: MoveReceipt, Units: req.Units, Ref: l.Cooperative, Actor: actor.Email})
+		if err := st.move(ctx, &b, Movement{Kind: MoveReceipt, Units: req.Units, Ref: l.Cooperative, Consignment: req.Consignment, Actor: actor.Email}); err != nil {
+			return err
+		}
+		if req.Consignment != "" {
+			return st.trace.RecordConsignmentReceipt(ctx, req.Consignment, shop, l.Code, req.Units, actor.Email)
+		}
+		return nil
 	})
 	if err == nil {
 		st.changed(shop, b.SKU)

@@ -83,7 +83,8 @@ func explained(l Lot) string {
 
 // Verify recomputes every lot's hash chain and checks that every lot is
 // explained by its events: its stored quantity, corrections and available
-// quantity are what the chain says (explained). progress, when not nil, is
+// quantity are what the chain says (explained), and its laboratory results
+// are those its tested events sealed (labResultsBound). progress, when not nil, is
 // called after each lot with the count checked so far. Every lot at fault
 // is named, once per finding.
 func (s *Service) Verify(ctx context.Context, progress func(checked int)) ([]Tampering, int, error) {
@@ -98,6 +99,8 @@ func (s *Service) Verify(ctx context.Context, progress func(checked int)) ([]Tam
 		} else if last := l.Events[len(l.Events)-1]; last.Hash != l.LastHash || last.Seq != l.Seq {
 			found = append(found, Tampering{Lot: l.Code, Seq: last.Seq, Reason: "events after the last recorded one were removed or added"})
 		} else if why := explained(l); why != "" {
+			found = append(found, Tampering{Lot: l.Code, Reason: why})
+		} else if why := labResultsBound(l); why != "" {
 			found = append(found, Tampering{Lot: l.Code, Reason: why})
 		}
 		if progress != nil {

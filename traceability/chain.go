@@ -24,6 +24,7 @@ const (
 	EventCorrected   = "corrected"   // a mistaken quantity corrected, with a reason (Quantity is the signed delta)
 	EventFlagged     = "flagged"     // a plausibility rule flagged the lot
 	EventJustified   = "justified"   // someone wrote the justification a flag needs
+	// EventTested (quality.go): a laboratory result recorded on the lot.
 )
 
 // EventRef names a quantity of another lot that an event consumed or produced.

@@ -26,6 +26,22 @@
 //     largest remainder, the source's shares for a packed lot. A harvest
 //     correction reshares every lot made from it, with an event, and keeps
 //     the shares before it for what was sold before it (shares.go).
+//   - A laboratory result is a tested event of its lot's chain whose note
+//     seals every figure and the report's SHA-256; its ISO 3632 category is
+//     computed from the one thresholds table (iso3632.go), never typed in.
+//     A lot shows its own latest result, or that of the one lot it was
+//     packed or sorted from; a blend or any other transformation shows none
+//     until tested (quality.go says why). Labels print a category only from
+//     it (CategoryMention, CheckCategoryClaim).
+//   - Files (laboratory reports, evidence ZIPs) are blobs in chunks whose
+//     metadata is written last; a report's type is decided by its content
+//     and it is served as an attachment, never as a page (blobs.go).
+//   - An evidence file is read-only: it gathers what the records say for a
+//     control body (evidence.go); large ones are made in the background
+//     (evidence_jobs.go).
+//   - A consignment is declared only when every lot carries the EU organic
+//     certificate it travels under, valid on the shipping date
+//     (consignments.go); receipts at its destination are counted against it.
 //
 // store.go is the only file that talks to MongoDB.
 package traceability

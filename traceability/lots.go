@@ -52,7 +52,7 @@ type Claim struct {
 // Flag is a plausibility finding on a lot; it needs a written justification.
 type Flag struct {
 	ID            string    `json:"id" bson:"id"`
-	Kind          string    `json:"kind" bson:"kind"` // harvest or yield
+	Kind          string    `json:"kind" bson:"kind"` // harvest, yield or lab (FlagKindLab)
 	Reason        string    `json:"reason" bson:"reason"`
 	RaisedAt      time.Time `json:"raised_at" bson:"raised_at"`
 	Justification string    `json:"justification,omitempty" bson:"justification,omitempty"`
@@ -97,8 +97,16 @@ type Lot struct {
 	Shares       []MemberShare  `json:"-" bson:"shares,omitempty"`
 	ShareHistory []ShareVersion `json:"-" bson:"share_history,omitempty"`
 
-	Claims    []Claim   `json:"-" bson:"claims"`
-	Flags     []Flag    `json:"flags" bson:"flags"`
+	Claims []Claim `json:"-" bson:"claims"`
+	Flags  []Flag  `json:"flags" bson:"flags"`
+	// LabResults are the laboratory results of samples of this lot, in the
+	// order recorded, each sealed by a tested event (quality.go).
+	LabResults []LabResult `json:"lab_results,omitempty" bson:"lab_results,omitempty"`
+	// Quality is the ISO 3632 category the lot shows, its own or inherited
+	// through packing and sorting (Service.QualityOf); filled by Lot,
+	// PublicLot and Trace, never stored.
+	Quality *Quality `json:"quality" bson:"-"`
+
 	Events    []Event   `json:"events" bson:"events"`
 	Seq       int64     `json:"-" bson:"seq"`
 	LastHash  string    `json:"-" bson:"last_hash"`
@@ -625,12 +633,18 @@ func (s *Service) Lot(ctx context.Context, actor access.Actor, code string) (Lot
 		}
 		return Lot{}, err
 	}
-	return l, nil
+	l.Quality, err = s.qualityOf(ctx, l)
+	return l, err
 }
 
 // PublicLot returns a lot for the public trace page, whoever asks.
 func (s *Service) PublicLot(ctx context.Context, code string) (Lot, error) {
-	return s.store.lot(ctx, NormalizeLotCode(code))
+	l, err := s.store.lot(ctx, NormalizeLotCode(code))
+	if err != nil {
+		return Lot{}, err
+	}
+	l.Quality, err = s.qualityOf(ctx, l)
+	return l, err
 }
 
 // Lots lists a cooperative's lots, newest first.

@@ -3,6 +3,8 @@ package traceability
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"strconv"
 	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -67,6 +69,10 @@ func Indexes() []mongodb.Index {
 		{Collection: "certifications", Keys: []string{"holder"}},
 		{Collection: "settings"},
 		{Collection: "scans", Keys: []string{"coop"}},
+		{Collection: "blobs"},
+		{Collection: "blob_chunks"},
+		{Collection: "evidence_jobs", Keys: []string{"coop"}},
+		{Collection: "consignments", Keys: []string{"coop"}},
 	}
 }
 
@@ -492,4 +498,158 @@ func (s *Store) allHarvests(ctx context.Context, coop string) ([]Harvest, error)
 		filter["coop"] = coop
 	}
 	return mongodb.FindPage[Harvest](ctx, s.db.Collection("harvests"), filter, byID, mongodb.Page{})
+}
+
+// errBlobExists is putBlobInfo's answer for a blob stored before.
+var errBlobExists = errors.New("blob exists")
+
+func (s *Store) blobInfo(ctx context.Context, id string) (BlobInfo, error) {
+	var b BlobInfo
+	err := s.db.Collection("blobs").FindOne(ctx, bson.M{"_id": id}).Decode(&b)
+	if mongodb.IsNotFound(err) {
+		return b, ErrBlobNotFound
+	}
+	return b, err
+}
+
+func blobChunkID(id string, n int) string { return id + "#" + strconv.Itoa(n) }
+
+// putBlobChunk stores chunk n of a blob. A chunk left by an interrupted
+// write of the same content-addressed blob is the same bytes: replaced.
+func (s *Store) putBlobChunk(ctx context.Context, id string, n int, data []byte) error {
+	_, err := s.db.Collection("blob_chunks").ReplaceOne(ctx, bson.M{"_id": blobChunkID(id, n)},
+		bson.M{"_id": blobChunkID(id, n), "data": data}, options.Replace().SetUpsert(true))
+	return err
+}
+
+func (s *Store) blobChunk(ctx context.Context, id string, n int) ([]byte, error) {
+	var doc struct {
+		Data []byte `bson:"data"`
+	}
+	err := s.db.Collection("blob_chunks").FindOne(ctx, bson.M{"_id": blobChunkID(id, n)}).Decode(&doc)
+	if mongodb.IsNotFound(err) {
+		return nil, ErrBlobNotFound
+	}
+	return doc.Data, err
+}
+
+// putBlobInfo writes a blob's metadata, which makes it exist; its chunks
+// are written before.
+func (s *Store) putBlobInfo(ctx context.Context, b BlobInfo) error {
+	_, err := s.db.Collection("blobs").InsertOne(ctx, b)
+	if mongodb.IsDuplicateKey(err) {
+		return errBlobExists
+	}
+	return err
+}
+
+// deleteBlob removes a blob: its metadata first, so a reader never sees a
+// blob with chunks missing.
+func (s *Store) deleteBlob(ctx context.Context, id string) error {
+	info, err := s.blobInfo(ctx, id)
+	if errors.Is(err, ErrBlobNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.Collection("blobs").DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		return err
+	}
+	for n := range info.Chunks {
+		if _, err := s.db.Collection("blob_chunks").DeleteOne(ctx, bson.M{"_id": blobChunkID(id, n)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordLabResult appends a lab result's tested event, the result and the
+// lot's flags (with those the result raised) in one update, guarded like
+// consume.
+func (s *Store) recordLabResult(ctx context.Context, before Lot, e Event, r LabResult, flags []Flag) error {
+	if err := s.updateLotGuarded(ctx, before.Code, before.Seq, 0, bson.M{
+		"$push": bson.M{"events": e, "lab_results": r},
+		"$set":  bson.M{"flags": flags, "seq": e.Seq, "last_hash": e.Hash},
+	}); err != nil {
+		return err
+	}
+	s.lotChanged(before.Code)
+	return nil
+}
+
+// deleteBlobChunks removes the first n chunks of a blob whose write was
+// abandoned (it has no metadata).
+func (s *Store) deleteBlobChunks(ctx context.Context, id string, n int) {
+	for i := range n {
+		_, _ = s.db.Collection("blob_chunks").DeleteOne(ctx, bson.M{"_id": blobChunkID(id, i)})
+	}
+}
+
+// countLots counts a cooperative's lots (a scan of the lots on the
+// embedded store, like every filter but _id).
+func (s *Store) countLots(ctx context.Context, coop string) (int64, error) {
+	return s.db.Collection("lots").CountDocuments(ctx, bson.M{"coop": coop})
+}
+
+func (s *Store) insertEvidenceJob(ctx context.Context, j EvidenceJob) error {
+	_, err := s.db.Collection("evidence_jobs").InsertOne(ctx, j)
+	return err
+}
+
+func (s *Store) evidenceJob(ctx context.Context, id string) (EvidenceJob, error) {
+	var j EvidenceJob
+	err := s.db.Collection("evidence_jobs").FindOne(ctx, bson.M{"_id": id}).Decode(&j)
+	if mongodb.IsNotFound(err) {
+		return j, ErrEvidenceJobNotFound
+	}
+	return j, err
+}
+
+func (s *Store) evidenceJobsOf(ctx context.Context, coop string) ([]EvidenceJob, error) {
+	return mongodb.FindPage[EvidenceJob](ctx, s.db.Collection("evidence_jobs"), bson.M{"coop": coop}, byID, mongodb.Page{Limit: 10_000})
+}
+
+func (s *Store) updateEvidenceJob(ctx context.Context, id string, set map[string]any) error {
+	_, err := s.db.Collection("evidence_jobs").UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set})
+	return err
+}
+
+func (s *Store) deleteEvidenceJob(ctx context.Context, id string) error {
+	_, err := s.db.Collection("evidence_jobs").DeleteOne(ctx, bson.M{"_id": id})
+	return err
+}
+
+func (s *Store) insertConsignment(ctx context.Context, c Consignment) error {
+	_, err := s.db.Collection("consignments").InsertOne(ctx, c)
+	return err
+}
+
+func (s *Store) consignment(ctx context.Context, id string) (Consignment, error) {
+	var c Consignment
+	err := s.db.Collection("consignments").FindOne(ctx, bson.M{"_id": id}).Decode(&c)
+	if mongodb.IsNotFound(err) {
+		return c, ErrConsignmentNotFound
+	}
+	return c, err
+}
+
+func (s *Store) consignmentsOf(ctx context.Context, coop string) ([]Consignment, error) {
+	return mongodb.FindPage[Consignment](ctx, s.db.Collection("consignments"), bson.M{"coop": coop}, byID, mongodb.Page{Limit: 10_000})
+}
+
+// setConsignmentCOI records a consignment's certificate of inspection.
+// Callers hold Atomically and have read it.
+func (s *Store) setConsignmentCOI(ctx context.Context, c Consignment) error {
+	_, err := s.db.Collection("consignments").UpdateOne(ctx, bson.M{"_id": c.ID}, bson.M{"$set": bson.M{
+		"coi_number": c.COINumber, "coi_recorded_by": c.COIRecordedBy, "coi_recorded_at": c.COIRecordedAt, "status": c.Status}})
+	return err
+}
+
+// setConsignmentReceipts records what arrived of a consignment. Callers
+// hold Atomically and have read it.
+func (s *Store) setConsignmentReceipts(ctx context.Context, c Consignment) error {
+	_, err := s.db.Collection("consignments").UpdateOne(ctx, bson.M{"_id": c.ID}, bson.M{"$set": bson.M{
+		"lines": c.Lines, "receipts": c.Receipts, "status": c.Status}})
+	return err
 }

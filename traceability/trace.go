@@ -64,6 +64,10 @@ type TraceRecord struct {
 	// oldest first.
 	Corrected   bool
 	Corrections []TraceCorrection
+	// Quality is the lot's ISO 3632 category with the laboratory and the
+	// report's date (quality.go), nil without a result; the public JSON
+	// carries it as "quality".
+	Quality *Quality
 }
 
 // maxAncestors bounds the walk up a lot's inputs (blends of blends).
@@ -78,7 +82,10 @@ func (s *Service) Trace(ctx context.Context, code string) (TraceRecord, error) {
 	if err != nil {
 		return TraceRecord{}, err
 	}
-	rec := TraceRecord{Lot: l}
+	if l.Quality, err = s.qualityOf(ctx, l); err != nil {
+		return TraceRecord{}, err
+	}
+	rec := TraceRecord{Lot: l, Quality: l.Quality}
 	if rec.Cooperative, err = s.store.cooperative(ctx, l.Cooperative); err != nil {
 		return TraceRecord{}, err
 	}

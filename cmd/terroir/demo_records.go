@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/terroir-coop/terroir/catalog"
@@ -17,7 +18,10 @@ import (
 // transformations and packed jars, prices and stock in the shops — enough to
 // open a trace page, browse a catalogue and sell at a till. They are made
 // once, when the demo network is first seeded. The certificate numbers,
-// control-body codes and GTINs are invented for the demo.
+// control-body codes, GTINs and the laboratory and its report are invented
+// for the demo. The saffron parcel is recorded with its walked outline and
+// the dried saffron with a category I result, so the trace page of the jars
+// and the cooperative's evidence file show both.
 
 type demoChain struct {
 	coop, crop, commune, village string
@@ -30,6 +34,10 @@ type demoChain struct {
 	prices                       map[string]int64 // channel → minor units
 	stock                        map[string]int64 // shop → units received
 	certs                        []traceability.NewCertification
+	// outline: the parcel was walked (a polygon of its area), not just
+	// pointed at; lab: the laboratory result of the last step's lot.
+	outline bool
+	lab     *traceability.NewLabResult
 }
 
 type demoHarvest struct {
@@ -59,7 +67,11 @@ var demoChains = []demoChain{
 		certs: []traceability.NewCertification{
 			{Holder: "SIROUA-SAFRAN", Scheme: "AOP Safran de Taliouine", Body: "Organisme de contrôle agréé (démo)", BodyCode: "MA-AOP-DEMO-01", Number: "AOP-ST-2026-014", ValidFrom: "2025-01-01", ValidTo: "2028-12-31", Crops: []string{"saffron"}},
 			{Holder: "SIROUA-SAFRAN", Scheme: "EU organic", Body: "Organisme de certification bio (démo)", BodyCode: "MA-BIO-DEMO-154", Number: "BIO-2026-0871", ValidFrom: "2025-06-01", ValidTo: "2027-05-31"},
-		}},
+		},
+		outline: true,
+		lab: &traceability.NewLabResult{Laboratory: traceability.Laboratory{Name: "Laboratoire d'analyses agroalimentaires (démo)", Accreditation: "MA-17025-DEMO-07"},
+			ReportNumber: "DEMO-2026-118", SampleDate: "2026-11-10", ReportDate: "2026-11-18", ReportedCategory: "I",
+			E257: "88.6", E330: "33.2", E440: "241", Moisture: "9.4", FloralWaste: "0.3", ForeignMatter: "0.04"}},
 	{coop: "TIWIZWINE", crop: "argan", commune: "Arbâa Sahel", village: "Arbâa Sahel", lon: -9.8265, lat: 29.6012, areaM2: 20000,
 		harvests: []demoHarvest{{"2026-07-15", 300, "kg"}},
 		steps:    []demoStep{{"cracking", "argan_kernels", q(300, "kg"), q(15, "kg")}, {"extraction", "argan_oil", q(15, "kg"), q(6500, "ml")}},
@@ -92,8 +104,12 @@ func seedDemoRecords(ctx context.Context, a *app) (string, error) {
 			return "", fmt.Errorf("%s: members: %v", ch.coop, err)
 		}
 		loc, _ := json.Marshal([]float64{ch.lon, ch.lat})
+		where := traceability.Geometry{Type: "Point", Coordinates: loc}
+		if ch.outline {
+			where = squareOutline(ch.lon, ch.lat, ch.areaM2)
+		}
 		parcel, err := a.trace.AddParcel(ctx, sys, ch.coop, traceability.NewParcel{Name: "Parcelle " + ch.village, Member: members[0].ID,
-			Commune: ch.commune, AreaM2: ch.areaM2, Crop: ch.crop, Location: traceability.Geometry{Type: "Point", Coordinates: loc}})
+			Commune: ch.commune, AreaM2: ch.areaM2, Crop: ch.crop, Location: where})
 		if err != nil {
 			return "", fmt.Errorf("%s: parcel: %w", ch.coop, err)
 		}
@@ -125,6 +141,11 @@ func seedDemoRecords(ctx context.Context, a *app) (string, error) {
 			}
 			lot = out[0]
 		}
+		if ch.lab != nil {
+			if _, err := a.trace.AddLabResult(ctx, sys, lot.Code, *ch.lab); err != nil {
+				return "", fmt.Errorf("%s: laboratory result: %w", ch.coop, err)
+			}
+		}
 		p, err := a.catalog.CreateProduct(ctx, sys, ch.product)
 		if err != nil {
 			return "", fmt.Errorf("%s: product: %w", ch.coop, err)
@@ -153,4 +174,15 @@ func seedDemoRecords(ctx context.Context, a *app) (string, error) {
 		}
 	}
 	return saffronJars, nil
+}
+
+// squareOutline is a square parcel of areaM2 centred on a point, as a
+// walked GeoJSON outline (the register checks its area against it).
+func squareOutline(lon, lat float64, areaM2 int64) traceability.Geometry {
+	half := math.Sqrt(float64(areaM2)) / 2
+	dLat := half / 110_574
+	dLon := half / (111_320 * math.Cos(lat*math.Pi/180))
+	ring := [][]float64{{lon - dLon, lat - dLat}, {lon + dLon, lat - dLat}, {lon + dLon, lat + dLat}, {lon - dLon, lat + dLat}, {lon - dLon, lat - dLat}}
+	b, _ := json.Marshal([][][]float64{ring})
+	return traceability.Geometry{Type: "Polygon", Coordinates: b}
 }

@@ -38,6 +38,7 @@ const (
 	Conflict          Code = "conflict"           // 409: duplicate or state conflict
 	InsufficientStock Code = "insufficient_stock" // 409: not enough available quantity
 	TooLarge          Code = "too_large"          // 413
+	UnsupportedType   Code = "unsupported_type"   // 415: an upload of a type that is not accepted
 	Unprocessable     Code = "unprocessable"      // 422: well-formed but not acceptable
 	TooManyRequests   Code = "too_many_requests"  // 429: throttled
 	Unavailable       Code = "unavailable"        // 503: a dependency (payments) is down

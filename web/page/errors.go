@@ -19,6 +19,7 @@ var statusOf = map[problem.Code]int{
 	problem.Conflict:            http.StatusConflict,
 	problem.InsufficientStock:   http.StatusConflict,
 	problem.TooLarge:            http.StatusRequestEntityTooLarge,
+	problem.UnsupportedType:     http.StatusUnsupportedMediaType,
 	problem.Unprocessable:       http.StatusUnprocessableEntity,
 	problem.TooManyRequests:     http.StatusTooManyRequests,
 	problem.Unavailable:         http.StatusServiceUnavailable,
