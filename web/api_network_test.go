@@ -3,6 +3,8 @@ package web_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -236,5 +238,42 @@ func TestOperationalEndpoints(t *testing.T) {
 		if path == "/metrics" && !strings.Contains(string(b), "terroir_http_request_duration_seconds") {
 			t.Errorf("metrics lack request durations")
 		}
+	}
+}
+
+// TestMetricsLabelsAreTheServers: whatever method or path a client sends,
+// /metrics gains no series named by it (issue 13: `curl -X XMETHOD1`).
+func TestMetricsLabelsAreTheServers(t *testing.T) {
+	e := webtest.New(t)
+	series := func() []string {
+		_, b := e.Do("GET", "/metrics", "", nil)
+		var out []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "terroir_http_request_duration_seconds_count{") {
+				out = append(out, line)
+			}
+		}
+		return out
+	}
+	for i := range 5 {
+		e.Do(fmt.Sprintf("XMETHOD%d", i), "/healthz", "", nil)
+		e.Do("GET", fmt.Sprintf("/no/such/path/%d", i), "", nil)
+	}
+	got := series()
+	for _, line := range got {
+		if strings.Contains(line, "XMETHOD") || strings.Contains(line, "/no/such") {
+			t.Errorf("a client-chosen label: %s", line)
+		}
+	}
+	before := len(got)
+	for i := 5; i < 50; i++ {
+		e.Do(fmt.Sprintf("XMETHOD%d", i), "/healthz", "", nil)
+		e.Do(fmt.Sprintf("XMETHOD%d", i), "/api/v1/nope", "", nil)
+	}
+	if after := len(series()); after > before+2 { // at most the one series of each new (other, route, status)
+		t.Fatalf("%d series after 90 more odd requests, %d before", after, before)
+	}
+	if !slices.ContainsFunc(series(), func(l string) bool { return strings.Contains(l, `method="other"`) }) {
+		t.Fatalf("odd methods are not counted as other: %v", got)
 	}
 }

@@ -57,6 +57,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// methodLabel is the method as a metric label: one of the methods HTTP
+// defines, or "other". The method is the client's to choose, and a label
+// taking whatever it sends would let anyone add series (memory on the
+// server, cost in the monitoring) with `curl -X ANYTHING`. Route and status
+// are the server's own: the matched pattern ("unmatched" otherwise) and the
+// status it answered.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
 // observe logs each request as one JSON line and records its duration.
 func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
@@ -67,7 +82,7 @@ func (s *Server) observe(c *gin.Context) {
 	}
 	status := c.Writer.Status()
 	d := time.Since(start)
-	s.metrics.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Observe(d.Seconds())
+	s.metrics.requests.WithLabelValues(methodLabel(c.Request.Method), route, strconv.Itoa(status)).Observe(d.Seconds())
 	if route == "/healthz" || route == "/metrics" {
 		return
 	}
