@@ -270,8 +270,3 @@ func (s *Store) movementsBetween(ctx context.Context, kind string, from, to time
 func (s *Store) allMovements(ctx context.Context) ([]Movement, error) {
 	return mongodb.FindPage[Movement](ctx, s.db.Collection("movements"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, mongodb.Page{})
 }
-
-func (s *Store) deleteMovement(ctx context.Context, id string) error {
-	_, err := s.db.Collection("movements").DeleteOne(ctx, bson.M{"_id": id})
-	return err
-}

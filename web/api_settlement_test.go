@@ -94,7 +94,7 @@ func TestStatementReconcilesToTheCent(t *testing.T) {
 		t.Fatalf("closing the month before it ends: %d %+v", code, apiErr)
 	}
 	next := time.Now().UTC().AddDate(0, 1, -time.Now().UTC().Day()+1).Truncate(24 * time.Hour)
-	e.Clock.Advance(next.Sub(time.Now()) + time.Hour)
+	e.Clock.Advance(time.Until(next) + time.Hour)
 	e.AdminToken = e.Token(webtest.AdminEmail, webtest.Password)
 	f.f.manager = e.Token("siroua@coop.ma", webtest.Password)
 	auditor = e.Token("audit@onssa.ma", webtest.Password)

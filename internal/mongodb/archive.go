@@ -193,8 +193,7 @@ func (a *archiveWriter) close() error {
 
 // archiveReader reads an archive, checking it as it goes.
 type archiveReader struct {
-	r   *bufio.Reader
-	buf []byte
+	r *bufio.Reader
 }
 
 func (a *archiveReader) u32() (uint32, error) {

@@ -225,8 +225,6 @@ var processesFR = map[string]string{
 	"pressing": "pressage", "extraction": "extraction", "blending": "assemblage", "packing": "conditionnement",
 }
 
-var sourcesFR = map[string]string{"harvest": "récolte", "transformation": "transformation", "packing": "conditionnement"}
-
 var statusesFR = map[string]string{"valid": "valide", "suspended": "suspendu", "withdrawn": "retiré", "expired": "expiré"}
 
 var gendersFR = map[string]string{"female": "F", "male": "H"}
