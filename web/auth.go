@@ -146,7 +146,7 @@ func (s *Server) loginSubmit(c *gin.Context) {
 	s.pages.SetCookie(c, csrfCookie, "", -1)
 	next := safeNext(c.PostForm("next"))
 	if next == "" {
-		next = page.Home(u.Actor())
+		next = s.backoffice.Landing(c.Request.Context(), u.Actor())
 	}
 	c.Redirect(http.StatusSeeOther, next)
 }

@@ -127,6 +127,7 @@ func (s *Server) routes() *gin.Engine {
 	// back-office. Every form is checked for its CSRF token first.
 	pages := r.Group("/", page.Answers(page.AppPages), s.pageAuth, s.language, s.checkCSRF)
 	pages.GET("/", bo.Home)
+	pages.GET("/check", bo.CheckCode)
 	pages.GET("/login", s.loginPage)
 	pages.POST("/login", s.loginSubmit)
 	pages.POST("/logout", s.logoutSubmit)

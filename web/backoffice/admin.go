@@ -1,13 +1,19 @@
 package backoffice
 
 import (
+	"cmp"
+	"context"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/currency"
+	"github.com/terroir-coop/terroir/internal/mongodb"
+	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/accounts"
@@ -134,19 +140,88 @@ func (h *Handlers) AdminCreateUser(c *gin.Context) {
 // homeView is the home page.
 type homeView struct {
 	page.Page
-	Auditor bool
-	Audits  []string // the cooperatives an auditor reads
+	Auditor  bool
+	Audits   []string // the cooperatives an auditor reads
+	SignedIn bool
+	Work     string       // where the signed-in visitor's work is ("" when it is this page)
+	Shops    []shops.Shop // the shops and the platform, whose catalogues are public
+	Code     string       // the code typed in "check a code", when it was refused
 }
 
-// Home answers GET /: what Terroir is, and an auditor's way into the
-// cooperatives it audits.
+// Home answers GET /: what Terroir is and where to go from here — the
+// shops' and the EU platform's catalogues, "check a code" (the code printed
+// under a QR), the sign-in, or a signed-in visitor's own work, and an
+// auditor's way into the cooperatives it audits.
 func (h *Handlers) Home(c *gin.Context) {
 	actor := page.Actor(c)
-	v := &homeView{Page: h.d.Pages.Page(c, ""), Auditor: actor.Role == access.Auditor}
+	v := &homeView{Page: h.d.Pages.Page(c, ""), Auditor: actor.Role == access.Auditor, SignedIn: actor.UserID != ""}
+	if v.SignedIn {
+		if w := h.Landing(c.Request.Context(), actor); w != "/" {
+			v.Work = w
+		}
+	}
 	for _, coop := range actor.Scope {
 		if actor.ReadCoop(coop) == nil {
 			v.Audits = append(v.Audits, coop)
 		}
 	}
+	list, err := h.d.Shops.Shops(c.Request.Context(), mongodb.Page{Limit: mongodb.MaxPageSize})
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	// The platform first: it is the one most visitors from afar look for.
+	slices.SortStableFunc(list, func(a, b shops.Shop) int {
+		return cmp.Compare(boolRank(a.Kind != shops.KindPlatform), boolRank(b.Kind != shops.KindPlatform))
+	})
+	v.Shops = list
 	h.d.Pages.Render(c, http.StatusOK, "backoffice/home", v)
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Landing is where a user goes after signing in: page.Home, except that the
+// EU platform's manager lands on the orders to pack rather than on the
+// shop's stock.
+func (h *Handlers) Landing(ctx context.Context, a access.Actor) string {
+	next := page.Home(a)
+	if a.Org != "" && next == "/shop-admin/"+url.PathEscape(a.Org) {
+		if sh, err := h.d.Shops.Shop(ctx, a.Org); err == nil && sh.Kind == shops.KindPlatform {
+			return "/platform/" + url.PathEscape(a.Org)
+		}
+	}
+	return next
+}
+
+// CheckCode answers GET /check?code=…: the code printed under a QR, typed
+// by hand, opens its trace page (which says plainly when a well-formed code
+// is not one of Terroir's lots). A code whose check character does not
+// match — a mistyped character — is refused on the home page, with what was
+// typed kept, rather than answered "unknown code": the visitor has made a
+// typing mistake, not found a counterfeit.
+func (h *Handlers) CheckCode(c *gin.Context) {
+	typed := strings.TrimSpace(c.Query("code"))
+	code := traceability.NormalizeLotCode(typed)
+	var refusal error
+	switch {
+	case code == "":
+		refusal = problem.Field("code", "type the code printed under the QR code")
+	case !traceability.ValidLotCode(code):
+		refusal = problem.Field("code", "%s is not a code printed on a Terroir label: check each character", typed)
+	}
+	if refusal != nil {
+		actor := page.Actor(c)
+		v := &homeView{Page: h.d.Pages.Page(c, ""), SignedIn: actor.UserID != ""}
+		v.Form.Which, v.Form.Invalid = "check", "code"
+		v.Form.Set("code", typed)
+		v.Form.Error = v.L.Message(refusal)
+		h.d.Pages.Render(c, http.StatusBadRequest, "backoffice/home", v)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/t/"+url.PathEscape(code))
 }
