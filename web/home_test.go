@@ -1,8 +1,12 @@
 package web_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -73,5 +77,75 @@ func TestHomeLeadsSomewhere(t *testing.T) {
 		if _, home := b.get("/"); !strings.Contains(home, `href="`+want+`"`) || strings.Contains(home, `class="button" href="/login"`) {
 			t.Errorf("%s's home does not lead to %s", email, want)
 		}
+	}
+}
+
+// TestTextIsCompressedAndStaticFilesKeptLong: pages, CSS and JSON travel
+// gzipped to a client that accepts it (and plain to one that does not),
+// images do not; the stylesheet a page links is versioned by its content
+// and may be kept a year; the favicon exists.
+func TestTextIsCompressedAndStaticFilesKeptLong(t *testing.T) {
+	e := webtest.New(t)
+	get := func(path, enc string) (*http.Response, []byte) {
+		req, _ := http.NewRequest("GET", e.URL(path), nil)
+		if enc != "" {
+			req.Header.Set("Accept-Encoding", enc) // set by hand: the client then leaves the body as sent
+		}
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	resp, zipped := get("/?lang=fr", "gzip, deflate, br")
+	if resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+		t.Fatalf("the home page: Content-Encoding %q, Vary %q", resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(zipped))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || !strings.Contains(string(plain), "Vérifier un code") {
+		t.Fatalf("the gzipped page does not read back: %v", err)
+	}
+	resp, asIs := get("/?lang=fr", "")
+	if resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(asIs, plain) {
+		t.Fatal("a client that does not accept gzip gets something else than the page")
+	}
+	if resp, _ := get("/?lang=fr", "gzip;q=0"); resp.Header.Get("Content-Encoding") != "" {
+		t.Fatal("gzip;q=0 is a refusal")
+	}
+	if resp, _ := get("/api/v1/openapi.json", "gzip"); resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatal("JSON is not compressed")
+	}
+	if resp, _ := get("/healthz", "gzip"); resp.Header.Get("Content-Encoding") != "" {
+		t.Fatal("a 20-byte answer is compressed")
+	}
+	m := regexp.MustCompile(`href="(/static/style\.css\?v=[0-9a-f]+)"`).FindStringSubmatch(string(plain))
+	if m == nil {
+		t.Fatal("the page links its stylesheet without a content version")
+	}
+	resp, css := get(m[1], "gzip")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(resp.Header.Get("Cache-Control"), "max-age=31536000") {
+		t.Fatalf("the versioned stylesheet: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Encoding"), resp.Header.Get("Cache-Control"))
+	}
+	if len(css) == 0 {
+		t.Fatal("empty stylesheet")
+	}
+	if resp, _ := get("/static/style.css?v=old", ""); strings.Contains(resp.Header.Get("Cache-Control"), "31536000") {
+		t.Fatal("a stale version is kept a year")
+	}
+	resp, _ = get("/favicon.ico", "")
+	if resp.StatusCode != http.StatusMovedPermanently {
+		t.Fatalf("favicon: %d", resp.StatusCode)
+	}
+	if resp, icon := get(resp.Header.Get("Location"), ""); resp.StatusCode != 200 || !strings.HasPrefix(string(icon), "<svg") {
+		t.Fatalf("the favicon's target: %d", resp.StatusCode)
+	}
+	if !strings.Contains(string(plain), `<meta name="description"`) {
+		t.Fatal("no meta description")
 	}
 }

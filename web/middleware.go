@@ -148,12 +148,17 @@ func noStore(c *gin.Context) {
 	c.Next()
 }
 
-func staticHandler(files fs.FS) gin.HandlerFunc {
+func staticHandler(files fs.FS, version string) gin.HandlerFunc {
 	h := http.StripPrefix("/static", http.FileServer(http.FS(files)))
 	return func(c *gin.Context) {
-		// Static files are versioned by the server build (?v=), so they can
-		// be cached for a long time by phones on slow links.
-		c.Header("Cache-Control", "public, max-age=86400")
+		// The pages link static files with ?v= naming their content
+		// (assetVersion), so a phone on a slow link keeps them a year; a
+		// URL without it (or an old one) is kept a day.
+		if c.Query("v") == version {
+			c.Header("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			c.Header("Cache-Control", "public, max-age=86400")
+		}
 		h.ServeHTTP(c.Writer, c.Request)
 	}
 }

@@ -19,7 +19,7 @@ func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(func(c *gin.Context) { page.SetLogger(c, s.log); c.Next() }, withRequestID, s.observe, recoverPanics, securityHeaders,
+	r.Use(func(c *gin.Context) { page.SetLogger(c, s.log); c.Next() }, withRequestID, s.observe, compress, recoverPanics, securityHeaders,
 		page.Use(s.pages), answerByPath, s.limitBody)
 	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) {
@@ -31,7 +31,8 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metricsHandler())
 	static, _ := fs.Sub(assets, "static")
-	r.GET("/static/*path", staticHandler(static))
+	r.GET("/static/*path", staticHandler(static, s.assetVersion))
+	r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg?v="+s.assetVersion) })
 
 	// Public pages: no session is read (a scan touches no session); errors
 	// are light public pages.

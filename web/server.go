@@ -84,6 +84,8 @@ type Server struct {
 	engine  *gin.Engine
 	bundle  *i18n.Bundle
 	pages   *page.Renderer
+	// assetVersion names the static files' content (?v= of their URLs).
+	assetVersion string
 
 	trace      *trace.Handlers
 	storefront *storefront.Handlers
@@ -128,7 +130,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	own, _ := fs.Sub(assets, ".")
-	s.pages, err = page.NewRenderer(page.Options{Bundle: s.bundle, Version: cfg.Version, FlashKey: cfg.CookieKey, SecureCookies: s.secureCookies()},
+	static, _ := fs.Sub(assets, "static")
+	s.assetVersion = assetVersion(static)
+	s.pages, err = page.NewRenderer(page.Options{Bundle: s.bundle, Version: s.assetVersion, FlashKey: cfg.CookieKey, SecureCookies: s.secureCookies()},
 		map[string]fs.FS{"web": own, "trace": trace.Templates, "storefront": storefront.Templates, "backoffice": backoffice.Templates})
 	if err != nil {
 		return nil, err
