@@ -83,6 +83,9 @@ type app struct {
 	replay   *replay.Service
 	payments *orders.Stripe
 	accounts *accounts.Service
+	// publicURL is where the server is reached (TERROIR_PUBLIC_URL), for
+	// the links the demo's order e-mails carry.
+	publicURL string
 }
 
 func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
@@ -94,7 +97,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, err
 	}
-	a := &app{store: store}
+	a := &app{store: store, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	a.trace = traceability.NewService(traceability.NewStore(store), time.Now)
 	a.shops = shops.NewService(shops.NewStore(store), time.Now)
 	a.catalog = catalog.NewService(catalog.NewStore(store), a.trace, time.Now)

@@ -150,6 +150,9 @@ func seedDemoRecords(ctx context.Context, a *app) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("%s: product: %w", ch.coop, err)
 		}
+		if p, err = a.catalog.SetPhoto(ctx, sys, p.SKU, demoPicture(p.Kind)); err != nil {
+			return "", fmt.Errorf("%s: picture: %w", ch.product.SKU, err)
+		}
 		for channel, amount := range ch.prices {
 			sh, err := a.shops.Shop(ctx, channel)
 			if err != nil {
@@ -172,6 +175,9 @@ func seedDemoRecords(ctx context.Context, a *app) (string, error) {
 		if ch.crop == "saffron" {
 			saffronJars = packed.Code
 		}
+	}
+	if err := seedDemoOrders(ctx, a, a.publicURL); err != nil {
+		return "", err
 	}
 	return saffronJars, nil
 }

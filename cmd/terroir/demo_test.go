@@ -8,6 +8,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/terroir-coop/terroir/internal/mongodb"
+	"github.com/terroir-coop/terroir/orders"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/accounts"
 )
@@ -29,7 +31,7 @@ func TestSeedingTwiceDuplicatesNothing(t *testing.T) {
 		}
 		defer a.close()
 		got := map[string]int64{}
-		for _, c := range []string{"cooperatives", "members", "shops", "users", "parcels", "harvests", "lots", "products", "balances", "movements", "certifications"} {
+		for _, c := range []string{"cooperatives", "members", "shops", "users", "parcels", "harvests", "lots", "products", "balances", "movements", "certifications", "orders", "outbox"} {
 			n, err := a.store.Collection(c).CountDocuments(ctx, bson.M{})
 			if err != nil {
 				t.Fatal(err)
@@ -74,6 +76,30 @@ func TestSeedingTwiceDuplicatesNothing(t *testing.T) {
 		}
 		if dc.coop.Code == "SIROUA-SAFRAN" && len(rows) != 2 {
 			t.Errorf("saffron rows %+v", rows)
+		}
+	}
+	// The platform's pages have orders in each state to show, and their
+	// e-mails are in the outbox.
+	byStatus := map[string]int{}
+	all, err := a.orders.Orders(ctx, accounts.System, "EU-PLATFORM", "", mongodb.Page{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range all {
+		byStatus[o.Status]++
+	}
+	for _, st := range []string{orders.StatusPaid, orders.StatusFulfilled, orders.StatusDelivered, orders.StatusRefunded} {
+		if byStatus[st] == 0 {
+			t.Errorf("the demo has no %s order: %v", st, byStatus)
+		}
+	}
+	mails, err := a.orders.Outbox(ctx, accounts.System, "EU-PLATFORM", mongodb.Page{Limit: 100})
+	if err != nil || len(mails) < len(demoOrders) {
+		t.Errorf("%d e-mails in the outbox (%v) for %d orders", len(mails), err, len(demoOrders))
+	}
+	for _, ch := range demoChains {
+		if p, err := a.catalog.Product(ctx, ch.product.SKU); err != nil || p.Photo == "" {
+			t.Errorf("%s has no picture (%v)", ch.product.SKU, err)
 		}
 	}
 }
