@@ -19,6 +19,11 @@ func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// Forwarding headers only from the configured proxies (New has checked
+	// them): X-Forwarded-For, and only that, names the client behind them.
+	_ = r.SetTrustedProxies(s.cfg.TrustedProxies)
+	r.ForwardedByClientIP = len(s.cfg.TrustedProxies) > 0
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
 	r.Use(func(c *gin.Context) { page.SetLogger(c, s.log); c.Next() }, withRequestID, s.observe, compress, recoverPanics, securityHeaders,
 		page.Use(s.pages), answerByPath, s.limitBody)
 	r.NoRoute(s.notFound)

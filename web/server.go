@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"embed"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -53,6 +54,11 @@ type Config struct {
 	// one load balancer share it; without it each process draws its own,
 	// and a flash set by one instance is not shown by another.
 	CookieKey []byte
+	// TrustedProxies are the addresses or CIDRs of the reverse proxies in
+	// front of the server, whose X-Forwarded-For is believed. None by
+	// default: the client's address is the connection's, so nobody can
+	// claim another address to dodge or abuse the per-address login limit.
+	TrustedProxies []string
 }
 
 // Deps are the services the web layer serves. They are concrete here, in
@@ -121,6 +127,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if deps.Scans == nil {
 		deps.Scans = deps.Traceability.NewScanBuffer()
+	}
+	if err := gin.New().SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -70,6 +70,8 @@ type Options struct {
 	StripeTransport http.RoundTripper
 	// OnAlert receives the orders service's alerts.
 	OnAlert func(ctx context.Context, a orders.Alert)
+	// TrustedProxies is web.Config.TrustedProxies.
+	TrustedProxies []string
 }
 
 // New starts a server on a fresh store with one admin user.
@@ -130,7 +132,7 @@ func NewWith(t testing.TB, opts Options) *Env {
 	// One process owns the test store, as in production on the embedded
 	// store, so caches live as long as there (their own invalidations are
 	// complete; the TTL only bounds other instances' changes).
-	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute}, web.Deps{
+	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute, TrustedProxies: opts.TrustedProxies}, web.Deps{
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
 		Replay: replay.NewService(replay.NewStore(store), now),
 		Store:  store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog,
