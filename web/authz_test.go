@@ -189,6 +189,20 @@ var accessRules = map[string][]int{
 	"POST /platform/:shop/orders/:id/deliver":      ownerShopS,
 	"POST /platform/:shop/orders/:id/cancel":       ownerShopS,
 	"POST /platform/:shop/orders/:id/refund":       ownerShopS,
+	// Members' pay (issue 17): the cooperative's manager and the admin
+	// write, its auditor reads; the impact report is the network's.
+	"GET /api/v1/cooperatives/:coop/member-statements":                 readA,
+	"GET /api/v1/cooperatives/:coop/member-statements/:month":          readA,
+	"GET /api/v1/cooperatives/:coop/members/:member/statements/:month": readA,
+	"GET /api/v1/cooperatives/:coop/members/:member/seasons/:season":   readA,
+	"GET /api/v1/cooperatives/:coop/member-terms":                      readA,
+	"GET /api/v1/cooperatives/:coop/member-payouts":                    readA,
+	"PUT /api/v1/cooperatives/:coop/retention":                         manageA,
+	"POST /api/v1/cooperatives/:coop/retention":                        manageA,
+	"POST /api/v1/cooperatives/:coop/rates":                            manageA,
+	"PUT /api/v1/cooperatives/:coop/rates/:month":                      manageA,
+	"POST /api/v1/cooperatives/:coop/member-payouts":                   manageA,
+	"GET /api/v1/impact":                                               {admin, auditorA},
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

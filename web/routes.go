@@ -122,6 +122,19 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/orders/:id/cancel", a.CancelOrder)
 	v1.GET("/orders/:id/packing-list", a.PackingList)
 	v1.POST("/stripe/webhook", a.StripeWebhook)
+	// Members' pay (issue 17): statements, terms, payout runs, impact.
+	v1.GET("/cooperatives/:coop/member-statements", a.MemberStatementsQuery)
+	v1.GET("/cooperatives/:coop/member-statements/:month", a.MemberStatements)
+	v1.GET("/cooperatives/:coop/members/:member/statements/:month", a.MemberSlip)
+	v1.GET("/cooperatives/:coop/members/:member/seasons/:season", a.MemberSeason)
+	v1.GET("/cooperatives/:coop/member-terms", a.MemberTerms)
+	v1.PUT("/cooperatives/:coop/retention", a.SetRetention)
+	v1.POST("/cooperatives/:coop/retention", a.SetRetention)
+	v1.POST("/cooperatives/:coop/rates", a.SetRate)
+	v1.PUT("/cooperatives/:coop/rates/:month", a.SetRate)
+	v1.POST("/cooperatives/:coop/member-payouts", a.PayMembers)
+	v1.GET("/cooperatives/:coop/member-payouts", a.PayoutRuns)
+	v1.GET("/impact", a.Impact)
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.
