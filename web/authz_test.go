@@ -203,6 +203,15 @@ var accessRules = map[string][]int{
 	"PUT /api/v1/cooperatives/:coop/rates/:month":                      manageA,
 	"POST /api/v1/cooperatives/:coop/member-payouts":                   manageA,
 	"GET /api/v1/impact":                                               {admin, auditorA},
+	"GET /coop/:coop/pay":                                              readA,
+	"GET /coop/:coop/pay/:month":                                       readA,
+	"GET /coop/:coop/pay/:month/members/:member":                       readA,
+	"GET /coop/:coop/payouts/new":                                      manageA,
+	"POST /coop/:coop/pay/retention":                                   manageA,
+	"POST /coop/:coop/pay/rates":                                       manageA,
+	"POST /coop/:coop/payouts":                                         manageA,
+	"GET /impact":                                                      {admin, auditorA},
+	"GET /impact.csv":                                                  {admin, auditorA},
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

@@ -185,6 +185,17 @@ func (s *Server) routes() *gin.Engine {
 	pages.POST("/platform/:shop/orders/:id/cancel", bo.Cancel)
 	pages.POST("/platform/:shop/orders/:id/refund", bo.Refund)
 	pages.GET("/platform/:shop/outbox", bo.OutboxPage)
+	// Members' pay (issue 17): a cooperative's members' pay, terms, payout
+	// runs and slips; the network's impact report.
+	pages.GET("/coop/:coop/pay", bo.PayNow)
+	pages.GET("/coop/:coop/pay/:month", bo.PayPage)
+	pages.GET("/coop/:coop/pay/:month/members/:member", bo.MemberSlipPage)
+	pages.POST("/coop/:coop/pay/retention", bo.ManagesCoop, bo.SetRetention)
+	pages.POST("/coop/:coop/pay/rates", bo.ManagesCoop, bo.SetRate)
+	pages.GET("/coop/:coop/payouts/new", bo.ManagesCoop, bo.PayoutConfirm)
+	pages.POST("/coop/:coop/payouts", bo.ManagesCoop, bo.PayMembers)
+	pages.GET("/impact", bo.ImpactPage)
+	pages.GET("/impact.csv", bo.ImpactPage)
 	pages.GET("/cart", sf.Cart)
 	pages.POST("/cart/add", sf.CartAdd)
 	pages.POST("/cart/update", sf.CartUpdate)

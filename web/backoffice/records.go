@@ -35,6 +35,7 @@ const (
 	secLots       = "lots"
 	secHoldings   = "holdings"
 	secStatements = "statements"
+	secPay        = "pay"
 	secAudit      = "audit"
 )
 
@@ -48,6 +49,7 @@ func recordsNav(l *i18n.Locale, coop, current string) page.SubNav {
 		{secLots, base + "/lots", l.T("lots")},
 		{secHoldings, base + "/holdings", l.T("sh_holdings")},
 		{secStatements, base + "/statements", l.T("stm_title")},
+		{secPay, base + "/pay", l.T("pay_title")},
 		{secAudit, "/audit/" + esc(coop), l.T("audit")},
 	}
 	nav := page.SubNav{Label: l.T("records")}
