@@ -20,6 +20,7 @@ import (
 // bar is one bar of a chart, in the chart's own coordinates.
 type bar struct {
 	X, Y, W, H   int
+	CX           int // the bar's middle, where its label is centred
 	Label, Title string
 	Inner        int // height of the part drawn over it (women's), from the base
 	InnerY       int
@@ -48,7 +49,7 @@ func barChart(title, legend, innerLegend string, labels []string, values, inner 
 	}
 	for i, v := range values {
 		h := int(max(v, 0) * chartHeight / top)
-		b := bar{X: chartGap + i*(chartBar+chartGap), Y: chartHeight - h, W: chartBar, H: h, Label: labels[i], Title: labels[i] + " · " + text(v)}
+		b := bar{X: chartGap + i*(chartBar+chartGap), CX: chartGap + i*(chartBar+chartGap) + chartBar/2, Y: chartHeight - h, W: chartBar, H: h, Label: labels[i], Title: labels[i] + " · " + text(v)}
 		if inner != nil {
 			b.Inner = int(max(inner[i], 0) * chartHeight / top)
 			b.InnerY = chartHeight - b.Inner
