@@ -12,6 +12,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/orders"
+	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/webtest"
 )
 
@@ -28,7 +29,7 @@ type membersFixture struct {
 	manager, auditor, other string // tokens: its manager, an auditor in scope, another cooperative's manager
 	shop                    string // the till's manager
 	fatima, aicha, brahim   string
-	month                   string
+	month, packed           string
 }
 
 func newMembersFixture(t *testing.T) membersFixture {
@@ -83,6 +84,7 @@ func newMembersFixture(t *testing.T) membersFixture {
 	var packed lotAnswer
 	must(e.JSON("POST", "/api/v1/cooperatives/SIROUA/packings", f.manager, map[string]any{"lot": dried.Outputs[0].Code, "sku": "SAF-1G", "units": 100, "best_before": "2028-12-31"}, &packed), 201, "packing", packed)
 	must(e.JSON("POST", "/api/v1/shops", e.AdminToken, map[string]string{"code": "TAROUDANNT", "name": "Boutique solidaire de Taroudannt", "city": "Taroudannt", "currency": "MAD", "kind": "boutique"}, nil), 201, "shop", nil)
+	f.packed = packed.Code
 	f.shop = e.User("trd@shop.ma", access.ShopManager, "TAROUDANNT")
 	must(e.JSON("PUT", "/api/v1/products/SAF-1G/prices/TAROUDANNT", e.AdminToken, map[string]any{"amount": 12000, "currency": "MAD"}, nil), 200, "price", nil)
 	must(e.JSON("POST", "/api/v1/shops/TAROUDANNT/receipts", e.AdminToken, map[string]any{"lot": packed.Code, "units": 30}, nil), 201, "receipt", nil)
@@ -198,6 +200,27 @@ func TestMemberStatementShowsAdvanceRepaidFromFirstEarnings(t *testing.T) {
 type termsAnswer struct {
 	Retention []orders.RetentionRule                   `json:"retention"`
 	Rates     []struct{ Month, Currency, Rate string } `json:"rates"`
+}
+
+func TestLotSharesThroughTheAPI(t *testing.T) {
+	f := newMembersFixture(t)
+	e := f.e
+	var sh traceability.LotShares
+	if code := e.JSON("GET", "/api/v1/lots/"+f.packed+"/shares", f.auditor, nil, &sh); code != 200 || sh.Members != 3 || sh.Women != 2 || len(sh.Shares) != 3 {
+		t.Fatalf("shares: %d %+v", code, sh)
+	}
+	per := map[string]int64{}
+	for _, s := range sh.Shares {
+		per[s.Member] = s.PerMille
+	}
+	if per[f.fatima] != 500 || per[f.aicha] != 333 || per[f.brahim] != 167 {
+		t.Fatalf("per mille of the jars: %v", per)
+	}
+	for who, token := range map[string]string{"another cooperative": f.other, "a shop": f.shop, "anyone": ""} {
+		if code := e.JSON("GET", "/api/v1/lots/"+f.packed+"/shares", token, nil, nil); code != 404 && code != 401 && code != 403 {
+			t.Errorf("%s reads the members behind a lot: %d", who, code)
+		}
+	}
 }
 
 func TestRetentionAndRatesRefuseBadInputAndChangeNothing(t *testing.T) {

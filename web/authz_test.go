@@ -203,6 +203,7 @@ var accessRules = map[string][]int{
 	"PUT /api/v1/cooperatives/:coop/rates/:month":                      manageA,
 	"POST /api/v1/cooperatives/:coop/member-payouts":                   manageA,
 	"GET /api/v1/impact":                                               {admin, auditorA},
+	"GET /api/v1/lots/:code/shares":                                    readA,
 	"GET /coop/:coop/pay":                                              readA,
 	"GET /coop/:coop/pay/:month":                                       readA,
 	"GET /coop/:coop/pay/:month/members/:member":                       readA,

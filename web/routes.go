@@ -135,6 +135,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/cooperatives/:coop/member-payouts", a.PayMembers)
 	v1.GET("/cooperatives/:coop/member-payouts", a.PayoutRuns)
 	v1.GET("/impact", a.Impact)
+	v1.GET("/lots/:code/shares", a.Shares)
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.

@@ -157,7 +157,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		MemberPay: deps.MemberPay, Codes: deps.Codes, Pages: s.pages, Now: deps.Now})
 	s.api = api.New(api.Deps{Network: deps.Traceability, Records: deps.Traceability, Certifications: deps.Traceability, Catalog: deps.Catalog,
 		Channels: channels, Shops: deps.Shops, Stock: deps.Stock, Orders: deps.Orders, Accounts: deps.Accounts, Payments: deps.Payments,
-		Codes: deps.Codes, Backups: deps.Store, MemberPay: deps.MemberPay, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
+		Codes: deps.Codes, Backups: deps.Store, MemberPay: deps.MemberPay, LotShares: deps.Traceability, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
 	registerBackupMetrics(reg, deps.Store)
 	s.engine = s.routes()
 	return s, nil

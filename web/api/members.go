@@ -14,6 +14,7 @@ import (
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/orders"
+	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/page"
 )
 
@@ -29,6 +30,23 @@ type MemberPay interface {
 	PayMembers(ctx context.Context, actor access.Actor, coop string, req orders.NewPayoutRun, idemKey string) (orders.MemberPayoutRun, bool, error)
 	PayoutRuns(ctx context.Context, actor access.Actor, coop string) ([]orders.MemberPayoutRun, error)
 	Impact(ctx context.Context, actor access.Actor, season int, coop string) (orders.ImpactReport, error)
+}
+
+// LotShares are the members behind a lot (traceability.Service.Shares).
+type LotShares interface {
+	Shares(ctx context.Context, actor access.Actor, code string) (traceability.LotShares, error)
+}
+
+// Shares answers GET /api/v1/lots/{code}/shares: the members whose
+// harvests are in the lot, with their share and grams (the owner
+// cooperative, auditors in scope, the admin; 404 for anyone else).
+func (h *Handlers) Shares(c *gin.Context) {
+	s, err := h.d.LotShares.Shares(c.Request.Context(), page.Actor(c), c.Param("code"))
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, s)
 }
 
 // wantsCSV reports whether the caller asked for CSV: ?format=csv, or an
