@@ -179,3 +179,36 @@ func TestImpactPageShowsTheWomenShareOfTheStatements(t *testing.T) {
 		t.Fatalf("a cooperative's manager reads the network's report: %d", resp.StatusCode)
 	}
 }
+
+func TestHarvestFormRecordsAnAdvanceAtDelivery(t *testing.T) {
+	f := newMembersFixture(t)
+	e := f.e
+	var parcels []struct {
+		ID     string `json:"id"`
+		Member string `json:"member"`
+	}
+	e.JSON("GET", "/api/v1/cooperatives/SIROUA/parcels", f.manager, nil, &parcels)
+	parcel := ""
+	for _, p := range parcels {
+		if p.Member == f.aicha {
+			parcel = p.ID
+		}
+	}
+	b := newBrowser(t, e)
+	b.loginAs("siroua@coop.ma")
+	_, page := b.get("/coop/SIROUA/harvests?lang=fr")
+	form := url.Values{"csrf": {csrfOf(t, page)}, "parcel": {parcel}, "date": {"2025-11-15"}, "amount": {"50"}, "unit": {"g"}, "advance_method": {"cash"}}
+	form.Set("advance", "cent")
+	if resp, page := b.post("/coop/SIROUA/harvests", form); resp.StatusCode != 400 || !strings.Contains(page, `value="cent"`) {
+		t.Fatalf("an advance that is not a number: %d", resp.StatusCode)
+	}
+	form.Set("advance", "150")
+	if resp, _ := b.post("/coop/SIROUA/harvests", form); resp.StatusCode != 303 {
+		t.Fatalf("harvest with an advance: %d", resp.StatusCode)
+	}
+	var st orders.MemberStatements
+	e.JSON("GET", "/api/v1/cooperatives/SIROUA/member-statements/2025-11", f.manager, nil, &st)
+	if ai := memberLine(t, st, f.aicha); ai.Advances.Amount != 15000 || ai.AdvanceRepaid.Amount != 15000 || ai.Balance.Amount != 28000-15000 || ai.Deliveries != 2 {
+		t.Fatalf("Aïcha's advance at her second delivery: %+v", ai)
+	}
+}

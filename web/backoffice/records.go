@@ -386,6 +386,22 @@ func (h *Handlers) AddHarvest(c *gin.Context) {
 		}
 		nh := traceability.NewHarvest{Parcel: c.PostForm("parcel"), Member: c.PostForm("member"), Date: c.PostForm("date"),
 			Crop: c.PostForm("crop"), Quantity: traceability.Quantity{Amount: amount, Unit: c.PostForm("unit")}}
+		// An advance paid at delivery (issue 17), typed in whole units of
+		// the cooperative's currency; the service checks it.
+		if v := strings.TrimSpace(c.PostForm("advance")); v != "" {
+			units, err := page.WholeNumber("advance.amount", v)
+			if err != nil {
+				return err
+			}
+			coop, err := h.d.Cooperatives.Cooperative(ctx, actor, c.Param("coop"))
+			if err != nil {
+				return err
+			}
+			if units < 0 || units > 10_000_000 {
+				units = -1 // out of range: the service refuses it, naming advance.amount
+			}
+			nh.Advance = &traceability.HarvestAdvance{Amount: units * 100, Currency: coop.Currency(), Method: c.PostForm("advance_method")}
+		}
 		// Member and crop default to the parcel's: fewer choices on a phone,
 		// and fewer mismatches for the service to refuse.
 		if (nh.Member == "" || nh.Crop == "") && nh.Parcel != "" {
