@@ -72,6 +72,7 @@ type Deps struct {
 	Stock        *shops.Stock
 	Catalog      *catalog.Service
 	Orders       *orders.Service
+	MemberPay    *orders.MemberPay  // members' pay; made from Orders and Traceability when nil
 	Payments     orders.Payments    // verifies Stripe webhooks
 	Replay       *replay.Service    // Idempotency-Key replays of creating API requests
 	Codes        traceability.Codes // public URL and signer of QR trace codes
@@ -125,6 +126,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
+	if deps.MemberPay == nil {
+		deps.MemberPay = orders.NewMemberPay(deps.Orders, deps.Traceability)
+	}
 	if deps.Scans == nil {
 		deps.Scans = deps.Traceability.NewScanBuffer()
 	}
@@ -163,10 +167,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		Quotes: deps.Stock, Codes: deps.Codes, Pages: s.pages})
 	s.backoffice = backoffice.New(backoffice.Deps{Cooperatives: deps.Traceability, Records: deps.Traceability, Audits: deps.Traceability,
 		Shops: deps.Shops, Stock: deps.Stock, Catalogue: channels, Products: deps.Catalog, Orders: deps.Orders, Accounts: deps.Accounts,
-		Codes: deps.Codes, Pages: s.pages, Now: deps.Now})
+		MemberPay: deps.MemberPay, Codes: deps.Codes, Pages: s.pages, Now: deps.Now})
 	s.api = api.New(api.Deps{Network: deps.Traceability, Records: deps.Traceability, Certifications: deps.Traceability, Catalog: deps.Catalog,
 		Channels: channels, Shops: deps.Shops, Stock: deps.Stock, Orders: deps.Orders, Accounts: deps.Accounts, Payments: deps.Payments,
-		Codes: deps.Codes, Backups: deps.Store, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
+		Codes: deps.Codes, Backups: deps.Store, MemberPay: deps.MemberPay, LotShares: deps.Traceability, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
 	registerBackupMetrics(reg, deps.Store)
 	s.engine = s.routes()
 	return s, nil

@@ -143,6 +143,7 @@ type Deps struct {
 	Products     Products
 	Orders       Orders
 	Accounts     Accounts
+	MemberPay    MemberPay          // members' pay and the impact report (pay.go, impact.go)
 	Codes        traceability.Codes // signs the trace links of receipts and order pages
 	Pages        *page.Renderer
 	Now          func() time.Time
