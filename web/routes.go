@@ -122,6 +122,8 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/orders/:id/cancel", a.CancelOrder)
 	v1.GET("/orders/:id/packing-list", a.PackingList)
 	v1.POST("/stripe/webhook", a.StripeWebhook)
+	// Register imports (issue 19).
+	v1.POST("/cooperatives/:coop/imports", a.Import) // api.ImportRoute: its own body limit
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.
