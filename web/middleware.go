@@ -94,8 +94,11 @@ func (s *Server) limitBody(c *gin.Context) {
 	if c.FullPath() == api.PhotoUploadRoute {
 		limit = max(limit, api.PhotoBodyLimit) // photo uploads get their own cap
 	}
-	if c.FullPath() == api.ImportRoute || c.FullPath() == backoffice.ImportRoute {
-		limit = max(limit, api.ImportBodyLimit) // register files too (issue 19)
+	switch c.FullPath() { // register files too (issue 19)
+	case api.ImportRoute:
+		limit = max(limit, api.ImportBodyLimit)
+	case backoffice.ImportRoute:
+		limit = max(limit, backoffice.ImportBodyLimit)
 	}
 	if c.Request.ContentLength > limit {
 		page.Fail(c, &http.MaxBytesError{Limit: limit})

@@ -181,6 +181,9 @@ func (s *Server) routes() *gin.Engine {
 	pages.GET("/checkout", sf.Checkout)
 	pages.POST("/checkout", sf.CheckoutSubmit)
 	pages.GET("/orders/:id", sf.Order)
+	// Register imports (issue 19).
+	pages.GET("/coop/:coop/import", bo.ManagesCoop, bo.ImportPage)
+	pages.POST("/coop/:coop/import", bo.ManagesCoop, bo.Import) // backoffice.ImportRoute: its own body limit
 	return r
 }
 
