@@ -60,6 +60,7 @@ var accessRules = map[string][]int{
 	"GET /readyz":                               public,
 	"GET /metrics":                              public,
 	"GET /static/*path":                         public,
+	"GET /harvest-sw.js":                        public, // the offline harvest page's service worker (issue 19)
 	"GET /login":                                public,
 	"POST /login":                               credentials,
 	"POST /logout":                              public,
@@ -151,6 +152,8 @@ var accessRules = map[string][]int{
 	"POST /coop/:coop/harvests/import":                        manageA,
 	"GET /coop/:coop/import":                                  manageA, // register imports (issue 19)
 	"POST /coop/:coop/import":                                 manageA,
+	"GET /coop/:coop/harvests/offline":                        manageA,
+	"POST /coop/:coop/harvests/outbox":                        manageA,
 	"POST /coop/:coop/lots":                                   manageA,
 	"POST /coop/:coop/members":                                manageA,
 	"POST /coop/:coop/packings":                               manageA,

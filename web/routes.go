@@ -32,6 +32,7 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/metrics", s.metricsHandler())
 	static, _ := fs.Sub(assets, "static")
 	r.GET("/static/*path", staticHandler(static))
+	r.GET("/harvest-sw.js", s.harvestServiceWorker) // the offline harvest page's service worker (issue 19)
 
 	// Public pages: no session is read (a scan touches no session); errors
 	// are light public pages.
@@ -184,6 +185,10 @@ func (s *Server) routes() *gin.Engine {
 	// Register imports (issue 19).
 	pages.GET("/coop/:coop/import", bo.ManagesCoop, bo.ImportPage)
 	pages.POST("/coop/:coop/import", bo.ManagesCoop, bo.Import) // backoffice.ImportRoute: its own body limit
+	// Offline harvest recording (issue 19): the page, and its outbox's
+	// posts, answered in JSON and replayed by Idempotency-Key.
+	pages.GET("/coop/:coop/harvests/offline", bo.ManagesCoop, bo.OfflineHarvestsPage)
+	pages.POST("/coop/:coop/harvests/outbox", page.Answers(page.JSONAnswers), bo.ManagesCoop, formAsBody, s.idempotent, bo.RecordOfflineHarvest)
 	return r
 }
 
