@@ -100,8 +100,9 @@ func TestBrowserRecordsHarvestsOffline(t *testing.T) {
 	if n := e.Count("harvests"); n != 0 {
 		t.Fatalf("%d harvests reached the server while offline", n)
 	}
-	// The page reloads with no network, and still holds the three.
-	if err := chromedp.Do(ctx, chromedp.Reload(),
+	// The page reloads with no network, and still holds the three, and
+	// what was being typed.
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#harvest input[name="amount"]`), "123"), chromedp.Reload(),
 		chromedp.Poll[chromedp.Void](`document.body.dataset.ready === "1" && document.body.dataset.waiting === "3"`, chromedp.WithPollingTimeout(browserTimeout)),
 	); err != nil {
 		t.Fatalf("reload offline: %v", err)
@@ -109,6 +110,9 @@ func TestBrowserRecordsHarvestsOffline(t *testing.T) {
 	waiting, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#waiting`)))
 	if err != nil || waiting != "En attente : 3" {
 		t.Fatalf("waiting badge %q (%v)", waiting, err)
+	}
+	if typed, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`#harvest input[name="amount"]`))); err != nil || typed != "123" {
+		t.Fatalf("the amount being typed is %q after the reload (%v)", typed, err)
 	}
 	screenshot(t, ctx, "offline-waiting-fr")
 

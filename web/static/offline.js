@@ -101,6 +101,7 @@
     editing = null;
     (old ? del(old) : Promise.resolve()).then(function () { return put(r); }).then(function () {
       f.amount.value = "";
+      saveDraft();
       net.textContent = T.off_saved;
       return render();
     }).then(send);
@@ -149,9 +150,28 @@
   }
   function status() { net.textContent = navigator.onLine ? T.off_online : T.off_offline; }
 
+  // What is being typed is kept too, so closing the tab loses nothing.
+  var draftKey = "terroir-harvest-draft:" + data.coop;
+  function saveDraft() {
+    var d = {};
+    ["parcel", "member", "date", "amount", "unit"].forEach(function (f) { d[f] = form.elements[f].value; });
+    try { localStorage.setItem(draftKey, JSON.stringify(d)); } catch (e) {}
+  }
+  function restoreDraft() {
+    var d;
+    try { d = JSON.parse(localStorage.getItem(draftKey) || "null"); } catch (e) {}
+    if (!d) return;
+    Object.keys(d).forEach(function (f) { if (form.elements[f] && d[f]) form.elements[f].value = d[f]; });
+  }
+
   open().then(function (d) {
     db = d;
-    if (form) form.addEventListener("submit", onSubmit);
+    if (form) {
+      restoreDraft();
+      form.addEventListener("input", saveDraft);
+      form.addEventListener("change", saveDraft);
+      form.addEventListener("submit", onSubmit);
+    }
     document.getElementById("send").addEventListener("click", send);
     window.addEventListener("online", function () { status(); delay = 1000; send(); });
     window.addEventListener("offline", status);
