@@ -10,7 +10,7 @@
   var list = document.getElementById("outbox"), net = document.getElementById("net");
   var parcels = {};
   data.parcels.forEach(function (p) { parcels[p.id] = p; });
-  var db, sending = false, sentCount = 0, editing = null, timer = 0, delay = 1000;
+  var db, sending = false, again = false, sentCount = 0, editing = null, timer = 0, delay = 1000;
 
   function fmt(s, n) { return s.replace("{n}", String(n)); }
   function newKey() {
@@ -111,8 +111,10 @@
   // own. It stops at the first network failure (still offline) and
   // leaves the rest waiting.
   function send() {
-    if (sending || !navigator.onLine) return Promise.resolve();
+    if (sending) { again = true; return Promise.resolve(); } // after this round
+    if (!navigator.onLine) return Promise.resolve();
     sending = true;
+    again = false;
     return all().then(function (rs) {
       var queue = rs.filter(function (r) { return r.status === "waiting"; });
       function next() {
@@ -121,7 +123,10 @@
         return post(r).then(function (go) { if (go) return next(); later(); });
       }
       return next();
-    }).catch(function () {}).then(function () { sending = false; return render(); });
+    }).catch(function () {}).then(function () {
+      sending = false;
+      return render().then(function () { if (again) return send(); });
+    });
   }
   // later tries again soon, then less and less often: the first requests
   // after the signal returns often fail while the phone reconnects.
