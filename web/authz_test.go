@@ -62,6 +62,7 @@ var accessRules = map[string][]int{
 	"GET /readyz":                               public,
 	"GET /metrics":                              public,
 	"GET /static/*path":                         public,
+	"GET /harvest-sw.js":                        public, // the offline harvest page's service worker (issue 19)
 	"GET /login":                                public,
 	"POST /login":                               credentials,
 	"POST /logout":                              public,
@@ -119,6 +120,7 @@ var accessRules = map[string][]int{
 	"GET /api/v1/lots/:code/qr.png":                           readA, // API.md says owner and admin; the auditor may too (it only encodes the public trace URL)
 	"POST /api/v1/cooperatives/:coop/harvests":                manageA,
 	"POST /api/v1/cooperatives/:coop/harvests/import":         manageA,
+	"POST /api/v1/cooperatives/:coop/imports":                 manageA, // register imports (issue 19)
 	"POST /api/v1/cooperatives/:coop/lots":                    manageA,
 	"POST /api/v1/cooperatives/:coop/members":                 manageA,
 	"POST /api/v1/cooperatives/:coop/packings":                manageA,
@@ -150,6 +152,10 @@ var accessRules = map[string][]int{
 	"GET /audit/:coop/mass-balance.csv":                       readA,
 	"POST /coop/:coop/harvests":                               manageA,
 	"POST /coop/:coop/harvests/import":                        manageA,
+	"GET /coop/:coop/import":                                  manageA, // register imports (issue 19)
+	"POST /coop/:coop/import":                                 manageA,
+	"GET /coop/:coop/harvests/offline":                        manageA,
+	"POST /coop/:coop/harvests/outbox":                        manageA,
 	"POST /coop/:coop/lots":                                   manageA,
 	"POST /coop/:coop/members":                                manageA,
 	"POST /coop/:coop/packings":                               manageA,

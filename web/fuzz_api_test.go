@@ -120,6 +120,7 @@ var notJSONBodies = map[string]string{
 	"POST /api/v1/stripe/webhook":                             "raw Stripe event, checked by signature",
 	"POST /api/v1/cooperatives/:coop/harvests/import":         "CSV",
 	"POST /api/v1/products/:sku/photo":                        "multipart image",
+	"POST /api/v1/cooperatives/:coop/imports":                 "multipart register file (issue 19)",
 	"POST /api/v1/orders/:id/deliver":                         "no body",
 	"POST /api/v1/cooperatives/:coop/statements/:month/close": "no body",
 }

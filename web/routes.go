@@ -38,6 +38,7 @@ func (s *Server) routes() *gin.Engine {
 	static, _ := fs.Sub(assets, "static")
 	r.GET("/static/*path", staticHandler(static, s.assetVersion))
 	r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg?v="+s.assetVersion) })
+	r.GET("/harvest-sw.js", s.harvestServiceWorker) // the offline harvest page's service worker (issue 19)
 
 	// Public pages: no session is read (a scan touches no session); errors
 	// are light public pages.
@@ -142,6 +143,8 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/cooperatives/:coop/member-payouts", a.PayoutRuns)
 	v1.GET("/impact", a.Impact)
 	v1.GET("/lots/:code/shares", a.Shares)
+	// Register imports (issue 19).
+	v1.POST("/cooperatives/:coop/imports", a.Import) // api.ImportRoute: its own body limit
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.
@@ -211,6 +214,13 @@ func (s *Server) routes() *gin.Engine {
 	pages.GET("/checkout", sf.Checkout)
 	pages.POST("/checkout", sf.CheckoutSubmit)
 	pages.GET("/orders/:id", sf.Order)
+	// Register imports (issue 19).
+	pages.GET("/coop/:coop/import", bo.ManagesCoop, bo.ImportPage)
+	pages.POST("/coop/:coop/import", bo.ManagesCoop, bo.Import) // backoffice.ImportRoute: its own body limit
+	// Offline harvest recording (issue 19): the page, and its outbox's
+	// posts, answered in JSON and replayed by Idempotency-Key.
+	pages.GET("/coop/:coop/harvests/offline", bo.ManagesCoop, bo.OfflineHarvestsPage)
+	pages.POST("/coop/:coop/harvests/outbox", page.Answers(page.JSONAnswers), bo.ManagesCoop, formAsBody, s.idempotent, bo.RecordOfflineHarvest)
 	return r
 }
 

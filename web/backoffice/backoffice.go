@@ -59,6 +59,8 @@ type Records interface {
 	AddHarvest(ctx context.Context, actor access.Actor, coop string, nh traceability.NewHarvest) (traceability.Harvest, error)
 	Harvests(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]traceability.Harvest, error)
 	ImportHarvests(ctx context.Context, actor access.Actor, coop string, r io.Reader) (int, error)
+	Preview(ctx context.Context, actor access.Actor, coop string, kind traceability.ImportKind, filename string, r io.Reader, opts ...traceability.ImportOption) (traceability.ImportPreview, error)
+	Apply(ctx context.Context, actor access.Actor, coop string, kind traceability.ImportKind, filename string, r io.Reader, opts ...traceability.ImportOption) (traceability.ImportPreview, error)
 	CreateOriginLot(ctx context.Context, actor access.Actor, coop string, req traceability.NewOriginLot) (traceability.Lot, error)
 	Transform(ctx context.Context, actor access.Actor, coop string, req traceability.NewTransformation) ([]traceability.Lot, error)
 	Pack(ctx context.Context, actor access.Actor, coop string, req traceability.NewPacking) (traceability.Lot, error)

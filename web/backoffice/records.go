@@ -65,8 +65,13 @@ func (h *Handlers) coopTop(c *gin.Context, section string) (coopTop, error) {
 	if err != nil {
 		return coopTop{}, err
 	}
-	return coopTop{Cooperative: coop, CanManage: actor.ManageCoop(coop.Code) == nil,
-		Sections: recordsNav(page.Locale(c), coop.Code, section)}, nil
+	top := coopTop{Cooperative: coop, CanManage: actor.ManageCoop(coop.Code) == nil,
+		Sections: recordsNav(page.Locale(c), coop.Code, section)}
+	if top.CanManage { // the register import (issue 19), for who may write
+		top.Sections.Links = append(top.Sections.Links, page.NavLink{URL: "/coop/" + esc(coop.Code) + "/import",
+			Label: page.Locale(c).T("imp_nav"), Current: section == secImport})
+	}
+	return top, nil
 }
 
 func coopPath(coop, section string) string {
