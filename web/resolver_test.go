@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -106,5 +107,121 @@ func TestLinksetListsTheItemsLinks(t *testing.T) {
 	// The EPCIS link leads somewhere real.
 	if resp, _ := e.Do("GET", "/api/v1/lots/"+j.packed.Code+"/epcis", j.manager, nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("the traceability link answers %d", resp.StatusCode)
+	}
+}
+
+// resolverGet asks a path of the test server the way a scanner or GS1's
+// resolver test suite does: without following redirects.
+func resolverGet(t *testing.T, e *webtest.Env, method, path string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.URL(path), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// corsOK checks the CORS headers GS1-Conformant Resolver 1.2 asks for
+// ("SHALL support CORS"; GET, HEAD and OPTIONS declared, as GS1's test
+// suite reads them from Access-Control-Allow-Methods).
+func corsOK(t *testing.T, what string, resp *http.Response) {
+	t.Helper()
+	h := resp.Header
+	methods := h.Get("Access-Control-Allow-Methods")
+	allowed := strings.ToLower(h.Get("Access-Control-Allow-Headers"))
+	if h.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(methods, "GET") || !strings.Contains(methods, "HEAD") ||
+		!strings.Contains(methods, "OPTIONS") || !strings.Contains(allowed, "accept") || !strings.Contains(allowed, "accept-language") {
+		t.Errorf("%s: CORS headers missing: %v", what, h)
+	}
+}
+
+// scansOf is the scan count the JSON twin of a unit reports after one more
+// genuine scan.
+func scansOf(t *testing.T, e *webtest.Env, signedPath string) int64 {
+	t.Helper()
+	var a struct {
+		Scans int64 `json:"scans"`
+	}
+	resp, body := resolverGet(t, e, "GET", signedPath, "Accept", "application/json")
+	if resp.StatusCode != 200 || json.Unmarshal(body, &a) != nil {
+		t.Fatalf("JSON twin: %d %s", resp.StatusCode, body)
+	}
+	return a.Scans
+}
+
+// TestResolverHeadAndOptions: "SHALL support HTTP 1.1 (or higher) GET,
+// HEAD and OPTIONS requests" and "SHALL support CORS" (GS1-Conformant
+// Resolver 1.2, as GS1's resolver test suite checks them).
+func TestResolverHeadAndOptions(t *testing.T) {
+	e := webtest.New(t)
+	j := packedJars(t, e, 10, true)
+	unit := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code, Serial: "03"}
+	lot := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code}
+	signed := strings.TrimPrefix(e.Codes.URL(unit), e.Server.URL)
+	for _, path := range []string{unit.CanonicalPath(), lot.CanonicalPath(), "/.well-known/gs1resolver", "/.well-known/gs1resolver.json"} {
+		resp, body := resolverGet(t, e, "OPTIONS", path, "Origin", "https://scanner.example", "Access-Control-Request-Method", "GET")
+		if resp.StatusCode != http.StatusNoContent || len(body) != 0 {
+			t.Fatalf("OPTIONS %s: %d %s", path, resp.StatusCode, body)
+		}
+		if allow := resp.Header.Get("Allow"); allow != "GET, HEAD, OPTIONS" {
+			t.Errorf("OPTIONS %s: Allow %q", path, allow)
+		}
+		corsOK(t, "OPTIONS "+path, resp)
+
+		get, getBody := resolverGet(t, e, "GET", path)
+		head, headBody := resolverGet(t, e, "HEAD", path)
+		if get.StatusCode != 200 || head.StatusCode != 200 || len(headBody) != 0 || len(getBody) == 0 ||
+			head.Header.Get("Content-Type") != get.Header.Get("Content-Type") {
+			t.Fatalf("%s: GET %d %s, HEAD %d %q", path, get.StatusCode, get.Header.Get("Content-Type"), head.StatusCode, headBody)
+		}
+		corsOK(t, "GET "+path, get)
+		corsOK(t, "HEAD "+path, head)
+	}
+	// The HEAD of a Digital Link carries the Link to the linkset, as GET does.
+	head, _ := resolverGet(t, e, "HEAD", unit.CanonicalPath())
+	if want := `<` + e.Server.URL + unit.CanonicalPath() + `?linkType=linkset>; rel="linkset"`; !strings.Contains(head.Header.Get("Link"), want) {
+		t.Errorf("HEAD Link header %q, want %s", head.Header.Get("Link"), want)
+	}
+	// A HEAD is no scan: the label's count does not move.
+	before := scansOf(t, e, signed)
+	for range 3 {
+		if resp, _ := resolverGet(t, e, "HEAD", signed); resp.StatusCode != 200 {
+			t.Fatalf("HEAD signed: %d", resp.StatusCode)
+		}
+	}
+	if after := scansOf(t, e, signed); after != before+1 {
+		t.Errorf("three HEADs counted as scans: %d then %d", before, after)
+	}
+	// Errors keep CORS, so a web app on another site can read them; an
+	// unknown item is 404 and a malformed Digital Link 400 ("SHALL
+	// extract and syntactically validate the URI … 400").
+	for path, want := range map[string]int{
+		"/01/06111234567895/10/NOSUCHLOT":        404,
+		"/01/06111234567890/10/" + j.packed.Code: 400, // bad check digit
+	} {
+		for _, m := range []string{"GET", "HEAD"} {
+			resp, _ := resolverGet(t, e, m, path)
+			if resp.StatusCode != want {
+				t.Errorf("%s %s: %d, want %d", m, path, resp.StatusCode, want)
+			}
+			corsOK(t, m+" "+path, resp)
+		}
+	}
+	// Other methods stay refused.
+	if resp, _ := resolverGet(t, e, "DELETE", unit.CanonicalPath()); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("DELETE: %d", resp.StatusCode)
 	}
 }

@@ -44,6 +44,16 @@ func (s *Server) routes() *gin.Engine {
 	// the .json name is what earlier drafts and some scanners ask for.
 	public.GET("/.well-known/gs1resolver", t.Description)
 	public.GET("/.well-known/gs1resolver.json", t.Description)
+	// GS1-Conformant Resolver 1.2 (issue 13): a resolver answers HEAD and
+	// OPTIONS (with CORS) on its Digital Links and description file.
+	for _, p := range []string{"/01/:gtin/10/:lot", "/01/:gtin/10/:lot/21/:serial"} {
+		public.HEAD(p, t.Page)
+		public.OPTIONS(p, t.Options)
+	}
+	for _, p := range []string{"/.well-known/gs1resolver", "/.well-known/gs1resolver.json"} {
+		public.HEAD(p, t.Description)
+		public.OPTIONS(p, t.Options)
+	}
 	public.GET("/shop/:channel", sf.Catalogue)
 	public.GET("/shop/:channel/:sku", sf.Product)
 	public.GET("/photos/:file", sf.Photo)
