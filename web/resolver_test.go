@@ -2,9 +2,12 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -223,5 +226,227 @@ func TestResolverHeadAndOptions(t *testing.T) {
 	// Other methods stay refused.
 	if resp, _ := resolverGet(t, e, "DELETE", unit.CanonicalPath()); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("DELETE: %d", resp.StatusCode)
+	}
+}
+
+// TestResolverLinkTypes turns the link-type requirements of GS1-Conformant
+// Resolver 1.2 (as GS1's resolver test suite asks them) into checks:
+// linkType=linkset and the older all, and Accept: application/linkset+json,
+// return the linkset without redirecting; a requested link type redirects
+// (307) to its target, passing the query string on; a link type the item
+// lacks is 404; Vary names Accept.
+func TestResolverLinkTypes(t *testing.T) {
+	e := webtest.New(t)
+	j := packedJars(t, e, 10, true)
+	ref := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code, Serial: "03"}
+	signed := e.Codes.URL(ref)
+	sig := signed[strings.Index(signed, "?s=")+3:]
+	path := ref.CanonicalPath()
+	plain := e.Server.URL + path
+	signedPath := strings.TrimPrefix(signed, e.Server.URL)
+
+	isLinkset := func(what string, resp *http.Response, body []byte) []byte {
+		t.Helper()
+		var ls struct {
+			Linkset []map[string]json.RawMessage `json:"linkset"`
+		}
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/linkset+json" ||
+			json.Unmarshal(body, &ls) != nil || len(ls.Linkset) != 1 {
+			t.Fatalf("%s: not the linkset: %d %s %s", what, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		if !strings.Contains(resp.Header.Get("Vary"), "Accept") {
+			t.Errorf("%s: Vary %q does not name Accept", what, resp.Header.Get("Vary"))
+		}
+		return body
+	}
+	r1, b1 := resolverGet(t, e, "GET", path+"?linkType=linkset")
+	want := isLinkset("linkType=linkset", r1, b1)
+	for what, req := range map[string][]string{
+		"linkType=all":         {path + "?linkType=all"},
+		"Accept":               {path, "Accept", "application/linkset+json"},
+		"Accept with q values": {path, "Accept", "text/html;q=0.5, application/linkset+json"},
+		"Accept and linkType":  {path + "?linkType=linkset", "Accept", "application/json"},
+	} {
+		resp, body := resolverGet(t, e, "GET", req[0], req[1:]...)
+		if got := isLinkset(what, resp, body); string(got) != string(want) {
+			t.Errorf("%s: another linkset:\n%s\nwant\n%s", what, got, want)
+		}
+	}
+	// A browser, and a client that prefers HTML or JSON, keep the page
+	// and its JSON; their answers vary on Accept too.
+	for accept, ctype := range map[string]string{
+		"text/html,application/xhtml+xml,*/*;q=0.8":     "text/html; charset=utf-8",
+		"text/html, application/linkset+json;q=0.5":     "text/html; charset=utf-8",
+		"application/json":                              "application/json; charset=utf-8",
+		"application/linkset+json;q=0, text/html;q=0.1": "text/html; charset=utf-8",
+	} {
+		resp, _ := resolverGet(t, e, "GET", path, "Accept", accept)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != ctype || !strings.Contains(resp.Header.Get("Vary"), "Accept") {
+			t.Errorf("Accept %q: %d %s, Vary %q; want %s", accept, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Vary"), ctype)
+		}
+	}
+
+	// Requested link types: 307 to the target, the query string passed on.
+	// The trace page target keeps the label's signature when it verifies.
+	epcis := e.Server.URL + "/api/v1/lots/" + j.packed.Code + "/epcis"
+	for _, tt := range []struct{ linkType, query, want string }{
+		{"gs1:pip", "&s=" + sig, plain + "?s=" + sig},
+		{"gs1:pip", "", plain},
+		{"gs1:pip", "&foo=bar", plain + "?foo=bar"},
+		{"gs1:defaultLink", "&s=" + sig + "&foo=bar", plain + "?foo=bar&s=" + sig},
+		{"gs1:certificationInfo", "&s=" + sig, plain + "?s=" + sig + "#certifications"},
+		{"gs1:traceability", "", epcis},
+		{"gs1:traceability", "&foo=bar", epcis + "?foo=bar"},
+		{"https://gs1.org/voc/traceability", "", epcis},
+		{"https://ref.gs1.org/voc/traceability", "", epcis},
+		{url.QueryEscape("https://www.gs1.org/voc/traceability"), "", epcis},
+	} {
+		resp, _ := resolverGet(t, e, "GET", path+"?linkType="+tt.linkType+tt.query)
+		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != tt.want {
+			t.Errorf("linkType=%s%s: %d to %q, want 307 to %s", tt.linkType, tt.query, resp.StatusCode, resp.Header.Get("Location"), tt.want)
+		}
+		corsOK(t, "redirect "+tt.linkType, resp)
+		if !strings.Contains(resp.Header.Get("Link"), `rel="linkset"`) {
+			t.Errorf("linkType=%s: no Link to the linkset when redirecting: %q", tt.linkType, resp.Header.Get("Link"))
+		}
+	}
+	// The redirect leads somewhere real: the page, authentic.
+	if st, page := getPage(t, e, path+"?linkType=gs1:pip&s="+sig, "fr"); st != 200 || !strings.Contains(page, "Produit authentique") {
+		t.Errorf("following gs1:pip: %d", st)
+	}
+	// A link type the item has no link of is 404, in the visitor's language.
+	for _, lt := range []string{"gs1:nosuchlt", "gs1:recipeInfo", "https://example.org/voc/pip", "pip"} {
+		resp, body := resolverGet(t, e, "GET", path+"?linkType="+url.QueryEscape(lt), "Accept-Language", "en")
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "This product has no link of that type") {
+			t.Errorf("linkType=%s: %d", lt, resp.StatusCode)
+		}
+	}
+	// Neither the linkset nor a redirect counts as a scan (the page it
+	// leads to does).
+	before := scansOf(t, e, signedPath)
+	resolverGet(t, e, "GET", signedPath+"&linkType=linkset")
+	resolverGet(t, e, "GET", signedPath+"&linkType=gs1:traceability")
+	resolverGet(t, e, "GET", signedPath, "Accept", "application/linkset+json")
+	if after := scansOf(t, e, signedPath); after != before+1 {
+		t.Errorf("linkset and redirects counted as scans: %d then %d", before, after)
+	}
+	// The linkset of an unknown item is a 404, not an empty linkset.
+	if resp, _ := resolverGet(t, e, "GET", "/01/06111234567895/10/NOSUCHLOT?linkType=linkset"); resp.StatusCode != 404 {
+		t.Errorf("linkset of an unknown lot: %d", resp.StatusCode)
+	}
+	// /t/{lot} is not a GS1 Digital Link: linkType does not apply there.
+	if resp, _ := resolverGet(t, e, "GET", "/t/"+j.packed.Code+"?linkType=gs1:traceability"); resp.StatusCode != 200 {
+		t.Errorf("/t/ with a linkType: %d", resp.StatusCode)
+	}
+}
+
+// TestLinksetIsRFC9264 checks the linkset's shape against RFC 9264 and the
+// GS1-Conformant Resolver rules: a link context object holds "anchor" and
+// link relation types (absolute URIs) only — no plain-string member such
+// as "description"; every target has an href and a title; "title*" gives
+// the title in French, English and Arabic as the catalogue words them;
+// the default link has a title and no other attribute.
+func TestLinksetIsRFC9264(t *testing.T) {
+	e := webtest.New(t)
+	j := packedJars(t, e, 10, true)
+	ref := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code}
+	catalogue := map[string]map[string]any{}
+	for _, lang := range []string{"fr", "en", "ar"} {
+		b, err := os.ReadFile("i18n/locales/" + lang + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Messages map[string]any `json:"messages"`
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		catalogue[lang] = m.Messages
+	}
+	word := func(lang, key string, args ...any) string {
+		s, _ := catalogue[lang][key].(string)
+		if s == "" {
+			t.Fatalf("%s: no %s", lang, key)
+		}
+		return fmt.Sprintf(s, args...)
+	}
+	titleKeys := map[string]string{"pip": "linkset.trace_page", "certificationInfo": "linkset.certifications", "traceability": "linkset.epcis"}
+	for _, lang := range []string{"fr", "en", "ar"} {
+		resp, body := resolverGet(t, e, "GET", ref.CanonicalPath(), "Accept", "application/linkset+json", "Accept-Language", lang)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Language") != lang {
+			t.Fatalf("%s: %d %s", lang, resp.StatusCode, resp.Header.Get("Content-Language"))
+		}
+		if !strings.Contains(resp.Header.Get("Link"), `rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"`) {
+			t.Errorf("%s: no JSON-LD context link: %q", lang, resp.Header.Get("Link"))
+		}
+		var ls struct {
+			Linkset []map[string]json.RawMessage `json:"linkset"`
+		}
+		if err := json.Unmarshal(body, &ls); err != nil || len(ls.Linkset) != 1 {
+			t.Fatalf("%s: %v %s", lang, err, body)
+		}
+		anchorPattern := regexp.MustCompile(`^https?://[a-zA-z0-9./]+`) // GS1's linkset schema
+		for member, raw := range ls.Linkset[0] {
+			if member == "anchor" {
+				var a string
+				if json.Unmarshal(raw, &a) != nil || !anchorPattern.MatchString(a) || a != e.Server.URL+ref.CanonicalPath() {
+					t.Errorf("%s: anchor %s", lang, raw)
+				}
+				continue
+			}
+			if u, err := url.Parse(member); err != nil || !u.IsAbs() {
+				t.Errorf("%s: member %q is neither anchor nor a link relation type URI (RFC 9264 §4.2.2)", lang, member)
+				continue
+			}
+			var targets []map[string]json.RawMessage
+			if err := json.Unmarshal(raw, &targets); err != nil || len(targets) == 0 {
+				t.Errorf("%s: %s is not an array of target objects: %s", lang, member, raw)
+				continue
+			}
+			rel := strings.TrimPrefix(member, "https://gs1.org/voc/")
+			for _, tg := range targets {
+				var href, title string
+				if json.Unmarshal(tg["href"], &href) != nil || json.Unmarshal(tg["title"], &title) != nil || href == "" || title == "" {
+					t.Errorf("%s: %s target without href or title: %v", lang, rel, tg)
+				}
+				if rel == "defaultLink" {
+					if len(tg) != 2 {
+						t.Errorf("%s: the default link has attributes besides its title: %v", lang, tg)
+					}
+					continue
+				}
+				key := titleKeys[rel]
+				if key == "" {
+					t.Errorf("%s: unexpected link type %s", lang, member)
+					continue
+				}
+				var args []any
+				if rel == "pip" {
+					args = []any{j.packed.Code}
+				}
+				if title != word(lang, key, args...) {
+					t.Errorf("%s: %s title %q, want %q", lang, rel, title, word(lang, key, args...))
+				}
+				var intl []struct{ Value, Language string }
+				if err := json.Unmarshal(tg["title*"], &intl); err != nil {
+					t.Errorf("%s: %s has no title*: %v", lang, rel, err)
+				}
+				got := map[string]string{}
+				for _, v := range intl {
+					got[v.Language] = v.Value
+				}
+				for _, other := range []string{"fr", "en", "ar"} {
+					if got[other] != word(other, key, args...) {
+						t.Errorf("%s: %s title* in %s is %q, want %q", lang, rel, other, got[other], word(other, key, args...))
+					}
+				}
+			}
+		}
+		for _, rel := range []string{"pip", "defaultLink", "traceability", "certificationInfo"} {
+			if _, ok := ls.Linkset[0]["https://gs1.org/voc/"+rel]; !ok {
+				t.Errorf("%s: no %s", lang, rel)
+			}
+		}
 	}
 }
