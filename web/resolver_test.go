@@ -39,6 +39,74 @@ func TestResolverDescription(t *testing.T) {
 	}
 }
 
+// TestResolverDescriptionKeepsToTheSchema holds the description file to
+// the GS1-Conformant Resolver 1.2 description-file schema
+// (https://ref.gs1.org/standards/resolver/1.2.0/description-file-schema):
+// only members it defines, each of its type — resolverRoot an absolute
+// URI, primary keys from its enumeration of numeric AIs, CURIE prefixes
+// matching its pattern — readable from any origin.
+func TestResolverDescriptionKeepsToTheSchema(t *testing.T) {
+	e := webtest.New(t)
+	schemaKeys := []string{"01", "8006", "8013", "8010", "410", "411", "412", "413", "414", "415", "417", "8017", "8018", "255", "00", "253", "401", "402", "8003", "8004", "all"}
+	prefix := regexp.MustCompile(`^[a-zA-Z_][A-Za-z0-9_-]*?:$`)
+	for _, lang := range []string{"fr", "en", "ar"} {
+		resp, body := resolverGet(t, e, "GET", "/.well-known/gs1resolver", "Accept", "application/json", "Accept-Language", lang)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			t.Fatalf("%s: %d %s", lang, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		corsOK(t, "description", resp)
+		var d map[string]json.RawMessage
+		if err := json.Unmarshal(body, &d); err != nil {
+			t.Fatal(err)
+		}
+		for member := range d {
+			if !slices.Contains([]string{"name", "resolverRoot", "supportedPrimaryKeys", "supportedLinkType", "linkTypeDefaultCanBeLinkset", "jsonLdContextLocation", "contact"}, member) {
+				t.Errorf("%s: member %q is not in the 1.2 description-file schema", lang, member)
+			}
+		}
+		var f struct {
+			Name                        string   `json:"name"`
+			ResolverRoot                string   `json:"resolverRoot"`
+			SupportedPrimaryKeys        []string `json:"supportedPrimaryKeys"`
+			LinkTypeDefaultCanBeLinkset *bool    `json:"linkTypeDefaultCanBeLinkset"`
+			SupportedLinkType           []struct {
+				Namespace string `json:"namespace"`
+				Prefix    string `json:"prefix"`
+			} `json:"supportedLinkType"`
+			JSONLDContextLocation string `json:"jsonLdContextLocation"`
+			Contact               struct {
+				Fn string `json:"fn"`
+			} `json:"contact"`
+		}
+		if err := json.Unmarshal(body, &f); err != nil {
+			t.Fatalf("%s: a member has the wrong type: %v", lang, err)
+		}
+		if u, err := url.Parse(f.ResolverRoot); err != nil || !u.IsAbs() || f.ResolverRoot != e.Server.URL {
+			t.Errorf("%s: resolverRoot %q", lang, f.ResolverRoot)
+		}
+		for _, k := range f.SupportedPrimaryKeys {
+			if !slices.Contains(schemaKeys, k) {
+				t.Errorf("%s: primary key %q is not a numeric AI of the schema", lang, k)
+			}
+		}
+		for _, lt := range f.SupportedLinkType {
+			if u, err := url.Parse(lt.Namespace); err != nil || !u.IsAbs() || !prefix.MatchString(lt.Prefix) {
+				t.Errorf("%s: supportedLinkType %+v", lang, lt)
+			}
+		}
+		if f.LinkTypeDefaultCanBeLinkset == nil || *f.LinkTypeDefaultCanBeLinkset || f.Name == "" || f.Contact.Fn == "" ||
+			f.JSONLDContextLocation != "https://ref.gs1.org/standards/resolver/linkset-context" {
+			t.Errorf("%s: %s", lang, body)
+		}
+	}
+	// The name is in the visitor's language.
+	_, fr := resolverGet(t, e, "GET", "/.well-known/gs1resolver", "Accept-Language", "fr")
+	_, ar := resolverGet(t, e, "GET", "/.well-known/gs1resolver", "Accept-Language", "ar")
+	if string(fr) == string(ar) {
+		t.Errorf("the description does not follow the language: %s", ar)
+	}
+}
+
 // TestLinksetListsTheItemsLinks asks the real public route with
 // ?linkType=all (the resolver's linkset), as a scanner does.
 func TestLinksetListsTheItemsLinks(t *testing.T) {
