@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -515,6 +517,161 @@ func TestLinksetIsRFC9264(t *testing.T) {
 			if _, ok := ls.Linkset[0]["https://gs1.org/voc/"+rel]; !ok {
 				t.Errorf("%s: no %s", lang, rel)
 			}
+		}
+	}
+}
+
+// compressDL is GS1 Digital Link compression for the links Terroir prints
+// (GTIN and lot with optimisation 0B, a serial, non-GS1 pairs), written
+// here so a test can compress the codes of the lot it makes. It agrees
+// with GS1's toolkit: see TestCompressDLAgreesWithGS1sToolkit.
+func compressDL(gtin, lot, serial string, pairs ...string) string {
+	var b strings.Builder
+	bin := func(v uint64, n int) { fmt.Fprintf(&b, "%0*b", n, v) }
+	valueBits := func(n int) int { return int(math.Ceil(float64(n)*math.Log2(10) + 0.01)) }
+	const safe64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	alnum := func(v string, lengthBits int) {
+		digits, base64 := true, true
+		for _, r := range v {
+			digits = digits && r >= '0' && r <= '9'
+			base64 = base64 && strings.ContainsRune(safe64, r)
+		}
+		switch {
+		case digits:
+			bin(0, 3)
+			bin(uint64(len(v)), lengthBits)
+			n, _ := strconv.ParseUint(v, 10, 64)
+			bin(n, valueBits(len(v)))
+		case base64:
+			bin(3, 3)
+			bin(uint64(len(v)), lengthBits)
+			for _, r := range v {
+				bin(uint64(strings.IndexRune(safe64, r)), 6)
+			}
+		default:
+			bin(4, 3)
+			bin(uint64(len(v)), lengthBits)
+			for _, r := range v {
+				bin(uint64(r), 7)
+			}
+		}
+	}
+	g, _ := strconv.ParseUint(gtin, 10, 64)
+	b.WriteString("00001011") // 0B: 01 then 10
+	bin(g, 47)
+	alnum(lot, 5)
+	if serial != "" {
+		b.WriteString("00100001") // 21
+		alnum(serial, 5)
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		b.WriteString("1111") // F: a non-GS1 key=value pair
+		bin(uint64(len(pairs[i])), 7)
+		for _, r := range pairs[i] {
+			bin(uint64(strings.IndexRune(safe64, r)), 6)
+		}
+		alnum(pairs[i+1], 7)
+	}
+	bits := b.String()
+	bits += strings.Repeat("0", (6-len(bits)%6)%6)
+	var out strings.Builder
+	for i := 0; i < len(bits); i += 6 {
+		n, _ := strconv.ParseUint(bits[i:i+6], 2, 8)
+		out.WriteByte(safe64[n])
+	}
+	return "/" + out.String()
+}
+
+func TestCompressDLAgreesWithGS1sToolkit(t *testing.T) {
+	// Outputs of GS1DigitalLinkToolkit.js compressGS1DigitalLink.
+	for _, tt := range []struct{ gtin, lot, serial, s, want string }{
+		{"06111234567895", "SAF-9ZJN2BFK0", "03", "Mb5gPKw8_O5-Xw", "/Cwsdw-5drtqQAv3rJJuwIpWhCBA_A2McY3zAeVh5-dz8vg"},
+		{"06111234567895", "SAF-9ZJN2BFK0", "", "Mb5gPKw8_O5-Xw", "/Cwsdw-5drtqQAv3rJJuwIpWngbGOMb5gPKw8_O5-Xw"},
+		{"06111234567895", "12345", "", "", "/Cwsdw-5drgowOQ"},
+	} {
+		var pairs []string
+		if tt.s != "" {
+			pairs = []string{"s", tt.s}
+		}
+		if got := compressDL(tt.gtin, tt.lot, tt.serial, pairs...); got != tt.want {
+			t.Errorf("%+v: %s", tt, got)
+		}
+	}
+}
+
+// TestCompressedDigitalLinkResolves: "SHALL be able to decompress a URI to
+// generate a GS1 Digital Link URI" and "SHALL expose the uncompressed URI
+// in the Link response header with a rel value of owl:sameAs"
+// (GS1-Conformant Resolver 1.2). A compressed label resolves in place,
+// like its uncompressed form: page, linkset, linkType, HEAD and OPTIONS.
+func TestCompressedDigitalLinkResolves(t *testing.T) {
+	e := webtest.New(t)
+	j := packedJars(t, e, 10, true)
+	ref := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code, Serial: "03"}
+	signed := e.Codes.URL(ref)
+	sig := signed[strings.Index(signed, "?s=")+3:]
+	compressed := compressDL(ref.GTIN, ref.Lot, ref.Serial, "s", sig)
+	plain := e.Server.URL + ref.CanonicalPath()
+
+	resp, body := resolverGet(t, e, "GET", compressed, "Accept-Language", "fr")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Produit authentique") || !strings.Contains(string(body), "Safran de Taliouine 1 g") {
+		t.Fatalf("compressed label: %d %s", resp.StatusCode, body)
+	}
+	link := resp.Header.Get("Link")
+	if !strings.Contains(link, `<`+plain+`?s=`+sig+`>; rel="owl:sameAs"`) || !strings.Contains(link, `<`+plain+`?linkType=linkset>; rel="linkset"`) {
+		t.Errorf("Link %q", link)
+	}
+	corsOK(t, "compressed GET", resp)
+
+	// The linkset's anchor is the uncompressed URI.
+	for _, req := range [][]string{{compressed + "?linkType=linkset"}, {compressed, "Accept", "application/linkset+json"}} {
+		resp, body := resolverGet(t, e, "GET", req[0], req[1:]...)
+		var ls struct {
+			Linkset []struct {
+				Anchor string `json:"anchor"`
+			} `json:"linkset"`
+		}
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/linkset+json" || json.Unmarshal(body, &ls) != nil ||
+			len(ls.Linkset) != 1 || ls.Linkset[0].Anchor != plain {
+			t.Errorf("%v: %d %s", req, resp.StatusCode, body)
+		}
+	}
+	// A requested link type redirects to its target; the signature the
+	// compressed part holds is passed on with the rest of the query.
+	resp, _ = resolverGet(t, e, "GET", compressed+"?linkType=gs1:pip")
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != plain+"?s="+sig {
+		t.Errorf("gs1:pip: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, _ = resolverGet(t, e, "GET", compressed+"?linkType=gs1:traceability")
+	if want := e.Server.URL + "/api/v1/lots/" + j.packed.Code + "/epcis?s=" + sig; resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
+		t.Errorf("gs1:traceability: %d %s, want %s", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+	// HEAD and OPTIONS as on the uncompressed form.
+	head, headBody := resolverGet(t, e, "HEAD", compressed)
+	opts, _ := resolverGet(t, e, "OPTIONS", compressed)
+	if head.StatusCode != 200 || len(headBody) != 0 || opts.StatusCode != http.StatusNoContent || opts.Header.Get("Allow") != "GET, HEAD, OPTIONS" {
+		t.Errorf("HEAD %d, OPTIONS %d %s", head.StatusCode, opts.StatusCode, opts.Header.Get("Allow"))
+	}
+	corsOK(t, "compressed OPTIONS", opts)
+	// A compressed link without its signature is shown unverified, one with
+	// a forged signature as counterfeit: the same verdicts as uncompressed.
+	if _, page := getPage(t, e, compressDL(ref.GTIN, ref.Lot, ref.Serial), "fr"); !strings.Contains(page, "Code non vérifié") {
+		t.Errorf("unsigned compressed link is not shown as unverified")
+	}
+	if _, page := getPage(t, e, compressDL(ref.GTIN, ref.Lot, ref.Serial, "s", "AAAAAAAAAAAAAA"), "fr"); !strings.Contains(page, "Attention : code non authentique") {
+		t.Errorf("forged compressed link is not shown as counterfeit")
+	}
+	// A compressed link of a lot Terroir never issued is 404; a path that
+	// decodes to no valid GTIN is no compressed link, a plain 404; a
+	// compressed link of a serial the lot never had is 404 too.
+	for path, want := range map[string]int{
+		compressDL(ref.GTIN, "NOSUCHLOT", ""):     404,
+		compressDL(ref.GTIN, ref.Lot, "99"):       404,
+		compressDL("06111234567890", ref.Lot, ""): 404,
+		"/robots": 404,
+	} {
+		if resp, _ := resolverGet(t, e, "GET", path); resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
 		}
 	}
 }

@@ -211,6 +211,14 @@ func (s *Server) notFound(c *gin.Context) {
 		page.Fail(c, errNoEndpoint)
 		return
 	}
+	// A compressed GS1 Digital Link (issue 13) has no fixed path: it is
+	// answered as a public trace page, as its uncompressed form is.
+	if m := c.Request.Method; (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions) && s.trace.Uncompress(c) {
+		page.AnswerAs(c, page.PublicPages)
+		s.language(c)
+		s.trace.Compressed(c)
+		return
+	}
 	s.pageAuth(c)
 	s.language(c)
 	page.AnswerAs(c, page.AppPages)

@@ -140,7 +140,16 @@ func (h *Handlers) digitalLinkHeaders(c *gin.Context, ref traceability.TraceRef)
 	allowCORS(c)
 	c.Header("Vary", "Accept, Accept-Language, Cookie")
 	ls := strings.TrimRight(h.d.Codes.PublicURL, "/") + ref.CanonicalPath() + "?linkType=linkset"
-	c.Header("Link", `<`+ls+`>; rel="linkset"; type="`+linksetType+`"`)
+	addLink(c, `<`+ls+`>; rel="linkset"; type="`+linksetType+`"`)
+}
+
+// addLink adds a link to the answer's one Link header, comma-separated
+// (RFC 8288): clients that read only the first field value see them all.
+func addLink(c *gin.Context, l string) {
+	if prev := c.Writer.Header().Get("Link"); prev != "" {
+		l = prev + ", " + l
+	}
+	c.Header("Link", l)
 }
 
 // links are the item's links by link type, titled in every language. The
@@ -195,13 +204,7 @@ func (h *Handlers) linkset(c *gin.Context, l traceability.Lot, ref traceability.
 		page.Fail(c, err)
 		return
 	}
-	// One Link header, its links comma-separated (RFC 8288): clients that
-	// read only the first field value still see the JSON-LD context.
-	ctx := `<` + linksetContext + `>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"`
-	if prev := c.Writer.Header().Get("Link"); prev != "" {
-		ctx = prev + ", " + ctx
-	}
-	c.Header("Link", ctx)
+	addLink(c, `<`+linksetContext+`>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"`)
 	c.Header("Cache-Control", "private, max-age=60")
 	c.Header("Content-Language", page.Locale(c).Code())
 	c.Data(http.StatusOK, linksetType, b)
