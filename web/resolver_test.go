@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/webtest"
@@ -114,7 +117,7 @@ func TestResolverDescriptionKeepsToTheSchema(t *testing.T) {
 func TestLinksetListsTheItemsLinks(t *testing.T) {
 	e := webtest.New(t)
 	j := packedJars(t, e, 10, true)
-	ref := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code, Serial: "03"}
+	ref := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code, Serial: "U3"}
 	signed := e.Codes.URL(ref)
 	plain := e.Server.URL + ref.CanonicalPath()
 	for _, tt := range []struct {
@@ -241,7 +244,7 @@ func scansOf(t *testing.T, e *webtest.Env, signedPath string) int64 {
 func TestResolverHeadAndOptions(t *testing.T) {
 	e := webtest.New(t)
 	j := packedJars(t, e, 10, true)
-	unit := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code, Serial: "03"}
+	unit := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code, Serial: "U3"}
 	lot := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code}
 	signed := strings.TrimPrefix(e.Codes.URL(unit), e.Server.URL)
 	for _, path := range []string{unit.CanonicalPath(), lot.CanonicalPath(), "/.well-known/gs1resolver", "/.well-known/gs1resolver.json"} {
@@ -308,7 +311,7 @@ func TestResolverHeadAndOptions(t *testing.T) {
 func TestResolverLinkTypes(t *testing.T) {
 	e := webtest.New(t)
 	j := packedJars(t, e, 10, true)
-	ref := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code, Serial: "03"}
+	ref := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code, Serial: "U3"}
 	signed := e.Codes.URL(ref)
 	sig := signed[strings.Index(signed, "?s=")+3:]
 	path := ref.CanonicalPath()
@@ -607,7 +610,7 @@ func TestCompressDLAgreesWithGS1sToolkit(t *testing.T) {
 func TestCompressedDigitalLinkResolves(t *testing.T) {
 	e := webtest.New(t)
 	j := packedJars(t, e, 10, true)
-	ref := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code, Serial: "03"}
+	ref := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code, Serial: "U3"}
 	signed := e.Codes.URL(ref)
 	sig := signed[strings.Index(signed, "?s=")+3:]
 	compressed := compressDL(ref.GTIN, ref.Lot, ref.Serial, "s", sig)
@@ -666,12 +669,60 @@ func TestCompressedDigitalLinkResolves(t *testing.T) {
 	// compressed link of a serial the lot never had is 404 too.
 	for path, want := range map[string]int{
 		compressDL(ref.GTIN, "NOSUCHLOT", ""):     404,
-		compressDL(ref.GTIN, ref.Lot, "99"):       404,
+		compressDL(ref.GTIN, ref.Lot, "U99"):      404,
 		compressDL("06111234567890", ref.Lot, ""): 404,
 		"/robots": 404,
 	} {
 		if resp, _ := resolverGet(t, e, "GET", path); resp.StatusCode != want {
 			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
 		}
+	}
+}
+
+// TestUnitSerialsAndLabelsPrintedBefore: a lot packed now numbers its
+// units U1 … U{n} (no serial reads as a GS1 AI, see traceability's
+// TestUnitSerialsCannotReadAsAnAI); a lot packed before keeps its
+// zero-padded serials, so the labels already printed keep resolving.
+func TestUnitSerialsAndLabelsPrintedBefore(t *testing.T) {
+	e := webtest.New(t)
+	j := packedJars(t, e, 10, true)
+	fresh := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code}
+	check := func(what, serial string, want int, verdict string) {
+		t.Helper()
+		ref := fresh
+		ref.Serial = serial
+		st, page := getPage(t, e, strings.TrimPrefix(e.Codes.URL(ref), e.Server.URL), "fr")
+		if st != want || !strings.Contains(page, verdict) {
+			t.Errorf("%s /21/%s: %d, want %d %q", what, serial, st, want, verdict)
+		}
+	}
+	check("new lot", "U3", 200, "Produit authentique")
+	check("new lot", "U10", 200, "Produit authentique")
+	check("new lot", "03", 404, "Code inconnu")
+	check("new lot", "U03", 404, "Code inconnu")
+	// The QR code of unit 3 carries U3.
+	resp, body := e.Do("GET", "/api/v1/lots/"+j.packed.Code+"/qr.png?serial=U3", j.manager, nil)
+	if resp.StatusCode != 200 || !strings.Contains(decodeQR(t, body), "/21/U3?s=") {
+		t.Fatalf("QR of U3: %d", resp.StatusCode)
+	}
+
+	// A lot packed before the rule: its record has no serial form.
+	var older lotAnswer
+	if st := e.JSON("POST", "/api/v1/cooperatives/SIROUA/packings", j.manager, map[string]any{
+		"lot": j.dried.Code, "sku": "SAF-1G", "units": 10, "best_before": "2028-12-31", "serials": true}, &older); st != 201 {
+		t.Fatalf("second packing: %d", st)
+	}
+	if _, err := e.Store.Collection("lots").UpdateOne(context.Background(), bson.M{"_id": older.Code},
+		bson.M{"$unset": bson.M{"serial_form": ""}}); err != nil {
+		t.Fatal(err)
+	}
+	fresh.Lot = older.Code
+	check("lot packed before", "03", 200, "Produit authentique")
+	check("lot packed before", "10", 200, "Produit authentique")
+	check("lot packed before", "U3", 404, "Code inconnu")
+	check("lot packed before", "3", 404, "Code inconnu")
+	resp, body = e.Do("GET", "/api/v1/lots/"+older.Code+"/qr.png?serial=03", j.manager, nil)
+	if resp.StatusCode != 200 || !strings.Contains(decodeQR(t, body), "/21/03?s=") {
+		t.Fatalf("QR of 03 on a lot packed before: %d", resp.StatusCode)
 	}
 }
