@@ -203,6 +203,12 @@ var accessRules = map[string][]int{
 	"OPTIONS /01/:gtin/10/:lot/21/:serial":  resolverMethods,
 	"OPTIONS /.well-known/gs1resolver":      resolverMethods,
 	"OPTIONS /.well-known/gs1resolver.json": resolverMethods,
+	"GET /01/:gtin/10/:lot/":                public,
+	"GET /01/:gtin/10/:lot/21/:serial/":     public,
+	"HEAD /01/:gtin/10/:lot/":               resolverMethods,
+	"HEAD /01/:gtin/10/:lot/21/:serial/":    resolverMethods,
+	"OPTIONS /01/:gtin/10/:lot/":            resolverMethods,
+	"OPTIONS /01/:gtin/10/:lot/21/:serial/": resolverMethods,
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

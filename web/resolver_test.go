@@ -726,3 +726,43 @@ func TestUnitSerialsAndLabelsPrintedBefore(t *testing.T) {
 		t.Fatalf("QR of 03 on a lot packed before: %d", resp.StatusCode)
 	}
 }
+
+// TestResolverSyntaxErrorsAndTrailingSlash: "SHALL extract and
+// syntactically validate the URI … and report errors with an HTTP
+// response code of 400" (GS1's suite appends /foo to a Digital Link), and
+// "SHOULD tolerate trailing slashes" (the same answer with one, no
+// redirect).
+func TestResolverSyntaxErrorsAndTrailingSlash(t *testing.T) {
+	e := webtest.New(t)
+	j := packedJars(t, e, 10, true)
+	unit := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code, Serial: "U3"}
+	lot := traceability.TraceRef{GTIN: "06111234567895", Lot: j.packed.Code}
+	for path, want := range map[string]int{
+		lot.CanonicalPath() + "/foo":           400,
+		unit.CanonicalPath() + "/foo":          400,
+		"/01/06111234567895/21/U3":             400, // a serial needs its lot here
+		"/01/06111234567895/10":                400,
+		"/01/061112345678/10/" + j.packed.Code: 400,
+		"/01/06111234567895":                   404, // a product, not a lot Terroir resolves
+	} {
+		for _, m := range []string{"GET", "HEAD"} {
+			resp, _ := resolverGet(t, e, m, path)
+			if resp.StatusCode != want {
+				t.Errorf("%s %s: %d, want %d", m, path, resp.StatusCode, want)
+			}
+			corsOK(t, m+" "+path, resp)
+		}
+	}
+	for _, ref := range []traceability.TraceRef{lot, unit} {
+		for _, q := range []string{"", "?linkType=gs1:traceability", "?linkType=linkset"} {
+			a, ab := resolverGet(t, e, "GET", ref.CanonicalPath()+q)
+			b, bb := resolverGet(t, e, "GET", ref.CanonicalPath()+"/"+q)
+			if a.StatusCode != b.StatusCode || a.Header.Get("Location") != b.Header.Get("Location") || string(ab) != string(bb) {
+				t.Errorf("%s%s: %d %q without the slash, %d %q with", ref.CanonicalPath(), q, a.StatusCode, a.Header.Get("Location"), b.StatusCode, b.Header.Get("Location"))
+			}
+		}
+		if resp, _ := resolverGet(t, e, "OPTIONS", ref.CanonicalPath()+"/"); resp.StatusCode != http.StatusNoContent {
+			t.Errorf("OPTIONS with a slash: %d", resp.StatusCode)
+		}
+	}
+}

@@ -49,6 +49,10 @@ func (s *Server) routes() *gin.Engine {
 	for _, p := range []string{"/01/:gtin/10/:lot", "/01/:gtin/10/:lot/21/:serial"} {
 		public.HEAD(p, t.Page)
 		public.OPTIONS(p, t.Options)
+		// It SHOULD tolerate a trailing slash: the same answer, no redirect.
+		public.GET(p+"/", t.Page)
+		public.HEAD(p+"/", t.Page)
+		public.OPTIONS(p+"/", t.Options)
 	}
 	for _, p := range []string{"/.well-known/gs1resolver", "/.well-known/gs1resolver.json"} {
 		public.HEAD(p, t.Description)
@@ -217,6 +221,15 @@ func (s *Server) notFound(c *gin.Context) {
 		page.AnswerAs(c, page.PublicPages)
 		s.language(c)
 		s.trace.Compressed(c)
+		return
+	}
+	// Another path under /01/ is a Digital Link this resolver does not
+	// hold (GTIN alone: 404) or not a Digital Link at all (400), as the
+	// resolver standard asks; not a generic 404.
+	if m := c.Request.Method; (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions) && strings.HasPrefix(c.Request.URL.Path, "/01/") {
+		page.AnswerAs(c, page.PublicPages)
+		s.language(c)
+		s.trace.Unrouted(c)
 		return
 	}
 	s.pageAuth(c)

@@ -150,8 +150,32 @@ func (sc scanned) cloned() bool {
 // A scan counts only when the page or its JSON is shown to a GET: a
 // linkset, a redirect (the target page counts it) and a HEAD do not.
 func (h *Handlers) Page(c *gin.Context) {
-	ref, err := traceability.ParseTracePath(c.Request.URL.EscapedPath())
+	path := c.Request.URL.EscapedPath()
+	if strings.HasPrefix(path, "/01/") {
+		path = strings.TrimSuffix(path, "/") // tolerated on a Digital Link
+	}
+	ref, err := traceability.ParseTracePath(path)
 	h.page(c, ref, err)
+}
+
+// Unrouted answers a path under /01/ that no Digital Link route has: a
+// GTIN alone (a Digital Link, but Terroir resolves lots and units, not
+// products) is 404; anything else does not parse as a Digital Link and is
+// 400, both with CORS.
+func (h *Handlers) Unrouted(c *gin.Context) {
+	if c.Request.Method == http.MethodOptions {
+		h.Options(c)
+		return
+	}
+	segs := strings.Split(strings.Trim(c.Request.URL.EscapedPath(), "/"), "/")
+	if len(segs) == 2 {
+		if _, err := traceability.NormalizeGTIN(segs[1]); err == nil {
+			allowCORS(c)
+			h.problemPage(c, http.StatusNotFound, "unknown")
+			return
+		}
+	}
+	h.Page(c)
 }
 
 func (h *Handlers) page(c *gin.Context, ref traceability.TraceRef, err error) {
