@@ -52,3 +52,18 @@ func TestUncompressed(t *testing.T) {
 		}
 	}
 }
+
+// FuzzUncompressed: any path a client sends is decoded without panicking,
+// and what decodes is a Digital Link path of a GTIN.
+func FuzzUncompressed(f *testing.F) {
+	for _, s := range []string{"/HxHKVAdpQhCTxbrOF_yEFcx_4a2GeAh1mFOZkChg6Z8pgcEMEWpMganmIfESxTyJ5UvMJa9Za", "/ARHKVAdpQg",
+		"/Cwsdw-5drtqQAv3rJJuwIpWngbGOMb5gPKw8_O5-Xw", "/Ggsdw-5drtqQAv3rJJuwIpWiFQolR4", "/_____________", "/F", "/01/09780345418913/AQ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		p, _, err := Uncompressed(path)
+		if err == nil && (len(p) < len("/01/")+14 || p[:4] != "/01/") {
+			t.Fatalf("%q decoded as %q", path, p)
+		}
+	})
+}
