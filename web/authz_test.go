@@ -40,6 +40,10 @@ var (
 	// Credentials routes answer 401 for wrong credentials to anyone: any
 	// answer is right for the matrix.
 	credentials = []int{-1}
+	// HEAD and OPTIONS of the public GS1 resolver paths (issue 13) answer
+	// anyone, without session; the matrix asks only GET and POST, and
+	// resolver_test.go checks these through HTTP.
+	resolverMethods = []int{-1}
 )
 
 // knownGaps are role × route pairs where the answer is not yet the access
@@ -221,6 +225,22 @@ var accessRules = map[string][]int{
 	"POST /coop/:coop/payouts":                                         manageA,
 	"GET /impact":                                                      {admin, auditorA},
 	"GET /impact.csv":                                                  {admin, auditorA},
+
+	// GS1 resolver HEAD and OPTIONS (issue 13).
+	"HEAD /01/:gtin/10/:lot":                resolverMethods,
+	"HEAD /01/:gtin/10/:lot/21/:serial":     resolverMethods,
+	"HEAD /.well-known/gs1resolver":         resolverMethods,
+	"HEAD /.well-known/gs1resolver.json":    resolverMethods,
+	"OPTIONS /01/:gtin/10/:lot":             resolverMethods,
+	"OPTIONS /01/:gtin/10/:lot/21/:serial":  resolverMethods,
+	"OPTIONS /.well-known/gs1resolver":      resolverMethods,
+	"OPTIONS /.well-known/gs1resolver.json": resolverMethods,
+	"GET /01/:gtin/10/:lot/":                public,
+	"GET /01/:gtin/10/:lot/21/:serial/":     public,
+	"HEAD /01/:gtin/10/:lot/":               resolverMethods,
+	"HEAD /01/:gtin/10/:lot/21/:serial/":    resolverMethods,
+	"OPTIONS /01/:gtin/10/:lot/":            resolverMethods,
+	"OPTIONS /01/:gtin/10/:lot/21/:serial/": resolverMethods,
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

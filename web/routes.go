@@ -51,6 +51,20 @@ func (s *Server) routes() *gin.Engine {
 	// the .json name is what earlier drafts and some scanners ask for.
 	public.GET("/.well-known/gs1resolver", t.Description)
 	public.GET("/.well-known/gs1resolver.json", t.Description)
+	// GS1-Conformant Resolver 1.2 (issue 13): a resolver answers HEAD and
+	// OPTIONS (with CORS) on its Digital Links and description file.
+	for _, p := range []string{"/01/:gtin/10/:lot", "/01/:gtin/10/:lot/21/:serial"} {
+		public.HEAD(p, t.Page)
+		public.OPTIONS(p, t.Options)
+		// It SHOULD tolerate a trailing slash: the same answer, no redirect.
+		public.GET(p+"/", t.Page)
+		public.HEAD(p+"/", t.Page)
+		public.OPTIONS(p+"/", t.Options)
+	}
+	for _, p := range []string{"/.well-known/gs1resolver", "/.well-known/gs1resolver.json"} {
+		public.HEAD(p, t.Description)
+		public.OPTIONS(p, t.Options)
+	}
 	public.GET("/shop/:channel", sf.Catalogue)
 	public.GET("/shop/:channel/:sku", sf.Product)
 	public.GET("/photos/:file", sf.Photo)
@@ -241,6 +255,23 @@ var errNoEndpoint = problem.New(problem.NotFound, "no such endpoint")
 func (s *Server) notFound(c *gin.Context) {
 	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
 		page.Fail(c, errNoEndpoint)
+		return
+	}
+	// A compressed GS1 Digital Link (issue 13) has no fixed path: it is
+	// answered as a public trace page, as its uncompressed form is.
+	if m := c.Request.Method; (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions) && s.trace.Uncompress(c) {
+		page.AnswerAs(c, page.PublicPages)
+		s.language(c)
+		s.trace.Compressed(c)
+		return
+	}
+	// Another path under /01/ is a Digital Link this resolver does not
+	// hold (GTIN alone: 404) or not a Digital Link at all (400), as the
+	// resolver standard asks; not a generic 404.
+	if m := c.Request.Method; (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions) && strings.HasPrefix(c.Request.URL.Path, "/01/") {
+		page.AnswerAs(c, page.PublicPages)
+		s.language(c)
+		s.trace.Unrouted(c)
 		return
 	}
 	s.pageAuth(c)

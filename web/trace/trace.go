@@ -88,11 +88,11 @@ type scanned struct {
 	scans  int64
 }
 
-// resolve finds the lot behind a trace reference, checks the signature and
-// counts the scan. Unknown lots, a GTIN that is not the lot's and serials
+// resolve finds the lot behind a trace reference, checks the signature and,
+// when count is set, counts the scan. Unknown lots, a GTIN that is not the lot's and serials
 // the lot never had are ErrLotNotFound: for a consumer they are the same
 // thing, a code Terroir did not issue.
-func (h *Handlers) resolve(ctx context.Context, ref traceability.TraceRef, sig string) (scanned, error) {
+func (h *Handlers) resolve(ctx context.Context, ref traceability.TraceRef, sig string, count bool) (scanned, error) {
 	code := traceability.NormalizeLotCode(ref.Lot)
 	if !traceability.ValidLotCode(code) {
 		return scanned{}, traceability.ErrLotNotFound // a typo or a forgery: no lookup needed
@@ -119,7 +119,7 @@ func (h *Handlers) resolve(ctx context.Context, ref traceability.TraceRef, sig s
 	default:
 		sc.state = stateCounterfeit
 	}
-	if sc.state == stateAuthentic {
+	if sc.state == stateAuthentic && count {
 		// Only genuine scans count: forged codes must not push a real
 		// label over the cloned-label threshold.
 		n, err := h.d.Scans.Add(ctx, l, ref.Serial)
@@ -140,18 +140,63 @@ func (sc scanned) cloned() bool {
 	return l.Source == traceability.SourcePacking && sc.scans > l.Quantity*3+20
 }
 
-// Page answers GET /t/{lot} and the Digital Link paths: the trace page, its
-// JSON (Accept: application/json), or with ?linkType=all the linkset.
+// Page answers GET and HEAD on /t/{lot} and the Digital Link paths: the
+// trace page, its JSON (Accept: application/json), and on a Digital Link
+// what GS1-Conformant Resolver 1.2 asks of a resolver: the linkset
+// (?linkType=linkset or all, or Accept: application/linkset+json), a 307
+// to the link of a requested ?linkType, 404 for a link type the item does
+// not have, CORS and the Link header to the linkset.
+//
+// A scan counts only when the page or its JSON is shown to a GET: a
+// linkset, a redirect (the target page counts it) and a HEAD do not.
 func (h *Handlers) Page(c *gin.Context) {
-	ref, err := traceability.ParseTracePath(c.Request.URL.EscapedPath())
+	path := c.Request.URL.EscapedPath()
+	if strings.HasPrefix(path, "/01/") {
+		path = strings.TrimSuffix(path, "/") // tolerated on a Digital Link
+	}
+	ref, err := traceability.ParseTracePath(path)
+	h.page(c, ref, err)
+}
+
+// Unrouted answers a path under /01/ that no Digital Link route has: a
+// GTIN alone (a Digital Link, but Terroir resolves lots and units, not
+// products) is 404; anything else does not parse as a Digital Link and is
+// 400, both with CORS.
+func (h *Handlers) Unrouted(c *gin.Context) {
+	if c.Request.Method == http.MethodOptions {
+		h.Options(c)
+		return
+	}
+	segs := strings.Split(strings.Trim(c.Request.URL.EscapedPath(), "/"), "/")
+	if len(segs) == 2 {
+		if _, err := traceability.NormalizeGTIN(segs[1]); err == nil {
+			allowCORS(c)
+			h.problemPage(c, http.StatusNotFound, "unknown")
+			return
+		}
+	}
+	h.Page(c)
+}
+
+func (h *Handlers) page(c *gin.Context, ref traceability.TraceRef, err error) {
+	digitalLink := err == nil && ref.GTIN != ""
+	if digitalLink || strings.HasPrefix(c.Request.URL.Path, "/01/") {
+		allowCORS(c)
+	}
 	if err != nil {
 		h.problemPage(c, http.StatusBadRequest, "malformed")
 		return
 	}
 	wantsJSON := strings.Contains(c.GetHeader("Accept"), "application/json")
-	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"))
+	linkType := c.Query("linkType")
+	asLinkset := digitalLink && (linkType == "linkset" || linkType == "all" || (linkType == "" && wantsLinkset(c.GetHeader("Accept"))))
+	count := c.Request.Method == http.MethodGet && !asLinkset && (linkType == "" || !digitalLink)
+	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"), count)
+	if digitalLink {
+		h.digitalLinkHeaders(c, ref)
+	}
 	switch {
-	case errors.Is(err, traceability.ErrLotNotFound) && wantsJSON:
+	case errors.Is(err, traceability.ErrLotNotFound) && (wantsJSON || asLinkset):
 		page.Fail(c, errUnknownCode)
 		return
 	case errors.Is(err, traceability.ErrLotNotFound):
@@ -161,8 +206,14 @@ func (h *Handlers) Page(c *gin.Context) {
 		page.Fail(c, err)
 		return
 	}
-	if c.Query("linkType") == "all" && ref.GTIN != "" {
+	if asLinkset {
 		h.linkset(c, sc.entry.rec.Lot, sc.ref)
+		return
+	}
+	if digitalLink && linkType != "" {
+		if !h.redirect(c, sc.entry.rec.Lot, sc.ref, linkType) {
+			h.problemPage(c, http.StatusNotFound, "nolink")
+		}
 		return
 	}
 	if wantsJSON {
@@ -185,7 +236,7 @@ func (h *Handlers) Page(c *gin.Context) {
 func writeHTML(c *gin.Context, status int, b []byte) {
 	// Private and short: the page shows a live authenticity verdict.
 	c.Header("Cache-Control", "private, max-age=60")
-	c.Header("Vary", "Accept-Language, Cookie")
+	c.Header("Vary", "Accept, Accept-Language, Cookie")
 	c.Data(status, "text/html; charset=utf-8", b)
 }
 
@@ -215,7 +266,7 @@ func (h *Handlers) JSON(c *gin.Context) {
 		page.Fail(c, problem.Field("serial", "this lot has no unit serials"))
 		return
 	}
-	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"))
+	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"), true)
 	if errors.Is(err, traceability.ErrLotNotFound) {
 		err = errUnknownCode
 	}
