@@ -189,6 +189,12 @@ var accessRules = map[string][]int{
 	"POST /platform/:shop/orders/:id/deliver":      ownerShopS,
 	"POST /platform/:shop/orders/:id/cancel":       ownerShopS,
 	"POST /platform/:shop/orders/:id/refund":       ownerShopS,
+	// Quality (issue 18): laboratory results, evidence files, consignments.
+	"POST /api/v1/lots/:code/lab-results":           manageA,
+	"GET /api/v1/lots/:code/lab-results":            readA,
+	"GET /api/v1/lots/:code/lab-results/:id/report": readA,
+	"POST /lots/:code/lab-results":                  manageA,
+	"GET /lots/:code/lab-results/:id/report":        readA,
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

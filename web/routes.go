@@ -122,6 +122,10 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/orders/:id/cancel", a.CancelOrder)
 	v1.GET("/orders/:id/packing-list", a.PackingList)
 	v1.POST("/stripe/webhook", a.StripeWebhook)
+	// Quality (issue 18): laboratory results, evidence files, consignments.
+	v1.POST("/lots/:code/lab-results", a.AddLabResult) // api.LabResultRoute: its own body limit
+	v1.GET("/lots/:code/lab-results", a.ListLabResults)
+	v1.GET("/lots/:code/lab-results/:id/report", a.LabReport)
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.
@@ -179,6 +183,9 @@ func (s *Server) routes() *gin.Engine {
 	pages.GET("/checkout", sf.Checkout)
 	pages.POST("/checkout", sf.CheckoutSubmit)
 	pages.GET("/orders/:id", sf.Order)
+	// Quality (issue 18): laboratory results, evidence files, consignments.
+	pages.POST("/lots/:code/lab-results", bo.AddLabResult) // backoffice.LabResultRoute: its own body limit
+	pages.GET("/lots/:code/lab-results/:id/report", bo.LabReport)
 	return r
 }
 

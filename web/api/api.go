@@ -147,6 +147,7 @@ type Deps struct {
 	Stock          Stock
 	Orders         Orders
 	Accounts       Accounts
+	Quality        Quality            // laboratory results (issue 18)
 	Payments       orders.Payments    // verifies Stripe webhooks
 	Codes          traceability.Codes // public URL and signer of trace codes
 	Backups        Backups

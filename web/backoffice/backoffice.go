@@ -143,6 +143,7 @@ type Deps struct {
 	Products     Products
 	Orders       Orders
 	Accounts     Accounts
+	Quality      Quality            // laboratory results (issue 18)
 	Codes        traceability.Codes // signs the trace links of receipts and order pages
 	Pages        *page.Renderer
 	Now          func() time.Time
