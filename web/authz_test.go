@@ -195,6 +195,14 @@ var accessRules = map[string][]int{
 	"GET /api/v1/lots/:code/lab-results/:id/report": readA,
 	"POST /lots/:code/lab-results":                  manageA,
 	"GET /lots/:code/lab-results/:id/report":        readA,
+	"GET /api/v1/cooperatives/:coop/evidence":       readA,
+	"POST /api/v1/cooperatives/:coop/evidence":      readA,
+	"GET /api/v1/lots/:code/evidence":               readA,
+	"POST /api/v1/lots/:code/evidence":              readA,
+	"GET /api/v1/evidence-jobs/:id":                 readA, // a job of A's (404 for others)
+	"GET /api/v1/evidence-jobs/:id/file":            readA,
+	"POST /audit/:coop/evidence":                    readA,
+	"GET /audit/:coop/evidence/:id/file":            readA,
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

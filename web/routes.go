@@ -126,6 +126,12 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/lots/:code/lab-results", a.AddLabResult) // api.LabResultRoute: its own body limit
 	v1.GET("/lots/:code/lab-results", a.ListLabResults)
 	v1.GET("/lots/:code/lab-results/:id/report", a.LabReport)
+	v1.GET("/cooperatives/:coop/evidence", a.CooperativeEvidence)
+	v1.POST("/cooperatives/:coop/evidence", a.CooperativeEvidence)
+	v1.GET("/lots/:code/evidence", a.LotEvidence)
+	v1.POST("/lots/:code/evidence", a.LotEvidence)
+	v1.GET("/evidence-jobs/:id", a.EvidenceJob)
+	v1.GET("/evidence-jobs/:id/file", a.EvidenceFile)
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.
@@ -186,6 +192,8 @@ func (s *Server) routes() *gin.Engine {
 	// Quality (issue 18): laboratory results, evidence files, consignments.
 	pages.POST("/lots/:code/lab-results", bo.AddLabResult) // backoffice.LabResultRoute: its own body limit
 	pages.GET("/lots/:code/lab-results/:id/report", bo.LabReport)
+	pages.POST("/audit/:coop/evidence", bo.StartEvidence)
+	pages.GET("/audit/:coop/evidence/:id/file", bo.EvidenceFile)
 	return r
 }
 

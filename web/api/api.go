@@ -148,6 +148,7 @@ type Deps struct {
 	Orders         Orders
 	Accounts       Accounts
 	Quality        Quality            // laboratory results (issue 18)
+	Evidence       Evidence           // evidence files (issue 18)
 	Payments       orders.Payments    // verifies Stripe webhooks
 	Codes          traceability.Codes // public URL and signer of trace codes
 	Backups        Backups

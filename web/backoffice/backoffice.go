@@ -144,6 +144,7 @@ type Deps struct {
 	Orders       Orders
 	Accounts     Accounts
 	Quality      Quality            // laboratory results (issue 18)
+	Evidence     Evidence           // evidence files (issue 18)
 	Codes        traceability.Codes // signs the trace links of receipts and order pages
 	Pages        *page.Renderer
 	Now          func() time.Time

@@ -2,6 +2,7 @@ package page
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -73,4 +74,16 @@ func ServeReport(c *gin.Context, r traceability.Report) {
 	c.Header("Content-Length", strconv.FormatInt(r.Size, 10))
 	c.Status(http.StatusOK)
 	_, _ = io.Copy(c.Writer, r.Body)
+}
+
+// ServeEvidence writes an evidence file as a ZIP attachment, with its
+// SHA-256 in a header for the one who archives it.
+func ServeEvidence(c *gin.Context, dl traceability.EvidenceDownload) {
+	c.Header("Content-Type", dl.ContentType)
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, dl.FileName))
+	c.Header("Content-Length", strconv.FormatInt(dl.Size, 10))
+	c.Header("X-Content-SHA256", dl.SHA256)
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Status(http.StatusOK)
+	_, _ = io.Copy(c.Writer, dl.Body)
 }
