@@ -203,6 +203,19 @@ var accessRules = map[string][]int{
 	"GET /api/v1/evidence-jobs/:id/file":            readA,
 	"POST /audit/:coop/evidence":                    readA,
 	"GET /audit/:coop/evidence/:id/file":            readA,
+	"POST /api/v1/consignments":                     signedIn, // the cooperative is in the body: {} is 400 for all; TestConsignmentsThroughHTTP checks the roles
+	"POST /api/v1/cooperatives/:coop/consignments":  manageA,
+	"GET /api/v1/cooperatives/:coop/consignments":   readA,
+	"GET /api/v1/consignments/:id":                  readA, // and the destination's manager
+	"GET /api/v1/consignments/:id/sheet.csv":        readA,
+	"GET /api/v1/consignments/:id/sheet.pdf":        readA,
+	"POST /api/v1/consignments/:id/coi":             manageA,
+	"GET /coop/:coop/consignments":                  readA,
+	"POST /coop/:coop/consignments":                 manageA,
+	"GET /coop/:coop/consignments/:id":              readA,
+	"POST /coop/:coop/consignments/:id/coi":         manageA,
+	"GET /coop/:coop/consignments/:id/sheet.csv":    readA,
+	"GET /coop/:coop/consignments/:id/sheet.pdf":    readA,
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

@@ -132,6 +132,13 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/lots/:code/evidence", a.LotEvidence)
 	v1.GET("/evidence-jobs/:id", a.EvidenceJob)
 	v1.GET("/evidence-jobs/:id/file", a.EvidenceFile)
+	v1.POST("/consignments", a.CreateConsignment)
+	v1.POST("/cooperatives/:coop/consignments", a.CreateConsignment)
+	v1.GET("/cooperatives/:coop/consignments", a.ListConsignments)
+	v1.GET("/consignments/:id", a.GetConsignment)
+	v1.GET("/consignments/:id/sheet.csv", a.ConsignmentSheetCSV)
+	v1.GET("/consignments/:id/sheet.pdf", a.ConsignmentSheetPDF)
+	v1.POST("/consignments/:id/coi", a.SetCOINumber)
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.
@@ -194,6 +201,12 @@ func (s *Server) routes() *gin.Engine {
 	pages.GET("/lots/:code/lab-results/:id/report", bo.LabReport)
 	pages.POST("/audit/:coop/evidence", bo.StartEvidence)
 	pages.GET("/audit/:coop/evidence/:id/file", bo.EvidenceFile)
+	pages.GET("/coop/:coop/consignments", bo.ConsignmentsPage)
+	pages.POST("/coop/:coop/consignments", bo.ManagesCoop, bo.CreateConsignment)
+	pages.GET("/coop/:coop/consignments/:id", bo.ConsignmentPage)
+	pages.POST("/coop/:coop/consignments/:id/coi", bo.ManagesCoop, bo.SetCOINumber)
+	pages.GET("/coop/:coop/consignments/:id/sheet.csv", bo.ConsignmentSheet("csv"))
+	pages.GET("/coop/:coop/consignments/:id/sheet.pdf", bo.ConsignmentSheet("pdf"))
 	return r
 }
 

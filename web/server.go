@@ -167,10 +167,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		Quotes: deps.Stock, Codes: deps.Codes, Pages: s.pages})
 	s.backoffice = backoffice.New(backoffice.Deps{Cooperatives: deps.Traceability, Records: deps.Traceability, Audits: deps.Traceability,
 		Shops: deps.Shops, Stock: deps.Stock, Catalogue: channels, Products: deps.Catalog, Orders: deps.Orders, Accounts: deps.Accounts,
-		Quality: deps.Traceability, Evidence: deps.Evidence, Codes: deps.Codes, Pages: s.pages, Now: deps.Now})
+		Quality: deps.Traceability, Evidence: deps.Evidence, Consignments: deps.Traceability, Codes: deps.Codes, Pages: s.pages, Now: deps.Now})
 	s.api = api.New(api.Deps{Network: deps.Traceability, Records: deps.Traceability, Certifications: deps.Traceability, Catalog: deps.Catalog,
 		Channels: channels, Shops: deps.Shops, Stock: deps.Stock, Orders: deps.Orders, Accounts: deps.Accounts, Payments: deps.Payments,
-		Quality: deps.Traceability, Evidence: deps.Evidence, Codes: deps.Codes, Backups: deps.Store, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
+		Quality: deps.Traceability, Evidence: deps.Evidence, Consignments: deps.Traceability, Codes: deps.Codes, Backups: deps.Store, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
 	registerBackupMetrics(reg, deps.Store)
 	s.engine = s.routes()
 	return s, nil

@@ -149,6 +149,7 @@ type Deps struct {
 	Accounts       Accounts
 	Quality        Quality            // laboratory results (issue 18)
 	Evidence       Evidence           // evidence files (issue 18)
+	Consignments   Consignments       // export consignments (issue 18)
 	Payments       orders.Payments    // verifies Stripe webhooks
 	Codes          traceability.Codes // public URL and signer of trace codes
 	Backups        Backups

@@ -145,6 +145,7 @@ type Deps struct {
 	Accounts     Accounts
 	Quality      Quality            // laboratory results (issue 18)
 	Evidence     Evidence           // evidence files (issue 18)
+	Consignments Consignments       // export consignments (issue 18)
 	Codes        traceability.Codes // signs the trace links of receipts and order pages
 	Pages        *page.Renderer
 	Now          func() time.Time

@@ -48,6 +48,7 @@ func recordsNav(l *i18n.Locale, coop, current string) page.SubNav {
 		{secLots, base + "/lots", l.T("lots")},
 		{secHoldings, base + "/holdings", l.T("sh_holdings")},
 		{secStatements, base + "/statements", l.T("stm_title")},
+		{secConsignments, base + "/consignments", l.T("consignments")},
 		{secAudit, "/audit/" + esc(coop), l.T("audit")},
 	}
 	nav := page.SubNav{Label: l.T("records")}

@@ -1,6 +1,7 @@
 package page
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web/documents"
 )
 
 // Laboratory reports (issue 18): the form fields of a result and the
@@ -86,4 +88,24 @@ func ServeEvidence(c *gin.Context, dl traceability.EvidenceDownload) {
 	c.Header("X-Content-Type-Options", "nosniff")
 	c.Status(http.StatusOK)
 	_, _ = io.Copy(c.Writer, dl.Body)
+}
+
+// ServeConsignmentSheet writes a consignment's sheet, CSV or PDF, as an
+// attachment named after it.
+func ServeConsignmentSheet(c *gin.Context, cs traceability.Consignment, format string) {
+	var buf bytes.Buffer
+	var err error
+	ctype := "text/csv; charset=utf-8"
+	if format == "pdf" {
+		ctype, err = "application/pdf", documents.ConsignmentPDF(&buf, cs)
+	} else {
+		err = traceability.ConsignmentCSV(&buf, cs)
+	}
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="consignment-%s.%s"`, cs.ID, format))
+	c.Header("Cache-Control", "private, no-store")
+	c.Data(http.StatusOK, ctype, buf.Bytes())
 }
