@@ -157,6 +157,17 @@ func TestLabResultsThroughHTTP(t *testing.T) {
 	if st, out := postLabResult(t, e, b.manager, dried.Code, categoryI(), "r.pdf", report); st != 404 {
 		t.Errorf("other cooperative's manager: %d %v", st, out)
 	}
+	huge := append([]byte("%PDF-1.4\n"), make([]byte, 10<<20)...)
+	huge = append(huge, []byte("\n%%EOF\n")...)
+	if st, out := postLabResult(t, e, a.manager, dried.Code, categoryI(), "huge.pdf", huge); st != 413 || errField(out) != "report" {
+		t.Errorf("report over 10 MB: %d %v", st, out)
+	}
+	var refusal webtest.APIError
+	if st := e.JSON("POST", "/api/v1/lots/"+dried.Code+"/lab-results", a.manager, map[string]any{"laboratory": map[string]string{"name": "L", "accreditation": "A"},
+		"sample_date": "2025-11-20", "report_date": "2025-11-28", "e257": 88.6, "e330": 33.2, "e440": 241, "moisture": 140, "floral_waste": 0.3,
+		"foreign_matter": 0.05}, &refusal); st != 400 || refusal.Error.Field != "moisture" {
+		t.Errorf("JSON moisture over 100 %%: %d %+v", st, refusal)
+	}
 	if n := len(results(dried.Code)); n != 0 || e.Count("blobs") != 0 {
 		t.Fatalf("refused results stored: %d results, %d blobs", n, e.Count("blobs"))
 	}
@@ -203,9 +214,26 @@ func TestLabResultsThroughHTTP(t *testing.T) {
 		t.Errorf("PNG download: %v", resp.Header)
 	}
 
+	// Figures alone, as JSON, are a result too (the report may follow).
+	st, third := a.dry(t, fresh, 40, 8)
+	if st != 201 {
+		t.Fatalf("drying: %d", st)
+	}
+	var created struct {
+		Result struct {
+			Category  string `json:"category"`
+			ReportURL string `json:"report_url"`
+		} `json:"result"`
+	}
+	if st := e.JSON("POST", "/api/v1/lots/"+third.Code+"/lab-results", a.manager, map[string]any{"laboratory": map[string]string{"name": "L", "accreditation": "A"},
+		"sample_date": "2025-11-20", "report_date": "2025-11-28", "e257": 60, "e330": 22, "e440": "130,5", "moisture": 11, "floral_waste": 4,
+		"foreign_matter": 0.8}, &created); st != 201 || created.Result.Category != "III" || created.Result.ReportURL != "" {
+		t.Errorf("JSON result: %d %+v", st, created)
+	}
+
 	// The trace page says the category in each language, with the
 	// laboratory and date; the trace JSON carries the quality.
-	for lang, want := range map[string]string{"fr": "Catégorie I (ISO 3632)", "en": "Category I (ISO 3632)", "ar": "الفئة I (ISO 3632)"} {
+	for lang, want := range map[string]string{"fr": "Catégorie I (ISO 3632)", "en": "Category I (ISO 3632)", "ar": "الفئة \u2066I (ISO 3632)\u2069"} {
 		page := tracePage(t, e, dried.Code, lang)
 		if !strings.Contains(page, want) || !strings.Contains(page, "Laboratoire Souss Analyses") || !strings.Contains(page, "2025-11-28") {
 			t.Errorf("%s trace page does not say %q with the laboratory", lang, want)
@@ -263,7 +291,6 @@ func TestLabResultsThroughHTTP(t *testing.T) {
 	if resp.StatusCode != 200 || strings.Contains(pdftest.Text(t, body), "ISO 3632") {
 		t.Errorf("blend's labels: %d, a category printed", resp.StatusCode)
 	}
-	var refusal webtest.APIError
 	if st := e.JSON("GET", "/api/v1/lots/"+mixed+"/labels.pdf?count=1&category=I", a.manager, nil, &refusal); st != 409 || refusal.Error.Field != "category" {
 		t.Errorf("category claim on a blend: %d %+v", st, refusal)
 	}
