@@ -72,6 +72,11 @@ func TestConsignmentsThroughHTTP(t *testing.T) {
 		"kind":  "saffron_dried", "cooperative": "SIROUA", "unit_size": map[string]any{"amount": 1, "unit": "g"}, "gtin": "6111234567895"}, nil); st != 201 {
 		t.Fatalf("product: %d", st)
 	}
+	lab := categoryI()
+	lab["sample_date"], lab["report_date"] = "2026-11-20", "2026-11-28"
+	if st, out := postLabResult(t, e, a.manager, toPack.Code, lab, "rapport.pdf", labPDF(t)); st != 201 {
+		t.Fatalf("lab result: %d %v", st, out)
+	}
 	var jars lotAnswer
 	if st := e.JSON("POST", "/api/v1/cooperatives/SIROUA/packings", a.manager, map[string]any{
 		"lot": toPack.Code, "sku": "SAF-1G", "units": 30, "best_before": "2028-12-31"}, &jars); st != 201 {
@@ -180,8 +185,16 @@ func TestConsignmentsThroughHTTP(t *testing.T) {
 		t.Fatalf("receipt: %d", st)
 	}
 	e.JSON("GET", "/api/v1/consignments/"+cs.ID, eu, nil, &got)
-	if len(got.Receipts) != 1 || got.Receipts[0].Units != 10 || got.Lines[1].ReceivedUnits != 10 {
-		t.Errorf("receipts %+v", got)
+	if len(got.Receipts) != 1 || got.Receipts[0].Units != 10 || got.Lines[1].ReceivedUnits != 10 || got.Lines[1].Category != "I" || got.Lines[0].Category != "" {
+		t.Errorf("receipts and categories %+v", got)
+	}
+	// The EU shop's product page shows the jars' category by their trace link.
+	if st := e.JSON("PUT", "/api/v1/products/SAF-1G/prices/EU-PLATFORM", eu, map[string]any{"amount": 1200, "currency": "EUR"}, nil); st != 200 {
+		t.Fatalf("price: %d", st)
+	}
+	if resp, body := e.Do("GET", "/shop/EU-PLATFORM/SAF-1G", "", nil, "Accept-Language", "fr"); resp.StatusCode != 200 ||
+		!strings.Contains(string(body), "Catégorie I (ISO 3632)") || !strings.Contains(string(body), jars.Code) {
+		t.Errorf("product page: %d, no category by lot %s", resp.StatusCode, jars.Code)
 	}
 
 	// The cooperative's page: the list, the declaration form, the page of
