@@ -188,6 +188,13 @@ func TestConsignmentsThroughHTTP(t *testing.T) {
 	if len(got.Receipts) != 1 || got.Receipts[0].Units != 10 || got.Lines[1].ReceivedUnits != 10 || got.Lines[1].Category != "I" || got.Lines[0].Category != "" {
 		t.Errorf("receipts and categories %+v", got)
 	}
+	// The platform's back office books a receipt against the consignment.
+	pb := newBrowser(t, e)
+	pb.loginAs("eu@plateforme.fr")
+	_, page := pb.get("/shop-admin/EU-PLATFORM")
+	if resp, _ := pb.post("/shop-admin/EU-PLATFORM/receipts", url.Values{"csrf": {csrfOf(t, page)}, "lot": {jars.Code}, "units": {"1"}, "consignment": {cs.ID}}); resp.StatusCode != http.StatusConflict {
+		t.Errorf("receipt beyond the consignment from the page: %d", resp.StatusCode)
+	}
 	// The EU shop's product page shows the jars' category by their trace link.
 	if st := e.JSON("PUT", "/api/v1/products/SAF-1G/prices/EU-PLATFORM", eu, map[string]any{"amount": 1200, "currency": "EUR"}, nil); st != 200 {
 		t.Fatalf("price: %d", st)
@@ -201,7 +208,7 @@ func TestConsignmentsThroughHTTP(t *testing.T) {
 	// a consignment with its sheet, receipts and COI.
 	br := newBrowser(t, e)
 	br.loginAs("siroua@coop.ma")
-	_, page := br.get("/coop/SIROUA/consignments")
+	_, page = br.get("/coop/SIROUA/consignments")
 	if !strings.Contains(page, cs.ID) || !strings.Contains(page, `action="/coop/SIROUA/consignments"`) {
 		t.Fatal("the consignments page lacks the list or the form")
 	}
