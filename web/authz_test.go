@@ -241,6 +241,33 @@ var accessRules = map[string][]int{
 	"HEAD /01/:gtin/10/:lot/21/:serial/":    resolverMethods,
 	"OPTIONS /01/:gtin/10/:lot/":            resolverMethods,
 	"OPTIONS /01/:gtin/10/:lot/21/:serial/": resolverMethods,
+	// Quality (issue 18): laboratory results, evidence files, consignments.
+	"POST /api/v1/lots/:code/lab-results":           manageA,
+	"GET /api/v1/lots/:code/lab-results":            readA,
+	"GET /api/v1/lots/:code/lab-results/:id/report": readA,
+	"POST /lots/:code/lab-results":                  manageA,
+	"GET /lots/:code/lab-results/:id/report":        readA,
+	"GET /api/v1/cooperatives/:coop/evidence":       readA,
+	"POST /api/v1/cooperatives/:coop/evidence":      readA,
+	"GET /api/v1/lots/:code/evidence":               readA,
+	"POST /api/v1/lots/:code/evidence":              readA,
+	"GET /api/v1/evidence-jobs/:id":                 readA, // a job of A's (404 for others)
+	"GET /api/v1/evidence-jobs/:id/file":            readA,
+	"POST /audit/:coop/evidence":                    readA,
+	"GET /audit/:coop/evidence/:id/file":            readA,
+	"POST /api/v1/consignments":                     signedIn, // the cooperative is in the body: {} is 400 for all; TestConsignmentsThroughHTTP checks the roles
+	"POST /api/v1/cooperatives/:coop/consignments":  manageA,
+	"GET /api/v1/cooperatives/:coop/consignments":   readA,
+	"GET /api/v1/consignments/:id":                  readA, // and the destination's manager
+	"GET /api/v1/consignments/:id/sheet.csv":        readA,
+	"GET /api/v1/consignments/:id/sheet.pdf":        readA,
+	"POST /api/v1/consignments/:id/coi":             manageA,
+	"GET /coop/:coop/consignments":                  readA,
+	"POST /coop/:coop/consignments":                 manageA,
+	"GET /coop/:coop/consignments/:id":              readA,
+	"POST /coop/:coop/consignments/:id/coi":         manageA,
+	"GET /coop/:coop/consignments/:id/sheet.csv":    readA,
+	"GET /coop/:coop/consignments/:id/sheet.pdf":    readA,
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

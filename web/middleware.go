@@ -114,6 +114,8 @@ func (s *Server) limitBody(c *gin.Context) {
 		limit = max(limit, api.ImportBodyLimit)
 	case backoffice.ImportRoute:
 		limit = max(limit, backoffice.ImportBodyLimit)
+	case api.LabResultRoute, backoffice.LabResultRoute:
+		limit = max(limit, api.LabResultBodyLimit) // laboratory reports: 10 MB
 	}
 	if c.Request.ContentLength > limit {
 		page.Fail(c, &http.MaxBytesError{Limit: limit})

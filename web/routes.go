@@ -159,6 +159,23 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/lots/:code/shares", a.Shares)
 	// Register imports (issue 19).
 	v1.POST("/cooperatives/:coop/imports", a.Import) // api.ImportRoute: its own body limit
+	// Quality (issue 18): laboratory results, evidence files, consignments.
+	v1.POST("/lots/:code/lab-results", a.AddLabResult) // api.LabResultRoute: its own body limit
+	v1.GET("/lots/:code/lab-results", a.ListLabResults)
+	v1.GET("/lots/:code/lab-results/:id/report", a.LabReport)
+	v1.GET("/cooperatives/:coop/evidence", a.CooperativeEvidence)
+	v1.POST("/cooperatives/:coop/evidence", a.CooperativeEvidence)
+	v1.GET("/lots/:code/evidence", a.LotEvidence)
+	v1.POST("/lots/:code/evidence", a.LotEvidence)
+	v1.GET("/evidence-jobs/:id", a.EvidenceJob)
+	v1.GET("/evidence-jobs/:id/file", a.EvidenceFile)
+	v1.POST("/consignments", a.CreateConsignment)
+	v1.POST("/cooperatives/:coop/consignments", a.CreateConsignment)
+	v1.GET("/cooperatives/:coop/consignments", a.ListConsignments)
+	v1.GET("/consignments/:id", a.GetConsignment)
+	v1.GET("/consignments/:id/sheet.csv", a.ConsignmentSheetCSV)
+	v1.GET("/consignments/:id/sheet.pdf", a.ConsignmentSheetPDF)
+	v1.POST("/consignments/:id/coi", a.SetCOINumber)
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.
@@ -235,6 +252,17 @@ func (s *Server) routes() *gin.Engine {
 	// posts, answered in JSON and replayed by Idempotency-Key.
 	pages.GET("/coop/:coop/harvests/offline", bo.ManagesCoop, bo.OfflineHarvestsPage)
 	pages.POST("/coop/:coop/harvests/outbox", page.Answers(page.JSONAnswers), bo.ManagesCoop, formAsBody, s.idempotent, bo.RecordOfflineHarvest)
+	// Quality (issue 18): laboratory results, evidence files, consignments.
+	pages.POST("/lots/:code/lab-results", bo.AddLabResult) // backoffice.LabResultRoute: its own body limit
+	pages.GET("/lots/:code/lab-results/:id/report", bo.LabReport)
+	pages.POST("/audit/:coop/evidence", bo.StartEvidence)
+	pages.GET("/audit/:coop/evidence/:id/file", bo.EvidenceFile)
+	pages.GET("/coop/:coop/consignments", bo.ConsignmentsPage)
+	pages.POST("/coop/:coop/consignments", bo.ManagesCoop, bo.CreateConsignment)
+	pages.GET("/coop/:coop/consignments/:id", bo.ConsignmentPage)
+	pages.POST("/coop/:coop/consignments/:id/coi", bo.ManagesCoop, bo.SetCOINumber)
+	pages.GET("/coop/:coop/consignments/:id/sheet.csv", bo.ConsignmentSheet("csv"))
+	pages.GET("/coop/:coop/consignments/:id/sheet.pdf", bo.ConsignmentSheet("pdf"))
 	return r
 }
 

@@ -85,6 +85,7 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if err != nil {
 		return errorf(stderr, "web: %v", err)
 	}
+	defer handler.Close() // evidence files being made are recorded interrupted
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

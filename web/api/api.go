@@ -151,6 +151,9 @@ type Deps struct {
 	Accounts       Accounts
 	MemberPay      MemberPay          // members' statements, payouts, impact (members.go)
 	LotShares      LotShares          // the members behind a lot (members.go)
+	Quality        Quality            // laboratory results (issue 18)
+	Evidence       Evidence           // evidence files (issue 18)
+	Consignments   Consignments       // export consignments (issue 18)
 	Payments       orders.Payments    // verifies Stripe webhooks
 	Codes          traceability.Codes // public URL and signer of trace codes
 	Backups        Backups

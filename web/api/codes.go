@@ -163,6 +163,15 @@ func (h *Handlers) LotLabels(c *gin.Context) {
 			base.Marks = append(base.Marks, labels.Mark{Name: name, BodyCode: cl.BodyCode})
 		}
 	}
+	// The ISO 3632 category only when the lot shows one; asking for a
+	// category the lot cannot back (?category=I) is refused (409).
+	if err := traceability.CheckCategoryClaim(l.Code, l.Quality, c.Query("category")); err != nil {
+		page.Fail(c, err)
+		return
+	}
+	if mention, ok := traceability.CategoryMention(l.Quality); ok {
+		base.Category = mention
+	}
 	sheet := make([]labels.Label, count)
 	for i := range sheet {
 		sheet[i] = base

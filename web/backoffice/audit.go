@@ -42,6 +42,8 @@ type auditView struct {
 	Seasons     []seasonOption
 	Balance     []balanceLine
 	CSVURL      string
+	Season      int
+	Evidence    evidenceView // the evidence file section (issue 18)
 }
 
 // AuditPage answers GET /audit/{coop}: the flagged lots (open ones first)
@@ -92,6 +94,8 @@ func (h *Handlers) AuditPage(c *gin.Context) {
 			Transformed: q(r.Transformed), Packed: q(r.Packed), Shipped: q(r.Shipped), Adjusted: q(r.Adjusted),
 			OnHand: q(r.OnHand), Losses: q(r.Losses)})
 	}
+	v.Season = season
+	v.Evidence = h.evidenceSection(c, l, &v.Page, coop.Code)
 	h.d.Pages.Render(c, http.StatusOK, "backoffice/audit", v)
 }
 

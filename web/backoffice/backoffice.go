@@ -146,6 +146,9 @@ type Deps struct {
 	Orders       Orders
 	Accounts     Accounts
 	MemberPay    MemberPay          // members' pay and the impact report (pay.go, impact.go)
+	Quality      Quality            // laboratory results (issue 18)
+	Evidence     Evidence           // evidence files (issue 18)
+	Consignments Consignments       // export consignments (issue 18)
 	Codes        traceability.Codes // signs the trace links of receipts and order pages
 	Pages        *page.Renderer
 	Now          func() time.Time

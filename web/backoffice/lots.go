@@ -367,6 +367,12 @@ type lotView struct {
 	Events      []eventRow
 	CanManage   bool
 	CanAudit    bool
+	// Quality (issue 18): the category the lot shows, its own results, and
+	// whether the result form is offered (dried saffron, its manager).
+	Category   string
+	Quality    *traceability.Quality
+	LabResults []labRow
+	CanTest    bool
 }
 
 func refRows(refs []traceability.EventRef) []refRow {
@@ -420,6 +426,8 @@ func (h *Handlers) showLot(c *gin.Context, formErr error, which string) {
 	for _, e := range lot.Events {
 		v.Events = append(v.Events, eventRow{Event: e, Label: l.Term("event", e.Type), Amount: traceability.FormatQuantity(e.Quantity, e.Unit), Short: e.Hash[:min(12, len(e.Hash))]})
 	}
+	v.Category, v.LabResults = qualityRows(l, lot)
+	v.Quality, v.CanTest = lot.Quality, v.CanManage && lot.ProductKind == "saffron_dried"
 	h.render(c, &v.Page, formErr, which, "backoffice/lot", v)
 }
 

@@ -50,6 +50,7 @@ func recordsNav(l *i18n.Locale, coop, current string) page.SubNav {
 		{secHoldings, base + "/holdings", l.T("sh_holdings")},
 		{secStatements, base + "/statements", l.T("stm_title")},
 		{secPay, base + "/pay", l.T("pay_title")},
+		{secConsignments, base + "/consignments", l.T("consignments")},
 		{secAudit, "/audit/" + esc(coop), l.T("audit")},
 	}
 	nav := page.SubNav{Label: l.T("records")}

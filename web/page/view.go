@@ -23,6 +23,7 @@ type Page struct {
 	Form      Form
 	Version   string
 	Styles    []string // the page's own stylesheets besides the layout's
+	Refresh   int      // seconds after which the page reloads itself (a job's progress); 0: never
 }
 
 // LangLink is the same page in another language.

@@ -304,6 +304,7 @@ type answer struct {
 	Women       int                        `json:"women"`
 	Process     []traceability.TraceStep   `json:"process"`
 	Claims      []traceability.ClaimStatus `json:"claims"`
+	Quality     *traceability.Quality      `json:"quality"` // ISO 3632 (issue 18), null without a result
 	Custody     []traceability.CustodyStep `json:"custody"`
 	Scans       int64                      `json:"scans"`
 	URL         string                     `json:"url"`
@@ -357,7 +358,7 @@ func (h *Handlers) writeJSON(c *gin.Context, sc scanned) {
 		Product:     sc.entry.products[i18n.Default],
 		Cooperative: cooperative{rec.Cooperative.Code, rec.Cooperative.Name, rec.Cooperative.Commune, rec.Cooperative.Province},
 		Origin:      nonNil(rec.Origin), Producers: rec.Producers, Women: rec.Women,
-		Process: nonNil(rec.Steps), Claims: nonNil(rec.Claims), Custody: nonNil(rec.Custody),
+		Process: nonNil(rec.Steps), Claims: nonNil(rec.Claims), Quality: rec.Quality, Custody: nonNil(rec.Custody),
 		Scans: sc.scans, URL: h.d.Codes.PublicURL + sc.ref.CanonicalPath()}
 	en := h.bundle.Locale(i18n.Source) // the API speaks English
 	switch {
@@ -394,6 +395,7 @@ type view struct {
 	Custody   []labelled[traceability.CustodyStep]
 	Map       *mapView
 	Report    string
+	Category  string // "Catégorie I (ISO 3632)" in the page's language, when the lot shows one
 }
 
 // labelled is a record's line with its vocabulary named in the language.
@@ -440,6 +442,9 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 		v.Cloned = l.T("tr_cloned", sc.scans)
 	}
 	v.Map = parcelMap(rec.Origin)
+	if _, ok := traceability.CategoryMention(rec.Quality); ok {
+		v.Category = l.T("iso3632_category", rec.Quality.Category)
+	}
 	b, err := h.d.Pages.Bytes("trace/trace", v)
 	if err != nil {
 		page.Fail(c, err)
