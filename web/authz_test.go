@@ -189,6 +189,12 @@ var accessRules = map[string][]int{
 	"POST /platform/:shop/orders/:id/deliver":      ownerShopS,
 	"POST /platform/:shop/orders/:id/cancel":       ownerShopS,
 	"POST /platform/:shop/orders/:id/refund":       ownerShopS,
+
+	// Issue 10: corrections as events, the season's EPCIS.
+	"POST /api/v1/cooperatives/:coop/harvests/:id/corrections": manageA,
+	"POST /api/v1/lots/:code/corrections":                      manageA,
+	"POST /coop/:coop/harvests/corrections":                    manageA,
+	"POST /lots/:code/corrections":                             manageA,
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

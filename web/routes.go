@@ -122,6 +122,9 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/orders/:id/cancel", a.CancelOrder)
 	v1.GET("/orders/:id/packing-list", a.PackingList)
 	v1.POST("/stripe/webhook", a.StripeWebhook)
+	// Issue 10: corrections as events, the season's EPCIS.
+	v1.POST("/cooperatives/:coop/harvests/:id/corrections", a.CorrectHarvest)
+	v1.POST("/lots/:code/corrections", a.CorrectLot)
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.
@@ -172,6 +175,9 @@ func (s *Server) routes() *gin.Engine {
 	pages.POST("/platform/:shop/orders/:id/cancel", bo.Cancel)
 	pages.POST("/platform/:shop/orders/:id/refund", bo.Refund)
 	pages.GET("/platform/:shop/outbox", bo.OutboxPage)
+	// Issue 10: corrections as events.
+	pages.POST("/coop/:coop/harvests/corrections", bo.ManagesCoop, bo.CorrectHarvest)
+	pages.POST("/lots/:code/corrections", bo.CorrectLot)
 	pages.GET("/cart", sf.Cart)
 	pages.POST("/cart/add", sf.CartAdd)
 	pages.POST("/cart/update", sf.CartUpdate)

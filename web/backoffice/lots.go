@@ -44,7 +44,7 @@ type lotRow struct {
 
 func rowOf(l *i18n.Locale, lot traceability.Lot) lotRow {
 	return lotRow{Code: lot.Code, Kind: lot.ProductKind, KindName: l.Kind(lot.ProductKind), Source: l.Term("source", lot.Source), SKU: lot.SKU,
-		BestBefore: lot.BestBefore, Quantity: traceability.FormatQuantity(lot.Quantity, lot.Unit),
+		BestBefore: lot.BestBefore, Quantity: traceability.FormatQuantity(lot.CurrentQuantity(), lot.Unit),
 		Available: traceability.FormatQuantity(lot.Available, lot.Unit), OpenFlags: lot.OpenFlags(), Created: lot.CreatedAt.Format("2006-01-02")}
 }
 
@@ -367,6 +367,11 @@ type lotView struct {
 	Events      []eventRow
 	CanManage   bool
 	CanAudit    bool
+	// The correction form: the units the lot may be counted in, and whether
+	// it can be corrected here at all (not when nothing is left to correct
+	// and nothing can be raised).
+	CorrectionUnits []string
+	Corrected       bool
 }
 
 func refRows(refs []traceability.EventRef) []refRow {
@@ -399,9 +404,10 @@ func (h *Handlers) showLot(c *gin.Context, formErr error, which string) {
 		return
 	}
 	v := &lotView{Page: h.d.Pages.Page(c, l.T("lot")), Lot: lot, KindName: l.Kind(lot.ProductKind), Source: l.Term("source", lot.Source),
-		Cooperative: coop, Quantity: traceability.FormatQuantity(lot.Quantity, lot.Unit), Available: traceability.FormatQuantity(lot.Available, lot.Unit),
+		Cooperative: coop, Quantity: traceability.FormatQuantity(lot.CurrentQuantity(), lot.Unit), Available: traceability.FormatQuantity(lot.Available, lot.Unit),
 		Inputs: refRows(lot.Inputs), Outputs: refRows(lot.Outputs),
-		CanManage: actor.ManageCoop(lot.Cooperative) == nil, CanAudit: actor.ReadCoop(lot.Cooperative) == nil}
+		CanManage: actor.ManageCoop(lot.Cooperative) == nil, CanAudit: actor.ReadCoop(lot.Cooperative) == nil,
+		CorrectionUnits: unitsOf(lot.Unit), Corrected: lot.Corrected()}
 	if lot.Process != "" {
 		v.Process = l.Term("step", lot.Process)
 	}
@@ -420,7 +426,64 @@ func (h *Handlers) showLot(c *gin.Context, formErr error, which string) {
 	for _, e := range lot.Events {
 		v.Events = append(v.Events, eventRow{Event: e, Label: l.Term("event", e.Type), Amount: traceability.FormatQuantity(e.Quantity, e.Unit), Short: e.Hash[:min(12, len(e.Hash))]})
 	}
+	if formErr == nil {
+		v.Form.Set("unit", defaultUnit(lot.Unit))
+	}
 	h.render(c, &v.Page, formErr, which, "backoffice/lot", v)
+}
+
+// unitsOf are the units a quantity of base unit u may be typed in, the
+// most usual first.
+func unitsOf(u traceability.Unit) []string {
+	switch traceability.Dimension(u) {
+	case traceability.Dimension(traceability.Milligram):
+		return []string{"g", "kg", "mg"}
+	case traceability.Dimension(traceability.Millilitre):
+		return []string{"ml", "l"}
+	}
+	return []string{"pcs"}
+}
+
+func defaultUnit(u traceability.Unit) string { return unitsOf(u)[0] }
+
+// correctionOf reads a correction form: the true quantity, the reason, and
+// the box that confirms it is recorded for good (the form's confirmation,
+// without a script).
+func correctionOf(c *gin.Context) (traceability.Quantity, string, error) {
+	amount, err := page.WholeNumber("quantity", c.PostForm("amount"))
+	if err != nil {
+		return traceability.Quantity{}, "", err
+	}
+	reason := c.PostForm("reason")
+	if strings.TrimSpace(reason) == "" {
+		return traceability.Quantity{}, "", problem.Field("reason", "say why the quantity is corrected")
+	}
+	if c.PostForm("confirm") != "on" {
+		return traceability.Quantity{}, "", problem.Field("confirm", "tick the box to confirm: a correction stays in the lot's history for good")
+	}
+	return traceability.Quantity{Amount: amount, Unit: c.PostForm("unit")}, reason, nil
+}
+
+// CorrectLot answers POST /lots/{code}/corrections: the lot's true
+// quantity with a reason, recorded as a corrected event.
+func (h *Handlers) CorrectLot(c *gin.Context) {
+	code := traceability.NormalizeLotCode(c.Param("code"))
+	err := func() error {
+		// Who may not correct the lot is refused as such before the form is
+		// read.
+		if lot, err := h.d.Records.PublicLot(c.Request.Context(), code); err == nil {
+			if err := page.Actor(c).ManageCoop(lot.Cooperative); err != nil {
+				return err
+			}
+		}
+		q, reason, err := correctionOf(c)
+		if err != nil {
+			return err
+		}
+		_, err = h.d.Records.CorrectLot(c.Request.Context(), page.Actor(c), code, q, reason)
+		return err
+	}()
+	h.done(c, err, "correct", lotPath(code)+"#history", "correction_saved", h.showLot)
 }
 
 // JustifyFlag answers POST /lots/{code}/flags/{flag}/justification.

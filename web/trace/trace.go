@@ -343,6 +343,10 @@ type view struct {
 	Custody   []labelled[traceability.CustodyStep]
 	Map       *mapView
 	Report    string
+	// CorrectedLots are the lots of the record with a corrected event: their
+	// steps are marked, and Corrections lists them.
+	CorrectedLots map[string]bool
+	Corrections   []labelled[traceability.TraceCorrection]
 }
 
 // labelled is a record's line with its vocabulary named in the language.
@@ -384,6 +388,13 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 	}
 	for _, cu := range rec.Custody {
 		v.Custody = append(v.Custody, labelled[traceability.CustodyStep]{cu, l.Term("event", cu.Event)})
+	}
+	for _, co := range rec.Corrections {
+		if v.CorrectedLots == nil {
+			v.CorrectedLots = map[string]bool{}
+		}
+		v.CorrectedLots[co.Lot] = true
+		v.Corrections = append(v.Corrections, labelled[traceability.TraceCorrection]{co, l.Kind(co.ProductKind)})
 	}
 	if sc.cloned() {
 		v.Cloned = l.T("tr_cloned", sc.scans)
