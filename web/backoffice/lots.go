@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -62,6 +63,21 @@ type lotsView struct {
 	Inputs       []formRow
 	Outputs      []formRow
 	Products     []option
+	// The transformation form is in two steps, without a script: first the
+	// input lot and the process (a GET form), then the form offering only
+	// what that process makes from that lot's kind (the process graph).
+	Step transformStep
+}
+
+// transformStep is the transformation form's chosen input and process.
+type transformStep struct {
+	Chosen      bool     // a lot and a process are chosen, and the process takes the lot's kind
+	Lot         lotRow   // the chosen input lot
+	Process     option   // the chosen process
+	InputLots   []lotRow // lots of the chosen lot's kind: the inputs of one step are of one kind
+	OutputKinds []option // what the process makes from that kind
+	Refusal     string   // the process does not take the lot's kind, said in the page's language
+	Options     []string // what the lot's kind can go through, each "process → kinds"
 }
 
 // freeHarvests are the cooperative's harvests in no lot yet. The store
@@ -128,6 +144,21 @@ func (h *Handlers) showLots(c *gin.Context, formErr error, which string) {
 			v.Checked[hv] = true
 		}
 	}
+	if formErr == nil {
+		// The first step's GET form names the fields as the second's does.
+		for _, k := range []string{"in0_lot", "process"} {
+			v.Form.Set(k, c.Query(k))
+		}
+	}
+	sources := v.SourceLots
+	if code := v.Form.Get("in0_lot"); code != "" && !slices.ContainsFunc(sources, func(r lotRow) bool { return r.Code == code }) {
+		// A refused form may name a lot used up since: still show it, so
+		// the refusal is read next to what was typed.
+		if lot, err := h.d.Records.Lot(ctx, actor, code); err == nil && lot.Cooperative == top.Cooperative.Code && lot.Source != traceability.SourcePacking {
+			sources = append(slices.Clone(sources), rowOf(l, lot))
+		}
+	}
+	v.Step = transformChoice(l, sources, v.Form.Get("in0_lot"), v.Form.Get("process"))
 	v.Inputs, v.Outputs = transformRows(v.Form, v.Form.Invalid)
 	h.d.Pages.Render(c, status, "backoffice/lots", v)
 }
@@ -172,6 +203,40 @@ func (h *Handlers) lotForms(c *gin.Context, v *lotsView) error {
 		}
 	}
 	return nil
+}
+
+// transformChoice is the transformation form's step for the chosen lot
+// and process: the outputs the process graph allows (TransformationOptions),
+// or why the process does not take that lot.
+func transformChoice(l *i18n.Locale, sources []lotRow, lotCode, process string) transformStep {
+	var st transformStep
+	found := false
+	for _, r := range sources {
+		if r.Code == lotCode {
+			st.Lot, found = r, true
+		}
+	}
+	if !found || process == "" {
+		return st
+	}
+	st.Process = option{process, l.Term("step", process)}
+	for _, r := range sources {
+		if r.Kind == st.Lot.Kind {
+			st.InputLots = append(st.InputLots, r)
+		}
+	}
+	options := traceability.TransformationOptions(st.Lot.Kind)
+	for _, o := range options {
+		if o.Process == process {
+			st.OutputKinds = kindOptions(l, o.Outputs)
+		}
+		st.Options = append(st.Options, l.T("transform_option", problem.Step(o.Process), problem.Kinds(o.Outputs)))
+	}
+	st.Chosen = len(st.OutputKinds) > 0
+	if !st.Chosen {
+		st.Refusal = l.T("transform_not_taken", problem.Step(process), problem.Kind(st.Lot.Kind))
+	}
+	return st
 }
 
 // transformRows rebuilds the transformation form's rows from the kept
