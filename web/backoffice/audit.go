@@ -21,11 +21,15 @@ type seasonOption struct {
 	Selected bool
 }
 
-// balanceLine is a mass-balance row with its quantities written for people.
+// balanceLine is a mass-balance row with its quantities written for people,
+// every one in the row's unit (a packed unit counts for its net content).
 type balanceLine struct {
 	traceability.BalanceRow
 	KindName                                                                    string
 	Harvested, Produced, Transformed, Packed, Shipped, Adjusted, OnHand, Losses string
+	Corrections, TransformationLoss, Unexplained, Sold, OnHandPacked            string
+	// Issues explain a row that does not reconcile, naming its lots.
+	Issues []string
 }
 
 type flaggedRow struct {
@@ -88,9 +92,19 @@ func (h *Handlers) AuditPage(c *gin.Context) {
 	}
 	for _, r := range rows {
 		q := func(n int64) string { return traceability.FormatQuantity(n, r.Unit) }
-		v.Balance = append(v.Balance, balanceLine{BalanceRow: r, KindName: l.Kind(r.ProductKind), Harvested: q(r.Harvested), Produced: q(r.Produced),
+		line := balanceLine{BalanceRow: r, KindName: l.Kind(r.ProductKind), Harvested: q(r.Harvested), Produced: q(r.Produced),
 			Transformed: q(r.Transformed), Packed: q(r.Packed), Shipped: q(r.Shipped), Adjusted: q(r.Adjusted),
-			OnHand: q(r.OnHand), Losses: q(r.Losses)})
+			OnHand: q(r.OnHand), Losses: q(r.Losses), Corrections: q(r.Corrections), TransformationLoss: q(r.TransformationLoss),
+			Unexplained: q(r.Unexplained), Sold: q(r.Sold), OnHandPacked: q(r.OnHandPacked)}
+		for _, is := range r.Inconsistencies {
+			switch is.Issue {
+			case traceability.IssueOutputExceedsIns:
+				line.Issues = append(line.Issues, l.T("bal_issue_exceeds", is.Lot, q(is.Expected), q(is.Recorded)))
+			default:
+				line.Issues = append(line.Issues, l.T("bal_issue_not_explained", is.Lot, q(is.Expected), q(is.Recorded)))
+			}
+		}
+		v.Balance = append(v.Balance, line)
 	}
 	h.d.Pages.Render(c, http.StatusOK, "backoffice/audit", v)
 }
