@@ -195,6 +195,7 @@ var accessRules = map[string][]int{
 	"POST /api/v1/lots/:code/corrections":                      manageA,
 	"POST /coop/:coop/harvests/corrections":                    manageA,
 	"POST /lots/:code/corrections":                             manageA,
+	"GET /api/v1/cooperatives/:coop/epcis":                     readA,
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

@@ -125,6 +125,7 @@ func (s *Server) routes() *gin.Engine {
 	// Issue 10: corrections as events, the season's EPCIS.
 	v1.POST("/cooperatives/:coop/harvests/:id/corrections", a.CorrectHarvest)
 	v1.POST("/lots/:code/corrections", a.CorrectLot)
+	v1.GET("/cooperatives/:coop/epcis", a.SeasonEPCIS)
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.
