@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -147,6 +148,24 @@ type plausibilityRow struct {
 type plausibilityView struct {
 	page.Page
 	Harvests, Yields []plausibilityRow
+	// Graph is the process graph (traceability.Graph) by input kind: what
+	// each process makes from it.
+	Graph []graphKind
+}
+
+// graphKind is a product kind of the graph with the steps that take it.
+type graphKind struct {
+	Kind, Name string
+	Unit       traceability.Unit
+	Crops      string // the crops it is made from, named
+	Steps      []graphStep
+}
+
+// graphStep is one edge of the graph, named in the page's language.
+type graphStep struct {
+	Process, Output string
+	OutputKind      string
+	Typical, Limit  string
 }
 
 // PlausibilityPage answers GET /plausibility: the ranges that flag harvests
@@ -166,6 +185,22 @@ func (h *Handlers) PlausibilityPage(c *gin.Context) {
 			}
 			v.Yields = append(v.Yields, plausibilityRow{r, what})
 		}
+	}
+	g := traceability.Graph()
+	for _, k := range g.Kinds {
+		gk := graphKind{Kind: k.Kind, Name: l.Kind(k.Kind), Unit: k.Unit}
+		names := make([]string, 0, len(k.Crops))
+		for _, c := range k.Crops {
+			names = append(names, l.Kind(c))
+		}
+		gk.Crops = strings.Join(names, l.T("list_separator"))
+		for _, e := range g.Edges {
+			if e.InputKind == k.Kind {
+				gk.Steps = append(gk.Steps, graphStep{Process: l.Term("step", e.Process), Output: l.Kind(e.OutputKind), OutputKind: e.OutputKind,
+					Typical: e.Typical, Limit: e.LimitText})
+			}
+		}
+		v.Graph = append(v.Graph, gk)
 	}
 	h.d.Pages.Render(c, http.StatusOK, "backoffice/plausibility", v)
 }
