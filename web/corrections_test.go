@@ -260,6 +260,24 @@ func TestLotCorrectionForm(t *testing.T) {
 	if st != 200 || !strings.Contains(trace, `<span class="badge corrected">corrigé</span>`) || !strings.Contains(trace, `id="corrections"`) || !strings.Contains(trace, "200 g → 198 g") {
 		t.Fatalf("the trace page does not mark the correction: %d", st)
 	}
+	var pub struct {
+		Corrected   bool `json:"corrected"`
+		Corrections []struct {
+			Lot, From, To string
+		} `json:"corrections"`
+	}
+	u, _ := url.Parse(traceURL(t, e, j.packed.Code, ""))
+	if st := e.JSON("GET", "/api/v1/trace/"+j.packed.Code+"?s="+url.QueryEscape(u.Query().Get("s")), "", nil, &pub); st != 200 || !pub.Corrected ||
+		len(pub.Corrections) != 1 || pub.Corrections[0].Lot != j.dried.Code || pub.Corrections[0].From != "200 g" || pub.Corrections[0].To != "198 g" {
+		t.Fatalf("the public JSON does not carry the correction: %d %+v", st, pub)
+	}
+	// The auditor's page lists the correction with its reason and who made it.
+	_, audit := auditor.get("/audit/SIROUA")
+	i := strings.Index(audit, `id="corrections"`)
+	if i < 0 || !strings.Contains(audit[i:], `<a href="/lots/`+j.dried.Code+`#history">`) || !strings.Contains(audit[i:], "200 g → 198 g") ||
+		!strings.Contains(audit[i:], "la balance n&#39;était pas tarée") || !strings.Contains(audit[i:], "siroua@coop.ma") {
+		t.Error("the audit page does not list the correction")
+	}
 	verifyHolds(t, e)
 }
 

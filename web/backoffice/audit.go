@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/page"
 )
@@ -47,6 +49,45 @@ type auditView struct {
 	Seasons     []seasonOption
 	Balance     []balanceLine
 	CSVURL      string
+	// Corrections are the corrected events of the season's lots, oldest
+	// first: what was corrected, by whom and why.
+	Corrections []auditCorrection
+}
+
+// auditCorrection is one corrected event of a lot, for the auditor.
+type auditCorrection struct {
+	Lot, KindName, At, From, To, Reason, By string
+	when                                    time.Time
+}
+
+// seasonCorrections lists the corrected events of the cooperative's lots
+// made in the season (as the mass balance counts them), oldest first.
+func (h *Handlers) seasonCorrections(c *gin.Context, coop string, season int) ([]auditCorrection, error) {
+	l := page.Locale(c)
+	lots, err := collect(selectLimit, func(p mongodb.Page) ([]traceability.Lot, error) {
+		return h.d.Records.Lots(c.Request.Context(), page.Actor(c), coop, p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	from, to := time.Date(season, time.September, 1, 0, 0, 0, 0, time.UTC), time.Date(season+1, time.September, 1, 0, 0, 0, 0, time.UTC)
+	var out []auditCorrection
+	for _, lot := range lots {
+		if lot.CreatedAt.Before(from) || !lot.CreatedAt.Before(to) {
+			continue
+		}
+		q := lot.Quantity
+		for _, e := range lot.Events {
+			if e.Type != traceability.EventCorrected {
+				continue
+			}
+			out = append(out, auditCorrection{Lot: lot.Code, KindName: l.Kind(lot.ProductKind), At: dateOf(e.At),
+				From: traceability.FormatQuantity(q, lot.Unit), To: traceability.FormatQuantity(q+e.Quantity, lot.Unit), Reason: e.Note, By: e.Actor, when: e.At})
+			q += e.Quantity
+		}
+	}
+	slices.SortStableFunc(out, func(a, b auditCorrection) int { return a.when.Compare(b.when) })
+	return out, nil
 }
 
 // AuditPage answers GET /audit/{coop}: the flagged lots (open ones first)
@@ -81,6 +122,10 @@ func (h *Handlers) AuditPage(c *gin.Context) {
 	}
 	v := &auditView{Page: h.d.Pages.Page(c, l.T("audit")), Cooperative: coop, SeasonLabel: seasonLabel(season),
 		CSVURL: "/audit/" + esc(coop.Code) + "/mass-balance.csv?season=" + strconv.Itoa(season)}
+	if v.Corrections, err = h.seasonCorrections(c, coop.Code, season); err != nil {
+		page.Fail(c, err)
+		return
+	}
 	for _, f := range flagged {
 		v.Flagged = append(v.Flagged, flaggedRow{FlaggedLot: f, KindName: l.Kind(f.ProductKind)})
 		v.OpenFlags += f.Open

@@ -254,8 +254,12 @@ type answer struct {
 	Process     []traceability.TraceStep   `json:"process"`
 	Claims      []traceability.ClaimStatus `json:"claims"`
 	Custody     []traceability.CustodyStep `json:"custody"`
-	Scans       int64                      `json:"scans"`
-	URL         string                     `json:"url"`
+	// Corrected marks a record corrected (the lot or one it was made from);
+	// Corrections say which lot, when, and from what to what (issue 10).
+	Corrected   bool                           `json:"corrected"`
+	Corrections []traceability.TraceCorrection `json:"corrections"`
+	Scans       int64                          `json:"scans"`
+	URL         string                         `json:"url"`
 }
 
 type product struct {
@@ -307,6 +311,7 @@ func (h *Handlers) writeJSON(c *gin.Context, sc scanned) {
 		Cooperative: cooperative{rec.Cooperative.Code, rec.Cooperative.Name, rec.Cooperative.Commune, rec.Cooperative.Province},
 		Origin:      nonNil(rec.Origin), Producers: rec.Producers, Women: rec.Women,
 		Process: nonNil(rec.Steps), Claims: nonNil(rec.Claims), Custody: nonNil(rec.Custody),
+		Corrected: rec.Corrected, Corrections: nonNil(rec.Corrections),
 		Scans: sc.scans, URL: h.d.Codes.PublicURL + sc.ref.CanonicalPath()}
 	en := h.bundle.Locale(i18n.Source) // the API speaks English
 	switch {
