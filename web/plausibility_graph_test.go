@@ -47,3 +47,38 @@ func TestPlausibilityPageShowsTheProcessGraph(t *testing.T) {
 		t.Error("the Arabic page lacks the graph's title or its direction")
 	}
 }
+
+// TestPlausibilityGraphJSON: the graph is public JSON, drying saffron makes
+// dried saffron only, every edge carries its source and limit.
+func TestPlausibilityGraphJSON(t *testing.T) {
+	e := webtest.New(t)
+	var g struct {
+		Kinds []struct {
+			Kind  string   `json:"kind"`
+			Unit  string   `json:"unit"`
+			Crops []string `json:"crops"`
+		} `json:"kinds"`
+		Edges []struct {
+			Process    string  `json:"process"`
+			InputKind  string  `json:"input_kind"`
+			OutputKind string  `json:"output_kind"`
+			Source     string  `json:"source"`
+			Limit      float64 `json:"limit"`
+		} `json:"edges"`
+	}
+	if st := e.JSON("GET", "/api/v1/plausibility/graph", "", nil, &g); st != 200 || len(g.Kinds) != len(traceability.ProductKinds()) || len(g.Edges) != len(traceability.GraphEdges()) {
+		t.Fatalf("graph: %d, %d kinds, %d edges", st, len(g.Kinds), len(g.Edges))
+	}
+	var drying []string
+	for _, ed := range g.Edges {
+		if ed.Source == "" || ed.Limit <= 0 {
+			t.Errorf("edge %s %s → %s has no source or limit", ed.Process, ed.InputKind, ed.OutputKind)
+		}
+		if ed.Process == "drying" && ed.InputKind == "saffron" {
+			drying = append(drying, ed.OutputKind)
+		}
+	}
+	if len(drying) != 1 || drying[0] != "saffron_dried" {
+		t.Errorf("drying saffron makes %v, want [saffron_dried]", drying)
+	}
+}

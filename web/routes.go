@@ -126,6 +126,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/cooperatives/:coop/harvests/:id/corrections", a.CorrectHarvest)
 	v1.POST("/lots/:code/corrections", a.CorrectLot)
 	v1.GET("/cooperatives/:coop/epcis", a.SeasonEPCIS)
+	v1.GET("/plausibility/graph", a.PlausibilityGraph)
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.

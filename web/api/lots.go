@@ -324,6 +324,14 @@ func (h *Handlers) Plausibility(c *gin.Context) {
 	c.JSON(http.StatusOK, traceability.PlausibilityTable())
 }
 
+// PlausibilityGraph answers GET /api/v1/plausibility/graph: the process
+// graph — every kind with its base unit and crops, and every edge (process,
+// input kind, output kind) with its range, hard limit and source — public,
+// as /plausibility shows it.
+func (h *Handlers) PlausibilityGraph(c *gin.Context) {
+	c.JSON(http.StatusOK, traceability.Graph())
+}
+
 // ScanAlerts answers GET /api/v1/cooperatives/{coop}/scan-alerts: labels
 // scanned far more often than a unit should be.
 func (h *Handlers) ScanAlerts(c *gin.Context) {
