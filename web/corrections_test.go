@@ -318,3 +318,21 @@ func TestHarvestCorrectionForm(t *testing.T) {
 		t.Fatalf("the harvest's lot did not follow: %+v", l)
 	}
 }
+
+// TestCorrectionReachesACachedTracePage: a jar's trace page, cached by a
+// first scan, shows a correction of the bulk lot it was packed from at the
+// next scan.
+func TestCorrectionReachesACachedTracePage(t *testing.T) {
+	e := webtest.New(t)
+	j := packedJars(t, e, 150, false)
+	path := traceURL(t, e, j.packed.Code, "")
+	if st, page := getPage(t, e, path, "fr"); st != 200 || strings.Contains(page, `id="corrections"`) {
+		t.Fatalf("first scan: %d", st)
+	}
+	if st := e.JSON("POST", "/api/v1/lots/"+j.dried.Code+"/corrections", j.manager, correction(198, "g", "the scale was not tared"), nil); st != 201 {
+		t.Fatalf("correction: %d", st)
+	}
+	if st, page := getPage(t, e, path, "fr"); st != 200 || !strings.Contains(page, `id="corrections"`) || !strings.Contains(page, "200 g → 198 g") {
+		t.Fatalf("the cached page does not show the correction: %d", st)
+	}
+}

@@ -60,9 +60,13 @@ func New(d Deps) *Handlers {
 	return &Handlers{d: d, bundle: d.Pages.Bundle(), cache: newCache(d.Now, d.CacheTTL)}
 }
 
-// Forget drops a lot's cached record and pages (subscribed to
+// Forget drops a lot's cached record and pages, and those of the lots
+// made from it, whose pages show its steps (subscribed to
 // traceability.Service.OnLotChange).
-func (h *Handlers) Forget(code string) { h.cache.forget(code) }
+func (h *Handlers) Forget(code string) {
+	h.cache.forget(code)
+	h.cache.forgetMadeFrom(code)
+}
 
 // ForgetAll drops every cached lot: a certificate's status changed, and
 // every lot claiming it shows the new status (subscribed to
