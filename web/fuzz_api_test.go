@@ -106,6 +106,14 @@ var jsonBodySamples = map[string]func(w world) any{
 	"POST /api/v1/cooperatives/:coop/payouts": func(w world) any {
 		return map[string]any{"month": w.month, "amount": map[string]any{"amount": 5000, "currency": "MAD"}, "reference": "virement 42"}
 	},
+
+	// Issue 10: corrections as events.
+	"POST /api/v1/cooperatives/:coop/harvests/:id/corrections": func(world) any {
+		return map[string]any{"quantity": map[string]any{"amount": 420, "unit": "g"}, "reason": "un panier oublié"}
+	},
+	"POST /api/v1/lots/:code/corrections": func(world) any {
+		return map[string]any{"quantity": map[string]any{"amount": 39, "unit": "pcs"}, "reason": "un pot cassé à l'étiquetage"}
+	},
 }
 
 // notJSONBodies are API write routes whose body is not a JSON document
