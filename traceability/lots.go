@@ -389,7 +389,7 @@ func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string
 		var inTotal int64
 		for i, t := range taken {
 			if t.lot.ProductKind != inKind {
-				return problem.Field(fmt.Sprintf("inputs[%d].lot", i), "lot %s is %s; the inputs of one transformation are all of one kind (%s)", t.lot.Code, t.lot.ProductKind, inKind)
+				return problem.Field(fmt.Sprintf("inputs[%d].lot", i), "lot %s is %s; the inputs of one transformation are all of one kind (%s)", t.lot.Code, problem.Kind(t.lot.ProductKind), problem.Kind(inKind))
 			}
 			var ok bool
 			if inTotal, ok = addQuantities(inTotal, t.amount); !ok {

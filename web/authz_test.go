@@ -268,6 +268,14 @@ var accessRules = map[string][]int{
 	"POST /coop/:coop/consignments/:id/coi":         manageA,
 	"GET /coop/:coop/consignments/:id/sheet.csv":    readA,
 	"GET /coop/:coop/consignments/:id/sheet.pdf":    readA,
+
+	// Issue 10: corrections as events, the season's EPCIS.
+	"POST /api/v1/cooperatives/:coop/harvests/:id/corrections": manageA,
+	"POST /api/v1/lots/:code/corrections":                      manageA,
+	"POST /coop/:coop/harvests/corrections":                    manageA,
+	"POST /lots/:code/corrections":                             manageA,
+	"GET /api/v1/cooperatives/:coop/epcis":                     readA,
+	"GET /api/v1/plausibility/graph":                           public,
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

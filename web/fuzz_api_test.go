@@ -135,6 +135,14 @@ func fuzzConsignment(w world, withCoop bool) map[string]any {
 		body["cooperative"] = "SIROUA"
 	}
 	return body
+
+	// Issue 10: corrections as events.
+	"POST /api/v1/cooperatives/:coop/harvests/:id/corrections": func(world) any {
+		return map[string]any{"quantity": map[string]any{"amount": 420, "unit": "g"}, "reason": "un panier oublié"}
+	},
+	"POST /api/v1/lots/:code/corrections": func(world) any {
+		return map[string]any{"quantity": map[string]any{"amount": 39, "unit": "pcs"}, "reason": "un pot cassé à l'étiquetage"}
+	},
 }
 
 // notJSONBodies are API write routes whose body is not a JSON document

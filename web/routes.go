@@ -176,6 +176,11 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/consignments/:id/sheet.csv", a.ConsignmentSheetCSV)
 	v1.GET("/consignments/:id/sheet.pdf", a.ConsignmentSheetPDF)
 	v1.POST("/consignments/:id/coi", a.SetCOINumber)
+	// Issue 10: corrections as events, the season's EPCIS.
+	v1.POST("/cooperatives/:coop/harvests/:id/corrections", a.CorrectHarvest)
+	v1.POST("/lots/:code/corrections", a.CorrectLot)
+	v1.GET("/cooperatives/:coop/epcis", a.SeasonEPCIS)
+	v1.GET("/plausibility/graph", a.PlausibilityGraph)
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.
@@ -238,6 +243,9 @@ func (s *Server) routes() *gin.Engine {
 	pages.POST("/coop/:coop/payouts", bo.ManagesCoop, bo.PayMembers)
 	pages.GET("/impact", bo.ImpactPage)
 	pages.GET("/impact.csv", bo.ImpactPage)
+	// Issue 10: corrections as events.
+	pages.POST("/coop/:coop/harvests/corrections", bo.ManagesCoop, bo.CorrectHarvest)
+	pages.POST("/lots/:code/corrections", bo.CorrectLot)
 	pages.GET("/cart", sf.Cart)
 	pages.POST("/cart/add", sf.CartAdd)
 	pages.POST("/cart/update", sf.CartUpdate)

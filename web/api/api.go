@@ -61,6 +61,10 @@ type Records interface {
 	CurrentSeason() int
 	EPCIS(ctx context.Context, actor access.Actor, code string, codes traceability.Codes) (traceability.EPCISDocument, error)
 	ScanAlerts(ctx context.Context, actor access.Actor, coop string) ([]traceability.ScanStat, error)
+	// Issue 10: corrections and the season's EPCIS.
+	CorrectLot(ctx context.Context, actor access.Actor, code string, q traceability.Quantity, reason string) (traceability.Lot, error)
+	CorrectHarvest(ctx context.Context, actor access.Actor, coop, harvestID string, q traceability.Quantity, reason string) (traceability.Harvest, error)
+	SeasonEPCIS(ctx context.Context, actor access.Actor, coop string, season int, codes traceability.Codes) (traceability.EPCISDocument, error)
 }
 
 // Certifications are the certificates lots claim.

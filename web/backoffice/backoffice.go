@@ -69,6 +69,9 @@ type Records interface {
 	PublicLot(ctx context.Context, code string) (traceability.Lot, error)
 	JustifyFlag(ctx context.Context, actor access.Actor, code, flagID, text string) (traceability.Lot, error)
 	ClaimStatuses(ctx context.Context, l traceability.Lot) ([]traceability.ClaimStatus, error)
+	// Issue 10: corrections as events.
+	CorrectLot(ctx context.Context, actor access.Actor, code string, q traceability.Quantity, reason string) (traceability.Lot, error)
+	CorrectHarvest(ctx context.Context, actor access.Actor, coop, harvestID string, q traceability.Quantity, reason string) (traceability.Harvest, error)
 }
 
 // Audits are the auditors' views of a cooperative.

@@ -3,6 +3,7 @@ package backoffice
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -295,10 +296,17 @@ func formLocation(latitude, longitude, polygon string) (traceability.Geometry, e
 
 type harvestRow struct {
 	traceability.Harvest
-	ParcelName string
-	MemberName string
-	CropName   string
-	Amount     string
+	ParcelName  string
+	MemberName  string
+	CropName    string
+	Amount      string
+	Corrections []correctionLine
+}
+
+// correctionLine is an entry of a harvest's correction history, written
+// for people.
+type correctionLine struct {
+	From, To, Reason, By, At string
 }
 
 // rowError is a refused row of an import, said in the page's language.
@@ -322,14 +330,21 @@ type harvestsView struct {
 	Header    string
 	RowErrors []rowError
 	Today     string
+	// Correcting is the harvest the correction form opens on (?correct=).
+	Correcting string
 }
 
 // harvestRows joins harvests with their parcels' and members' names.
 func harvestRows(l *i18n.Locale, hs []traceability.Harvest, parcels map[string]traceability.Parcel, members map[string]traceability.Member) []harvestRow {
 	out := make([]harvestRow, 0, len(hs))
 	for _, h := range hs {
-		out = append(out, harvestRow{Harvest: h, ParcelName: parcels[h.Parcel].Name, MemberName: members[h.Member].Name,
-			CropName: l.Kind(h.Crop), Amount: traceability.FormatQuantity(h.Quantity, h.Unit)})
+		r := harvestRow{Harvest: h, ParcelName: parcels[h.Parcel].Name, MemberName: members[h.Member].Name,
+			CropName: l.Kind(h.Crop), Amount: traceability.FormatQuantity(h.Quantity, h.Unit)}
+		for _, c := range h.Corrections {
+			r.Corrections = append(r.Corrections, correctionLine{From: traceability.FormatQuantity(c.From, h.Unit), To: traceability.FormatQuantity(c.To, h.Unit),
+				Reason: c.Reason, By: c.By, At: dateOf(c.At)})
+		}
+		out = append(out, r)
 	}
 	return out
 }
@@ -379,7 +394,32 @@ func (h *Handlers) showHarvests(c *gin.Context, formErr error, which string) {
 	}
 	v.Form.Set("date", v.Today)
 	v.Form.Set("unit", "kg")
+	if formErr == nil {
+		v.Correcting = c.Query("correct")
+		v.Form.Set("harvest", v.Correcting)
+	}
 	h.render(c, &v.Page, formErr, which, "backoffice/harvests", v)
+}
+
+// CorrectHarvest answers POST /coop/{coop}/harvests/corrections: a
+// harvest's true quantity with a reason; its lot follows by a corrected
+// event.
+func (h *Handlers) CorrectHarvest(c *gin.Context) {
+	err := func() error {
+		if strings.TrimSpace(c.PostForm("harvest")) == "" {
+			return problem.Field("harvest", "is required")
+		}
+		q, reason, err := correctionOf(c)
+		if err != nil {
+			return err
+		}
+		_, err = h.d.Records.CorrectHarvest(c.Request.Context(), page.Actor(c), c.Param("coop"), c.PostForm("harvest"), q, reason)
+		if errors.Is(err, traceability.ErrHarvestNotFound) {
+			err = problem.Field("harvest", "is not a harvest of this cooperative; reload the page")
+		}
+		return err
+	}()
+	h.done(c, err, "correct", coopPath(c.Param("coop"), "harvests"), "correction_saved", h.showHarvests)
 }
 
 // AddHarvest answers POST /coop/{coop}/harvests.

@@ -60,9 +60,13 @@ func New(d Deps) *Handlers {
 	return &Handlers{d: d, bundle: d.Pages.Bundle(), cache: newCache(d.Now, d.CacheTTL)}
 }
 
-// Forget drops a lot's cached record and pages (subscribed to
+// Forget drops a lot's cached record and pages, and those of the lots
+// made from it, whose pages show its steps (subscribed to
 // traceability.Service.OnLotChange).
-func (h *Handlers) Forget(code string) { h.cache.forget(code) }
+func (h *Handlers) Forget(code string) {
+	h.cache.forget(code)
+	h.cache.forgetMadeFrom(code)
+}
 
 // ForgetAll drops every cached lot: a certificate's status changed, and
 // every lot claiming it shows the new status (subscribed to
@@ -306,8 +310,12 @@ type answer struct {
 	Claims      []traceability.ClaimStatus `json:"claims"`
 	Quality     *traceability.Quality      `json:"quality"` // ISO 3632 (issue 18), null without a result
 	Custody     []traceability.CustodyStep `json:"custody"`
-	Scans       int64                      `json:"scans"`
-	URL         string                     `json:"url"`
+	// Corrected marks a record corrected (the lot or one it was made from);
+	// Corrections say which lot, when, and from what to what (issue 10).
+	Corrected   bool                           `json:"corrected"`
+	Corrections []traceability.TraceCorrection `json:"corrections"`
+	Scans       int64                          `json:"scans"`
+	URL         string                         `json:"url"`
 }
 
 type product struct {
@@ -359,6 +367,7 @@ func (h *Handlers) writeJSON(c *gin.Context, sc scanned) {
 		Cooperative: cooperative{rec.Cooperative.Code, rec.Cooperative.Name, rec.Cooperative.Commune, rec.Cooperative.Province},
 		Origin:      nonNil(rec.Origin), Producers: rec.Producers, Women: rec.Women,
 		Process: nonNil(rec.Steps), Claims: nonNil(rec.Claims), Quality: rec.Quality, Custody: nonNil(rec.Custody),
+		Corrected: rec.Corrected, Corrections: nonNil(rec.Corrections),
 		Scans: sc.scans, URL: h.d.Codes.PublicURL + sc.ref.CanonicalPath()}
 	en := h.bundle.Locale(i18n.Source) // the API speaks English
 	switch {
@@ -396,6 +405,10 @@ type view struct {
 	Map       *mapView
 	Report    string
 	Category  string // "Catégorie I (ISO 3632)" in the page's language, when the lot shows one
+	// CorrectedLots are the lots of the record with a corrected event: their
+	// steps are marked, and Corrections lists them.
+	CorrectedLots map[string]bool
+	Corrections   []labelled[traceability.TraceCorrection]
 }
 
 // labelled is a record's line with its vocabulary named in the language.
@@ -437,6 +450,13 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 	}
 	for _, cu := range rec.Custody {
 		v.Custody = append(v.Custody, labelled[traceability.CustodyStep]{cu, l.Term("event", cu.Event)})
+	}
+	for _, co := range rec.Corrections {
+		if v.CorrectedLots == nil {
+			v.CorrectedLots = map[string]bool{}
+		}
+		v.CorrectedLots[co.Lot] = true
+		v.Corrections = append(v.Corrections, labelled[traceability.TraceCorrection]{co, l.Kind(co.ProductKind)})
 	}
 	if sc.cloned() {
 		v.Cloned = l.T("tr_cloned", sc.scans)
