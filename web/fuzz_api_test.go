@@ -121,6 +121,14 @@ var jsonBodySamples = map[string]func(w world) any{
 	"POST /api/v1/consignments":                    func(w world) any { return fuzzConsignment(w, true) },
 	"POST /api/v1/cooperatives/:coop/consignments": func(w world) any { return fuzzConsignment(w, false) },
 	"POST /api/v1/consignments/:id/coi":            func(world) any { return map[string]any{"coi_number": "COI.MA.2026.0000001"} },
+
+	// Issue 10: corrections as events.
+	"POST /api/v1/cooperatives/:coop/harvests/:id/corrections": func(world) any {
+		return map[string]any{"quantity": map[string]any{"amount": 420, "unit": "g"}, "reason": "un panier oublié"}
+	},
+	"POST /api/v1/lots/:code/corrections": func(world) any {
+		return map[string]any{"quantity": map[string]any{"amount": 39, "unit": "pcs"}, "reason": "un pot cassé à l'étiquetage"}
+	},
 }
 
 // fuzzConsignment is a consignment of the world's jars (under its AOP
@@ -135,14 +143,6 @@ func fuzzConsignment(w world, withCoop bool) map[string]any {
 		body["cooperative"] = "SIROUA"
 	}
 	return body
-
-	// Issue 10: corrections as events.
-	"POST /api/v1/cooperatives/:coop/harvests/:id/corrections": func(world) any {
-		return map[string]any{"quantity": map[string]any{"amount": 420, "unit": "g"}, "reason": "un panier oublié"}
-	},
-	"POST /api/v1/lots/:code/corrections": func(world) any {
-		return map[string]any{"quantity": map[string]any{"amount": 39, "unit": "pcs"}, "reason": "un pot cassé à l'étiquetage"}
-	},
 }
 
 // notJSONBodies are API write routes whose body is not a JSON document
