@@ -151,7 +151,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	deps.Traceability.OnCertificationChange(s.trace.ForgetAll)
 
 	s.storefront = storefront.New(storefront.Deps{Catalogue: channels, Products: deps.Catalog, Lots: deps.Traceability, Orders: deps.Orders,
-		Quotes: deps.Stock, Codes: deps.Codes, Pages: s.pages})
+		Quotes: deps.Stock, Payments: deps.Payments, Codes: deps.Codes, Pages: s.pages})
 	s.backoffice = backoffice.New(backoffice.Deps{Cooperatives: deps.Traceability, Records: deps.Traceability, Audits: deps.Traceability,
 		Shops: deps.Shops, Stock: deps.Stock, Catalogue: channels, Products: deps.Catalog, Orders: deps.Orders, Accounts: deps.Accounts,
 		Codes: deps.Codes, Pages: s.pages, Now: deps.Now})
