@@ -70,8 +70,12 @@ type Deps struct {
 	Replay       *replay.Service    // Idempotency-Key replays of creating API requests
 	Codes        traceability.Codes // public URL and signer of QR trace codes
 	Scans        *traceability.ScanBuffer
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Alerts are the orders service's alerts (its Config.OnAlert records
+	// into it): counted on /metrics, the recent ones on the admin page. Nil:
+	// an empty log of its own.
+	Alerts *orders.AlertLog
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server is the HTTP application. It is safe for concurrent use.
@@ -82,6 +86,7 @@ type Server struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 	engine  *gin.Engine
+	methods map[string]bool // the methods some route answers: the only values of the method label
 	bundle  *i18n.Bundle
 	pages   *page.Renderer
 	// assetVersion names the static files' content (?v= of their URLs).
@@ -119,6 +124,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
+	if deps.Alerts == nil {
+		deps.Alerts = orders.NewAlertLog(alertsKept, deps.Now)
+	}
 	if deps.Scans == nil {
 		deps.Scans = deps.Traceability.NewScanBuffer()
 	}
@@ -154,12 +162,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		Quotes: deps.Stock, Payments: deps.Payments, Codes: deps.Codes, Pages: s.pages})
 	s.backoffice = backoffice.New(backoffice.Deps{Cooperatives: deps.Traceability, Records: deps.Traceability, Audits: deps.Traceability,
 		Shops: deps.Shops, Stock: deps.Stock, Catalogue: channels, Products: deps.Catalog, Orders: deps.Orders, Accounts: deps.Accounts,
-		Codes: deps.Codes, Pages: s.pages, Now: deps.Now})
+		Codes: deps.Codes, Alerts: deps.Alerts, Pages: s.pages, Now: deps.Now})
 	s.api = api.New(api.Deps{Network: deps.Traceability, Records: deps.Traceability, Certifications: deps.Traceability, Catalog: deps.Catalog,
 		Channels: channels, Shops: deps.Shops, Stock: deps.Stock, Orders: deps.Orders, Accounts: deps.Accounts, Payments: deps.Payments,
 		Codes: deps.Codes, Backups: deps.Store, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
 	registerBackupMetrics(reg, deps.Store)
+	registerAlertMetrics(reg, deps.Alerts)
 	s.engine = s.routes()
+	s.methods = map[string]bool{}
+	for _, r := range s.engine.Routes() {
+		s.methods[r.Method] = true
+	}
 	return s, nil
 }
 
@@ -224,6 +237,24 @@ func registerBackupMetrics(reg prometheus.Registerer, st *mongodb.Store) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "terroir_backup_failures_total", Help: "Failed backup attempts since start."},
 			last(func(b mongodb.BackupStatus) float64 { return float64(b.Failures) })),
 	)
+}
+
+// alertsKept is how many recent alerts the admin page can show.
+const alertsKept = 50
+
+// registerAlertMetrics publishes the payment alerts counted since start,
+// one series per kind of orders.AlertKinds and no other (the label is never
+// read from a request):
+//
+//	terroir_payment_alerts_total{kind="amount_mismatch"}      paid amount or currency differs from the order's
+//	terroir_payment_alerts_total{kind="unknown_api_version"}  webhook refused for its Stripe API version
+func registerAlertMetrics(reg prometheus.Registerer, alerts *orders.AlertLog) {
+	for _, kind := range orders.AlertKinds {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "terroir_payment_alerts_total",
+			Help:        "Payment alerts since start, by kind: money that does not match its order, webhooks refused for their API version.",
+			ConstLabels: prometheus.Labels{"kind": kind}},
+			func() float64 { return float64(alerts.Count(kind)) }))
+	}
 }
 
 func (s *Server) metricsHandler() gin.HandlerFunc {

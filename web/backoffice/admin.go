@@ -47,6 +47,34 @@ type adminView struct {
 	ShopKinds    []option
 	Currencies   []string
 	Roles        []option
+	Alerts       []alertRow
+}
+
+// alertRow is a payment alert as the admin page shows it: its kind and what
+// to do, named in the page's language; the order and Stripe event it is
+// about, to look them up.
+type alertRow struct {
+	At, KindName, Explain, OrderID, EventID string
+}
+
+// alertsShown is how many recent alerts the admin page lists.
+const alertsShown = 20
+
+func (h *Handlers) alertRows(l interface {
+	Term(vocabulary, code string) string
+}) []alertRow {
+	if h.d.Alerts == nil {
+		return nil
+	}
+	var out []alertRow
+	for _, a := range h.d.Alerts.Recent() {
+		if len(out) == alertsShown {
+			break
+		}
+		out = append(out, alertRow{At: dateOf(a.At) + " UTC", KindName: l.Term("alert_kind", a.Kind), Explain: l.Term("alert_explain", a.Kind),
+			OrderID: a.OrderID, EventID: a.EventID})
+	}
+	return out
 }
 
 // AdminPage answers GET /admin: the network's cooperatives, shops and
@@ -61,7 +89,7 @@ func (h *Handlers) showAdmin(c *gin.Context, formErr error, which string) {
 		page.Fail(c, err)
 		return
 	}
-	v := &adminView{Page: h.d.Pages.Page(c, l.T("admin")), Currencies: currency.Codes}
+	v := &adminView{Page: h.d.Pages.Page(c, l.T("admin")), Currencies: currency.Codes, Alerts: h.alertRows(l)}
 	for _, k := range traceability.CooperativeKinds {
 		v.CoopKinds = append(v.CoopKinds, option{k, l.Term("coop_kind", k)})
 	}

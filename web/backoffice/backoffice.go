@@ -132,6 +132,11 @@ type Accounts interface {
 	Users(ctx context.Context, actor access.Actor, page mongodb.Page) ([]accounts.User, error)
 }
 
+// Alerts are the payment alerts kept in memory (orders.AlertLog).
+type Alerts interface {
+	Recent() []orders.RecordedAlert
+}
+
 // Deps are what the back-office needs.
 type Deps struct {
 	Cooperatives Cooperatives
@@ -144,6 +149,7 @@ type Deps struct {
 	Orders       Orders
 	Accounts     Accounts
 	Codes        traceability.Codes // signs the trace links of receipts and order pages
+	Alerts       Alerts             // nil: none shown
 	Pages        *page.Renderer
 	Now          func() time.Time
 }
