@@ -191,6 +191,8 @@ var accessRules = map[string][]int{
 	"POST /platform/:shop/orders/:id/deliver":      ownerShopS,
 	"POST /platform/:shop/orders/:id/cancel":       ownerShopS,
 	"POST /platform/:shop/orders/:id/refund":       ownerShopS,
+	// Settlement: the admin closes a month from its statement page (issue 14).
+	"POST /coop/:coop/statements/:month/close": adminOnly,
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

@@ -151,6 +151,8 @@ func (s *Server) routes() *gin.Engine {
 	pages.GET("/coop/:coop/holdings", bo.HoldingsPage)
 	pages.GET("/coop/:coop/statements", bo.StatementsNow)
 	pages.GET("/coop/:coop/statements/:month", bo.StatementPage)
+	// Settlement (issue 14): the admin closes an ended month from its page.
+	pages.POST("/coop/:coop/statements/:month/close", bo.CloseStatement)
 	pages.GET("/lots/:code", bo.LotPage)
 	pages.POST("/lots/:code/flags/:flag/justification", bo.JustifyFlag)
 	pages.GET("/audit/:coop", bo.AuditPage)

@@ -124,6 +124,7 @@ type Orders interface {
 	Refund(ctx context.Context, actor access.Actor, id string, restock bool, reason string) (orders.Order, error)
 	Outbox(ctx context.Context, actor access.Actor, channel string, page mongodb.Page) ([]orders.Email, error)
 	Statement(ctx context.Context, actor access.Actor, coop, month string) (orders.Statement, error)
+	CloseStatement(ctx context.Context, actor access.Actor, coop, month string) (orders.Statement, error)
 }
 
 // Accounts are the network's users.
