@@ -193,6 +193,8 @@ var accessRules = map[string][]int{
 	"POST /platform/:shop/orders/:id/refund":       ownerShopS,
 	// Settlement: the admin closes a month from its statement page (issue 14).
 	"POST /coop/:coop/statements/:month/close": adminOnly,
+	// Fair stock: the admin or an online platform's manager (S is a boutique).
+	"PUT /api/v1/products/:sku/unpaid-limit": adminOnly,
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

@@ -96,6 +96,8 @@ func (s *Server) routes() *gin.Engine {
 	v1.PUT("/products/:sku/prices/:channel", a.SetPrice)
 	v1.PUT("/products/:sku/shares/:channel", a.SetShare)
 	v1.POST("/products/:sku/photo", a.UploadPhoto) // api.PhotoUploadRoute: its own body limit
+	// Fair stock (issue 14): a product's limit of units held unpaid per customer.
+	v1.PUT("/products/:sku/unpaid-limit", a.SetUnpaidLimit)
 	v1.GET("/catalog", a.Catalog)
 	v1.POST("/shops", a.CreateShop)
 	v1.GET("/shops", a.ListShops)
