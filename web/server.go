@@ -74,8 +74,11 @@ type Deps struct {
 	// into it): counted on /metrics, the recent ones on the admin page. Nil:
 	// an empty log of its own.
 	Alerts *orders.AlertLog
-	Logger *slog.Logger
-	Now    func() time.Time
+	// BackupSchedule is the scheduled backups' settings, shown on the admin
+	// page; nil when they are off.
+	BackupSchedule *mongodb.BackupSchedule
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Server is the HTTP application. It is safe for concurrent use.
@@ -162,7 +165,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		Quotes: deps.Stock, Payments: deps.Payments, Codes: deps.Codes, Pages: s.pages})
 	s.backoffice = backoffice.New(backoffice.Deps{Cooperatives: deps.Traceability, Records: deps.Traceability, Audits: deps.Traceability,
 		Shops: deps.Shops, Stock: deps.Stock, Catalogue: channels, Products: deps.Catalog, Orders: deps.Orders, Accounts: deps.Accounts,
-		Codes: deps.Codes, Alerts: deps.Alerts, Pages: s.pages, Now: deps.Now})
+		Codes: deps.Codes, Alerts: deps.Alerts, Backups: backupsOf(deps.Store), BackupSchedule: deps.BackupSchedule, Pages: s.pages, Now: deps.Now})
 	s.api = api.New(api.Deps{Network: deps.Traceability, Records: deps.Traceability, Certifications: deps.Traceability, Catalog: deps.Catalog,
 		Channels: channels, Shops: deps.Shops, Stock: deps.Stock, Orders: deps.Orders, Accounts: deps.Accounts, Payments: deps.Payments,
 		Codes: deps.Codes, Backups: deps.Store, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
@@ -237,6 +240,15 @@ func registerBackupMetrics(reg prometheus.Registerer, st *mongodb.Store) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "terroir_backup_failures_total", Help: "Failed backup attempts since start."},
 			last(func(b mongodb.BackupStatus) float64 { return float64(b.Failures) })),
 	)
+}
+
+// backupsOf is the store's backup record for the admin page (none without
+// a store).
+func backupsOf(st *mongodb.Store) backoffice.Backups {
+	if st == nil {
+		return nil
+	}
+	return st
 }
 
 // alertsKept is how many recent alerts the admin page can show.

@@ -138,6 +138,12 @@ type Alerts interface {
 	Recent() []orders.RecordedAlert
 }
 
+// Backups are what the store remembers of its last backup
+// (mongodb.Store.LastBackup).
+type Backups interface {
+	LastBackup() mongodb.BackupStatus
+}
+
 // Deps are what the back-office needs.
 type Deps struct {
 	Cooperatives Cooperatives
@@ -151,8 +157,12 @@ type Deps struct {
 	Accounts     Accounts
 	Codes        traceability.Codes // signs the trace links of receipts and order pages
 	Alerts       Alerts             // nil: none shown
-	Pages        *page.Renderer
-	Now          func() time.Time
+	Backups      Backups            // nil: nothing shown
+	// BackupSchedule is the scheduled backups' settings (TERROIR_BACKUP_*);
+	// nil when scheduled backups are off.
+	BackupSchedule *mongodb.BackupSchedule
+	Pages          *page.Renderer
+	Now            func() time.Time
 }
 
 // Handlers answer the back-office's routes.

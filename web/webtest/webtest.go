@@ -71,6 +71,9 @@ type Options struct {
 	StripeTransport http.RoundTripper
 	// OnAlert receives the orders service's alerts.
 	OnAlert func(ctx context.Context, a orders.Alert)
+	// BackupSchedule is what the admin page shows of scheduled backups
+	// (nil: off). The test runs it if it wants backups taken.
+	BackupSchedule *mongodb.BackupSchedule
 }
 
 // New starts a server on a fresh store with one admin user.
@@ -140,7 +143,7 @@ func NewWith(t testing.TB, opts Options) *Env {
 	// complete; the TTL only bounds other instances' changes).
 	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute}, web.Deps{
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
-		Replay: replay.NewService(replay.NewStore(store), now), Alerts: e.Alerts,
+		Replay: replay.NewService(replay.NewStore(store), now), Alerts: e.Alerts, BackupSchedule: opts.BackupSchedule,
 		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog,
 		Logger: slog.New(slog.DiscardHandler), Now: now,
 	})
