@@ -89,7 +89,6 @@ type Server struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 	engine  *gin.Engine
-	methods map[string]bool // the methods some route answers: the only values of the method label
 	bundle  *i18n.Bundle
 	pages   *page.Renderer
 	// assetVersion names the static files' content (?v= of their URLs).
@@ -172,10 +171,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	registerBackupMetrics(reg, deps.Store)
 	registerAlertMetrics(reg, deps.Alerts)
 	s.engine = s.routes()
-	s.methods = map[string]bool{}
-	for _, r := range s.engine.Routes() {
-		s.methods[r.Method] = true
-	}
 	return s, nil
 }
 
