@@ -110,6 +110,10 @@ type Order struct {
 	Names     map[string]string `json:"-" bson:"names"` // product names (fr) at order time, for emails and Stripe
 }
 
+// Number is the order's number as its customer and the platform read it
+// (id.Number): "TSTQ-RJ1B-HVGF-RB57".
+func (o Order) Number() string { return id.Number(o.ID) }
+
 // Sentinel errors.
 var (
 	ErrOrderNotFound = problem.New(problem.NotFound, "order not found")

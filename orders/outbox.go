@@ -25,6 +25,9 @@ type Email struct {
 	SentAt    time.Time `json:"sent_at,omitzero" bson:"sent_at,omitempty"`
 }
 
+// OrderNumber is the number of the order the e-mail is about (id.Number).
+func (e Email) OrderNumber() string { return id.Number(e.Order) }
+
 func orderLink(publicURL string, o Order) string {
 	return publicURL + "/orders/" + o.ID + "?token=" + o.Token
 }
@@ -41,11 +44,11 @@ type Letters interface {
 type plainLetters struct{}
 
 func (plainLetters) Paid(o Order, link string) (string, string) {
-	return "Your order " + o.ID + " is paid", fmt.Sprintf("Hello %s,\n\nYour payment of %s has been received.\n\n%s\nFollow the order: %s\n", o.Customer.Name, o.Total.String(), linesText(o), link)
+	return "Your order " + o.Number() + " is paid", fmt.Sprintf("Hello %s,\n\nYour payment of %s has been received.\n\n%s\nFollow the order: %s\n", o.Customer.Name, o.Total.String(), linesText(o), link)
 }
 
 func (plainLetters) Shipped(o Order, link string) (string, string) {
-	return "Your order " + o.ID + " has shipped", fmt.Sprintf("Hello %s,\n\nTracking number: %s\n\n%s\nFollow the order: %s\n", o.Customer.Name, o.Tracking, linesText(o), link)
+	return "Your order " + o.Number() + " has shipped", fmt.Sprintf("Hello %s,\n\nTracking number: %s\n\n%s\nFollow the order: %s\n", o.Customer.Name, o.Tracking, linesText(o), link)
 }
 
 func linesText(o Order) string {

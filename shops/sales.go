@@ -55,6 +55,9 @@ type Sale struct {
 	At       time.Time       `json:"at" bson:"at"`
 }
 
+// Number is how the sale is written for people (id.Number).
+func (s Sale) Number() string { return id.Number(s.ID) }
+
 // Payments accepted at a till.
 var Payments = []string{"cash", "card"}
 

@@ -79,6 +79,15 @@ type Movement struct {
 	At          time.Time `json:"at" bson:"at"`
 }
 
+// RefNumber is the movement's reference as people read it: a sale's or a
+// transfer's number (id.Number), an order's, or the text it was given.
+func (m Movement) RefNumber() string {
+	if prefix, _, ok := strings.Cut(m.Ref, "_"); ok && len(prefix) == 3 {
+		return id.Number(m.Ref)
+	}
+	return m.Ref
+}
+
 func balanceID(shop, lot string) string { return shop + "|" + lot }
 func shelfID(shop, sku string) string   { return shop + "|" + sku }
 

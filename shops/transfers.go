@@ -43,6 +43,9 @@ type Transfer struct {
 	ReceivedAt time.Time      `json:"received_at,omitzero" bson:"received_at,omitempty"`
 }
 
+// Number is how the transfer is written for people (id.Number).
+func (tr Transfer) Number() string { return id.Number(tr.ID) }
+
 // ErrTransferNotFound is returned for an unknown transfer.
 var ErrTransferNotFound = problem.New(problem.NotFound, "transfer not found")
 

@@ -242,7 +242,7 @@ func (s *Signer) Sign(path string) string {
 // comparison is constant-time and every key is tried, so timing reveals
 // neither the signature nor which key matched.
 func (s *Signer) Verify(path, sig string) bool {
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig) // one spelling per signature: the unused low bits of the last character must be zero
 	if err != nil || len(got) != traceSignatureBytes {
 		return false
 	}

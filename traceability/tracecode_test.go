@@ -1,6 +1,8 @@
 package traceability
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -215,4 +217,37 @@ func FuzzParseTracePath(f *testing.F) {
 			t.Fatalf("canonical path is not stable: %q then %q", canonical, again.CanonicalPath())
 		}
 	})
+}
+
+// TestASignatureHasOneSpelling: base64 leaves unused bits in the last
+// character of a 10-byte signature; a lenient decoder accepted 16
+// spellings of each signature (issue 14). Only the canonical one verifies.
+func TestASignatureHasOneSpelling(t *testing.T) {
+	s, err := NewSigner([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/01/06111234567895/10/SAF-T0PMFP9FW"
+	sig := s.Sign(path)
+	if !s.Verify(path, sig) {
+		t.Fatal("the signature does not verify")
+	}
+	want, _ := base64.RawURLEncoding.DecodeString(sig)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	others := 0
+	for _, c := range alphabet {
+		other := sig[:len(sig)-1] + string(c)
+		if other == sig {
+			continue
+		}
+		if got, err := base64.RawURLEncoding.DecodeString(other); err == nil && bytes.Equal(got, want) {
+			others++
+			if s.Verify(path, other) {
+				t.Errorf("%s, another spelling of %s, verifies", other, sig)
+			}
+		}
+	}
+	if others == 0 {
+		t.Fatal("no other spelling found: the test checks nothing")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -275,5 +276,36 @@ func TestMetricsLabelsAreTheServers(t *testing.T) {
 	}
 	if !slices.ContainsFunc(series(), func(l string) bool { return strings.Contains(l, `method="other"`) }) {
 		t.Fatalf("odd methods are not counted as other: %v", got)
+	}
+}
+
+// TestForwardedForIsBelievedOnlyFromTrustedProxies: by default the login
+// limit counts the connection's address, whatever X-Forwarded-For claims —
+// rotating it does not buy more guesses, and claiming a neighbour's address
+// does not lock the neighbour out (issue 14); behind a configured proxy its
+// X-Forwarded-For names the client.
+func TestForwardedForIsBelievedOnlyFromTrustedProxies(t *testing.T) {
+	guess := func(e *webtest.Env, xff string) int {
+		body, _ := json.Marshal(map[string]string{"email": fmt.Sprintf("nobody%d@x.ma", rand.Int()), "password": "wrong-password"})
+		resp, _ := e.Do("POST", "/api/v1/auth/token", "", body, "Content-Type", "application/json", "X-Forwarded-For", xff)
+		return resp.StatusCode
+	}
+	e := webtest.New(t)
+	limited := false
+	for i := range 40 {
+		if guess(e, fmt.Sprintf("203.0.113.%d", i)) == 429 {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("40 failures from one connection with rotating X-Forwarded-For were never limited")
+	}
+
+	p := webtest.NewWith(t, webtest.Options{TrustedProxies: []string{"127.0.0.1/32"}})
+	for i := range 40 {
+		if st := guess(p, fmt.Sprintf("203.0.113.%d", i)); st == 429 {
+			t.Fatalf("behind a trusted proxy, failure %d from a different client was limited", i)
+		}
 	}
 }

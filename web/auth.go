@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -161,9 +162,30 @@ func (s *Server) logoutSubmit(c *gin.Context) {
 
 // safeNext keeps a post-login redirect on this site: a local path only,
 // never "//host" or "/\host", which browsers treat as another origin.
+//
+// Only a path of this site is accepted: no control character anywhere
+// (browsers drop tabs and newlines from URLs, so "/<TAB>/evil.example"
+// becomes "//evil.example"), and a single "/" followed by a path character
+// — not "//", "/\\" or a bare "/" followed by something a browser could
+// read as another host.
 func safeNext(next string) string {
-	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if len(next) > 2048 || next == "" || next[0] != '/' {
+		return ""
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || unicode.IsControl(r) || r == '\\' {
+			return ""
+		}
+	}
+	if len(next) > 1 && !isPathChar(next[1]) {
 		return ""
 	}
 	return next
+}
+
+// isPathChar reports whether b may follow the leading slash of a local
+// path: a letter, a digit, or one of the characters a path segment or query
+// starts with here.
+func isPathChar(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || strings.IndexByte("-._~?#%", b) >= 0
 }

@@ -195,6 +195,30 @@ var accessRules = map[string][]int{
 	"POST /coop/:coop/statements/:month/close": adminOnly,
 	// Fair stock: the admin or an online platform's manager (S is a boutique).
 	"PUT /api/v1/products/:sku/unpaid-limit": adminOnly,
+	// Members' pay (issue 17): the cooperative's manager and the admin
+	// write, its auditor reads; the impact report is the network's.
+	"GET /api/v1/cooperatives/:coop/member-statements":                 readA,
+	"GET /api/v1/cooperatives/:coop/member-statements/:month":          readA,
+	"GET /api/v1/cooperatives/:coop/members/:member/statements/:month": readA,
+	"GET /api/v1/cooperatives/:coop/members/:member/seasons/:season":   readA,
+	"GET /api/v1/cooperatives/:coop/member-terms":                      readA,
+	"GET /api/v1/cooperatives/:coop/member-payouts":                    readA,
+	"PUT /api/v1/cooperatives/:coop/retention":                         manageA,
+	"POST /api/v1/cooperatives/:coop/retention":                        manageA,
+	"POST /api/v1/cooperatives/:coop/rates":                            manageA,
+	"PUT /api/v1/cooperatives/:coop/rates/:month":                      manageA,
+	"POST /api/v1/cooperatives/:coop/member-payouts":                   manageA,
+	"GET /api/v1/impact":                                               {admin, auditorA},
+	"GET /api/v1/lots/:code/shares":                                    readA,
+	"GET /coop/:coop/pay":                                              readA,
+	"GET /coop/:coop/pay/:month":                                       readA,
+	"GET /coop/:coop/pay/:month/members/:member":                       readA,
+	"GET /coop/:coop/payouts/new":                                      manageA,
+	"POST /coop/:coop/pay/retention":                                   manageA,
+	"POST /coop/:coop/pay/rates":                                       manageA,
+	"POST /coop/:coop/payouts":                                         manageA,
+	"GET /impact":                                                      {admin, auditorA},
+	"GET /impact.csv":                                                  {admin, auditorA},
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

@@ -2,13 +2,10 @@ package web_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
+	"github.com/terroir-coop/terroir/internal/browsertest"
 )
 
 // browserTimeout bounds one browser test, start of Chromium included, so a
@@ -18,68 +15,13 @@ const browserTimeout = 60 * time.Second
 // phoneWidth and phoneHeight are the CSS viewport of a common phone.
 const phoneWidth, phoneHeight = 390, 844
 
-// chromiumPath is the browser the tests drive: $CHROMIUM, else Debian's
-// chromium package.
-func chromiumPath() string {
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	return "/usr/bin/chromium"
-}
-
 // newChrome starts a headless Chromium with a phone-sized window (390×844)
-// and a fresh profile, and returns a context for chromedp.Run that is
-// cancelled, and the browser stopped, when the test ends.
-//
-// Without Chromium the test is skipped, so `go test ./...` works on a bare
-// machine; with CI=true a missing browser fails the test instead, so CI
-// never passes by skipping what it was meant to check.
+// and a fresh profile (internal/browsertest), and returns a context for
+// chromedp.Run that is cancelled, and the browser stopped, when the test
+// ends.
 func newChrome(t *testing.T) context.Context {
 	t.Helper()
-	path := chromiumPath()
-	if _, err := exec.LookPath(path); err != nil {
-		msg := "browser test needs Chromium at " + path + " (apt-get install -y chromium, or set $CHROMIUM): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	// chromedp's defaults (headless, no first run, no background
-	// networking, no sync, …) plus what a container and a test need.
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox refuses to start
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
-		chromedp.WindowSize(phoneWidth, phoneHeight), // a common phone: what most users hold
-		// A Moroccan phone set to French, the network's working language;
-		// without it headless Chromium asks for en-US and gets English pages.
-		chromedp.Flag("lang", "fr-MA"),
-		chromedp.Flag("accept-lang", "fr-MA,fr,ar"),
-	)
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), browserTimeout)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-		cancelTimeout()
-	})
-	// Start the browser now, so a browser that cannot start fails here with
-	// a clear message rather than inside the first action. Headless Chromium
-	// clamps the window to at least 500 px wide, so the phone's viewport is
-	// emulated as well: without it a "phone" test looks at a 500 px page.
-	if err := chromedp.Do(browserCtx, chromedp.EmulateViewport(phoneWidth, phoneHeight,
-		chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
-		t.Fatalf("start Chromium %s: %v", path, err)
-	}
-	return browserCtx
+	return browsertest.New(t, phoneWidth, phoneHeight, browserTimeout)
 }
 
 // screenshot saves a full-page PNG of what the browser shows into the test's
@@ -87,22 +29,5 @@ func newChrome(t *testing.T) context.Context {
 // too, so a person can look at the pages a test went through.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100 → PNG
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	dirs := []string{t.TempDir()}
-	if d := os.Getenv("TERROIR_SCREENSHOTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		dirs = append(dirs, d)
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, name+".png")
-		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", p)
-	}
+	browsertest.Screenshot(t, ctx, t.TempDir(), name)
 }

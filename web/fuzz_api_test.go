@@ -109,6 +109,12 @@ var jsonBodySamples = map[string]func(w world) any{
 	"POST /api/v1/cooperatives/:coop/payouts": func(w world) any {
 		return map[string]any{"month": w.month, "amount": map[string]any{"amount": 5000, "currency": "MAD"}, "reference": "virement 42"}
 	},
+	// Members' pay (issue 17).
+	"POST /api/v1/cooperatives/:coop/retention":      func(world) any { return map[string]any{"percent": "7.5", "from": "2025-09-01"} },
+	"PUT /api/v1/cooperatives/:coop/retention":       func(world) any { return map[string]any{"percent": 10, "from": "2025-09-01"} },
+	"POST /api/v1/cooperatives/:coop/rates":          func(w world) any { return map[string]any{"month": w.month, "currency": "EUR", "rate": "10.85"} },
+	"PUT /api/v1/cooperatives/:coop/rates/:month":    func(world) any { return map[string]any{"currency": "EUR", "rate": 10.85} },
+	"POST /api/v1/cooperatives/:coop/member-payouts": func(world) any { return map[string]any{"method": "cash", "note": "souk"} },
 }
 
 // notJSONBodies are API write routes whose body is not a JSON document

@@ -38,11 +38,25 @@ var ownIdempotency = map[string]bool{
 	"/api/v1/stripe/webhook": true,
 }
 
+// replayMaxBytes is the largest answer kept for a replay: creating answers
+// are a few kilobytes; a larger one is answered, not kept.
+const replayMaxBytes = 64 << 10
+
 // idempotent replays the first answer to a POST or PUT sent again with the
 // same Idempotency-Key and body (API.md): the work is done once.
+//
+// What is kept is bounded by who asks and what was done (issue 14): keys
+// are per principal (the user; anonymous requests take no key here — the
+// anonymous creating route, POST /orders, keeps its own under the order's
+// token), and only an accepted request's answer (2xx, at most
+// replayMaxBytes) is kept, for the replay service's lifetime, after which
+// the sweeper deletes it. A refused request changed nothing, so sending it
+// again simply gets the same refusal again; nobody can fill the disk with
+// 401s.
 func (s *Server) idempotent(c *gin.Context) {
 	key := c.GetHeader("Idempotency-Key")
-	if key == "" || (c.Request.Method != http.MethodPost && c.Request.Method != http.MethodPut) || ownIdempotency[c.FullPath()] || s.deps.Replay == nil {
+	if key == "" || (c.Request.Method != http.MethodPost && c.Request.Method != http.MethodPut) || ownIdempotency[c.FullPath()] || s.deps.Replay == nil ||
+		page.Actor(c).UserID == "" {
 		c.Next()
 		return
 	}
@@ -70,7 +84,7 @@ func (s *Server) idempotent(c *gin.Context) {
 	c.Next()
 	status := w.Status()
 	done := context.WithoutCancel(ctx)
-	if status >= 500 {
+	if status < 200 || status >= 300 || w.body.Len() > replayMaxBytes {
 		_ = s.deps.Replay.Abandon(done, scope, key)
 		return
 	}

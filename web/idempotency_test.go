@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -57,5 +58,36 @@ func TestIdempotencyKeyReplaysCreatingRequests(t *testing.T) {
 		if st == 201 && ids[i] != ids[0] && ids[0] != "" {
 			t.Errorf("copy %d answered another member %s", i, ids[i])
 		}
+	}
+}
+
+// TestAnonymousAndRefusedRequestsKeepNothing: anonymous requests with
+// Idempotency-Keys, and an authenticated request that was refused, leave no
+// record behind, so nobody can grow the database by sending keys (issue
+// 14: 6,611 anonymous requests had grown it by 6.4 MB); an accepted one is
+// kept and replayed.
+func TestAnonymousAndRefusedRequestsKeepNothing(t *testing.T) {
+	e := webtest.New(t)
+	for i := range 200 {
+		resp, _ := e.Do("POST", "/api/v1/cooperatives", "", []byte(`{"code":"X"}`), "Idempotency-Key", fmt.Sprintf("anon-%d", i))
+		if resp.StatusCode != 401 || resp.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("anonymous create: %d replayed=%q", resp.StatusCode, resp.Header.Get("Idempotent-Replayed"))
+		}
+	}
+	bad := []byte(`{"code":"","name":""}`)
+	for range 2 {
+		resp, _ := e.Do("POST", "/api/v1/cooperatives", e.AdminToken, bad, "Idempotency-Key", "refused-1")
+		if resp.StatusCode != 400 || resp.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("refused create: %d replayed=%q", resp.StatusCode, resp.Header.Get("Idempotent-Replayed"))
+		}
+	}
+	if n := e.Count("idempotency"); n != 0 {
+		t.Fatalf("%d idempotency records after anonymous and refused requests", n)
+	}
+	good := []byte(`{"code":"TAFRAOUT","name":"Coopérative Tafraout","kind":"argan","commune":"Tafraout","province":"Tiznit"}`)
+	first, _ := e.Do("POST", "/api/v1/cooperatives", e.AdminToken, good, "Idempotency-Key", "accepted-1")
+	again, _ := e.Do("POST", "/api/v1/cooperatives", e.AdminToken, good, "Idempotency-Key", "accepted-1")
+	if first.StatusCode != 201 || again.StatusCode != 201 || again.Header.Get("Idempotent-Replayed") != "true" || e.Count("idempotency") != 1 {
+		t.Fatalf("accepted create: %d then %d replayed=%q, %d records", first.StatusCode, again.StatusCode, again.Header.Get("Idempotent-Replayed"), e.Count("idempotency"))
 	}
 }

@@ -116,7 +116,8 @@ func TestFormsRefuseMissingOrWrongCSRF(t *testing.T) {
 }
 
 func TestLoginNeverRedirectsOffSite(t *testing.T) {
-	for _, next := range []string{"//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)"} {
+	for _, next := range []string{"//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)",
+		"/\t/evil.example", "/\n/evil.example", "/\r//evil.example", "/ /evil.example", "/@evil.example", "/x\\..\\evil"} {
 		e := webtest.New(t)
 		resp := newBrowser(t, e).login(next)
 		if loc := resp.Header.Get("Location"); loc != "/admin" {

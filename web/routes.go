@@ -19,6 +19,11 @@ func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// Forwarding headers only from the configured proxies (New has checked
+	// them): X-Forwarded-For, and only that, names the client behind them.
+	_ = r.SetTrustedProxies(s.cfg.TrustedProxies)
+	r.ForwardedByClientIP = len(s.cfg.TrustedProxies) > 0
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
 	r.Use(func(c *gin.Context) { page.SetLogger(c, s.log); c.Next() }, withRequestID, s.observe, compress, recoverPanics, securityHeaders,
 		page.Use(s.pages), answerByPath, s.limitBody)
 	r.NoRoute(s.notFound)
@@ -125,6 +130,20 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/orders/:id/cancel", a.CancelOrder)
 	v1.GET("/orders/:id/packing-list", a.PackingList)
 	v1.POST("/stripe/webhook", a.StripeWebhook)
+	// Members' pay (issue 17): statements, terms, payout runs, impact.
+	v1.GET("/cooperatives/:coop/member-statements", a.MemberStatementsQuery)
+	v1.GET("/cooperatives/:coop/member-statements/:month", a.MemberStatements)
+	v1.GET("/cooperatives/:coop/members/:member/statements/:month", a.MemberSlip)
+	v1.GET("/cooperatives/:coop/members/:member/seasons/:season", a.MemberSeason)
+	v1.GET("/cooperatives/:coop/member-terms", a.MemberTerms)
+	v1.PUT("/cooperatives/:coop/retention", a.SetRetention)
+	v1.POST("/cooperatives/:coop/retention", a.SetRetention)
+	v1.POST("/cooperatives/:coop/rates", a.SetRate)
+	v1.PUT("/cooperatives/:coop/rates/:month", a.SetRate)
+	v1.POST("/cooperatives/:coop/member-payouts", a.PayMembers)
+	v1.GET("/cooperatives/:coop/member-payouts", a.PayoutRuns)
+	v1.GET("/impact", a.Impact)
+	v1.GET("/lots/:code/shares", a.Shares)
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.
@@ -178,6 +197,17 @@ func (s *Server) routes() *gin.Engine {
 	pages.POST("/platform/:shop/orders/:id/cancel", bo.Cancel)
 	pages.POST("/platform/:shop/orders/:id/refund", bo.Refund)
 	pages.GET("/platform/:shop/outbox", bo.OutboxPage)
+	// Members' pay (issue 17): a cooperative's members' pay, terms, payout
+	// runs and slips; the network's impact report.
+	pages.GET("/coop/:coop/pay", bo.PayNow)
+	pages.GET("/coop/:coop/pay/:month", bo.PayPage)
+	pages.GET("/coop/:coop/pay/:month/members/:member", bo.MemberSlipPage)
+	pages.POST("/coop/:coop/pay/retention", bo.ManagesCoop, bo.SetRetention)
+	pages.POST("/coop/:coop/pay/rates", bo.ManagesCoop, bo.SetRate)
+	pages.GET("/coop/:coop/payouts/new", bo.ManagesCoop, bo.PayoutConfirm)
+	pages.POST("/coop/:coop/payouts", bo.ManagesCoop, bo.PayMembers)
+	pages.GET("/impact", bo.ImpactPage)
+	pages.GET("/impact.csv", bo.ImpactPage)
 	pages.GET("/cart", sf.Cart)
 	pages.POST("/cart/add", sf.CartAdd)
 	pages.POST("/cart/update", sf.CartUpdate)

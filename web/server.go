@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"embed"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -53,6 +54,11 @@ type Config struct {
 	// one load balancer share it; without it each process draws its own,
 	// and a flash set by one instance is not shown by another.
 	CookieKey []byte
+	// TrustedProxies are the addresses or CIDRs of the reverse proxies in
+	// front of the server, whose X-Forwarded-For is believed. None by
+	// default: the client's address is the connection's, so nobody can
+	// claim another address to dodge or abuse the per-address login limit.
+	TrustedProxies []string
 }
 
 // Deps are the services the web layer serves. They are concrete here, in
@@ -66,6 +72,7 @@ type Deps struct {
 	Stock        *shops.Stock
 	Catalog      *catalog.Service
 	Orders       *orders.Service
+	MemberPay    *orders.MemberPay  // members' pay; made from Orders and Traceability when nil
 	Payments     orders.Payments    // verifies Stripe webhooks
 	Replay       *replay.Service    // Idempotency-Key replays of creating API requests
 	Codes        traceability.Codes // public URL and signer of QR trace codes
@@ -129,8 +136,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Alerts == nil {
 		deps.Alerts = orders.NewAlertLog(alertsKept, deps.Now)
 	}
+	if deps.MemberPay == nil {
+		deps.MemberPay = orders.NewMemberPay(deps.Orders, deps.Traceability)
+	}
 	if deps.Scans == nil {
 		deps.Scans = deps.Traceability.NewScanBuffer()
+	}
+	if err := gin.New().SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -164,10 +177,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		Quotes: deps.Stock, Payments: deps.Payments, Codes: deps.Codes, Pages: s.pages})
 	s.backoffice = backoffice.New(backoffice.Deps{Cooperatives: deps.Traceability, Records: deps.Traceability, Audits: deps.Traceability,
 		Shops: deps.Shops, Stock: deps.Stock, Catalogue: channels, Products: deps.Catalog, Orders: deps.Orders, Accounts: deps.Accounts,
-		Codes: deps.Codes, Alerts: deps.Alerts, Backups: backupsOf(deps.Store), BackupSchedule: deps.BackupSchedule, Pages: s.pages, Now: deps.Now})
+		MemberPay: deps.MemberPay, Codes: deps.Codes, Alerts: deps.Alerts, Backups: backupsOf(deps.Store), BackupSchedule: deps.BackupSchedule, Pages: s.pages, Now: deps.Now})
 	s.api = api.New(api.Deps{Network: deps.Traceability, Records: deps.Traceability, Certifications: deps.Traceability, Catalog: deps.Catalog,
 		Channels: channels, Shops: deps.Shops, Stock: deps.Stock, Orders: deps.Orders, Accounts: deps.Accounts, Payments: deps.Payments,
-		Codes: deps.Codes, Backups: deps.Store, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
+		Codes: deps.Codes, Backups: deps.Store, MemberPay: deps.MemberPay, LotShares: deps.Traceability, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
 	registerBackupMetrics(reg, deps.Store)
 	registerAlertMetrics(reg, deps.Alerts)
 	s.engine = s.routes()

@@ -90,7 +90,7 @@ func newWorld(tb testing.TB) world {
 func (w world) fill(path string) string {
 	r := strings.NewReplacer(":coop", "SIROUA", ":shop", "TAROUDANNT", ":sku", "SAF-1G", ":channel", "TAROUDANNT",
 		":code", w.packed, ":lot", w.packed, ":gtin", "06111234567895", ":serial", "1", ":flag", "flg_none",
-		":id", "ID", ":month", w.month, "*path", "style.css", ":file", "none.jpg")
+		":id", "ID", ":month", w.month, ":member", "mbr_none", ":season", "2025", "*path", "style.css", ":file", "none.jpg")
 	p := r.Replace(path)
 	switch {
 	case strings.Contains(path, "/certifications/:id"):

@@ -36,9 +36,13 @@ type config struct {
 	// StripeAPIVersions are webhook API versions accepted besides the one
 	// stripe-go is pinned to (comma-separated STRIPE_WEBHOOK_API_VERSIONS).
 	StripeAPIVersions []string
-	BackupDir         string // scheduled backups (backup.go)
-	BackupEvery       string
-	BackupKeep        string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (TERROIR_TRUSTED_PROXIES, comma-separated addresses or
+	// CIDRs; none by default).
+	TrustedProxies []string
+	BackupDir      string // scheduled backups (backup.go)
+	BackupEvery    string
+	BackupKeep     string
 }
 
 func configFrom(getenv func(string) string) config {
@@ -60,6 +64,7 @@ func configFrom(getenv func(string) string) config {
 		StripeWebhook:     getenv("STRIPE_WEBHOOK_SECRET"),
 		StripeAPIBase:     getenv("STRIPE_API_BASE"),
 		StripeAPIVersions: strings.FieldsFunc(getenv("STRIPE_WEBHOOK_API_VERSIONS"), func(r rune) bool { return r == ',' }),
+		TrustedProxies:    strings.FieldsFunc(getenv("TERROIR_TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }),
 		BackupDir:         getenv("TERROIR_BACKUP_DIR"),
 		BackupEvery:       or(getenv("TERROIR_BACKUP_EVERY"), "24h"),
 		BackupKeep:        or(getenv("TERROIR_BACKUP_KEEP"), "7"),

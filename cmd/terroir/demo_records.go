@@ -38,6 +38,8 @@ type demoChain struct {
 	// pointed at; lab: the laboratory result of the last step's lot.
 	outline bool
 	lab     *traceability.NewLabResult
+	// advances: paid to the member at delivery, by harvest (index → centimes, cash).
+	advances map[int]int64
 }
 
 type demoHarvest struct {
@@ -68,7 +70,7 @@ var demoChains = []demoChain{
 			{Holder: "SIROUA-SAFRAN", Scheme: "AOP Safran de Taliouine", Body: "Organisme de contrôle agréé (démo)", BodyCode: "MA-AOP-DEMO-01", Number: "AOP-ST-2026-014", ValidFrom: "2025-01-01", ValidTo: "2028-12-31", Crops: []string{"saffron"}},
 			{Holder: "SIROUA-SAFRAN", Scheme: "EU organic", Body: "Organisme de certification bio (démo)", BodyCode: "MA-BIO-DEMO-154", Number: "BIO-2026-0871", ValidFrom: "2025-06-01", ValidTo: "2027-05-31"},
 		},
-		outline: true,
+		outline: true, advances: map[int]int64{0: 30_000, 2: 10_000},
 		lab: &traceability.NewLabResult{Laboratory: traceability.Laboratory{Name: "Laboratoire d'analyses agroalimentaires (démo)", Accreditation: "MA-17025-DEMO-07"},
 			ReportNumber: "DEMO-2026-118", SampleDate: "2026-11-10", ReportDate: "2026-11-18", ReportedCategory: "I",
 			E257: "88.6", E330: "33.2", E440: "241", Moisture: "9.4", FloralWaste: "0.3", ForeignMatter: "0.04"}},
@@ -121,8 +123,11 @@ func seedDemoRecords(ctx context.Context, a *app) (string, error) {
 		var hs []string
 		for i, h := range ch.harvests {
 			m := members[i%len(members)]
-			got, err := a.trace.AddHarvest(ctx, sys, ch.coop, traceability.NewHarvest{Parcel: parcel.ID, Member: m.ID, Date: h.date,
-				Crop: ch.crop, Quantity: q(h.amount, h.unit)})
+			nh := traceability.NewHarvest{Parcel: parcel.ID, Member: m.ID, Date: h.date, Crop: ch.crop, Quantity: q(h.amount, h.unit)}
+			if adv := ch.advances[i]; adv > 0 {
+				nh.Advance = &traceability.HarvestAdvance{Amount: adv, Currency: "MAD", Method: "cash"}
+			}
+			got, err := a.trace.AddHarvest(ctx, sys, ch.coop, nh)
 			if err != nil {
 				return "", fmt.Errorf("%s: harvest: %w", ch.coop, err)
 			}
@@ -177,6 +182,9 @@ func seedDemoRecords(ctx context.Context, a *app) (string, error) {
 		}
 	}
 	if err := seedDemoOrders(ctx, a, a.publicURL); err != nil {
+		return "", err
+	}
+	if err := seedDemoPay(ctx, a); err != nil {
 		return "", err
 	}
 	return saffronJars, nil

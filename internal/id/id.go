@@ -39,3 +39,32 @@ func ValidateCode(field, code string) error {
 	}
 	return nil
 }
+
+// Number is how an ID is written for people — on a receipt, an order page,
+// an e-mail: its random part in capitals, in groups of four
+// ("ord_tstqrj1bhvgfrb57" → "TSTQ-RJ1B-HVGF-RB57"), without the prefix that
+// only the software needs. The alphabet has no I, L, O or U, so a number
+// read aloud or copied by hand is not mistaken; FromNumber reads it back.
+func Number(id string) string {
+	_, body, ok := strings.Cut(id, "_")
+	if !ok {
+		body = id
+	}
+	body = strings.ToUpper(body)
+	var b strings.Builder
+	for i, r := range body {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// FromNumber is the ID with this prefix that Number wrote as number:
+// dashes and spaces dropped, the Crockford look-alikes folded (O→0, I and
+// L→1). It does not check that such a document exists.
+func FromNumber(prefix, number string) string {
+	s := strings.ToLower(strings.NewReplacer("-", "", " ", "", "O", "0", "o", "0", "I", "1", "i", "1", "L", "1", "l", "1").Replace(strings.TrimSpace(number)))
+	return prefix + "_" + s
+}

@@ -26,3 +26,22 @@ func TestCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestNumberReadsBack(t *testing.T) {
+	for range 100 {
+		x := New("ord")
+		n := Number(x)
+		if len(n) != 19 || strings.ToUpper(n) != n || strings.Contains(n, "_") {
+			t.Fatalf("Number(%s) = %q", x, n)
+		}
+		if back := FromNumber("ord", strings.ToLower(n)); back != x {
+			t.Fatalf("FromNumber(%q) = %q, want %q", n, back, x)
+		}
+	}
+	if got := Number("ord_tstqrj1bhvgfrb57"); got != "TSTQ-RJ1B-HVGF-RB57" {
+		t.Fatalf("got %q", got)
+	}
+	if got := FromNumber("ord", " tstq-rjib-hvgf-rb57 "); got != "ord_tstqrj1bhvgfrb57" {
+		t.Fatalf("an I typed for a 1: %q", got)
+	}
+}

@@ -149,6 +149,8 @@ type Deps struct {
 	Stock          Stock
 	Orders         Orders
 	Accounts       Accounts
+	MemberPay      MemberPay          // members' statements, payouts, impact (members.go)
+	LotShares      LotShares          // the members behind a lot (members.go)
 	Payments       orders.Payments    // verifies Stripe webhooks
 	Codes          traceability.Codes // public URL and signer of trace codes
 	Backups        Backups

@@ -15,6 +15,8 @@ type harvestRequest struct {
 	Date     string                `json:"date"`
 	Crop     string                `json:"crop"`
 	Quantity traceability.Quantity `json:"quantity"`
+	// Advance is paid to the member at delivery (issue 17).
+	Advance *traceability.HarvestAdvance `json:"advance"`
 }
 
 // harvestView shows a harvest's quantity in the API's quantity shape.
@@ -31,7 +33,7 @@ func (h *Handlers) AddHarvest(c *gin.Context) {
 		return
 	}
 	hv, err := h.d.Records.AddHarvest(c.Request.Context(), page.Actor(c), c.Param("coop"), traceability.NewHarvest{
-		Parcel: req.Parcel, Member: req.Member, Date: req.Date, Crop: req.Crop, Quantity: req.Quantity,
+		Parcel: req.Parcel, Member: req.Member, Date: req.Date, Crop: req.Crop, Quantity: req.Quantity, Advance: req.Advance,
 	})
 	if err != nil {
 		page.Fail(c, err)

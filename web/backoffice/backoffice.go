@@ -155,6 +155,7 @@ type Deps struct {
 	Products     Products
 	Orders       Orders
 	Accounts     Accounts
+	MemberPay    MemberPay          // members' pay and the impact report (pay.go, impact.go)
 	Codes        traceability.Codes // signs the trace links of receipts and order pages
 	Alerts       Alerts             // nil: none shown
 	Backups      Backups            // nil: nothing shown

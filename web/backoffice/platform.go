@@ -58,11 +58,11 @@ type orderLot struct {
 
 // platformOrder is one order of the list, with its packing list.
 type platformOrder struct {
-	ID, Status, StatusName, Created, Total string
-	Customer                               orders.Customer
-	Lines                                  []orderLine
-	Tracking                               string
-	ToPack                                 bool
+	ID, Number, Status, StatusName, Created, Total string
+	Customer                                       orders.Customer
+	Lines                                          []orderLine
+	Tracking                                       string
+	ToPack                                         bool
 }
 
 type platformView struct {
@@ -94,7 +94,7 @@ func (h *Handlers) PlatformPage(c *gin.Context) {
 	v := &platformView{Page: h.d.Pages.Page(c, l.T("st_fulfilment")), Shop: shop, Sections: platformNav(l, shop, status, false), Pager: pg.Finish(c, len(list))}
 	v.Styles = []string{"store.css"}
 	for _, o := range page.Trim(list) {
-		po := platformOrder{ID: o.ID, Status: o.Status, StatusName: l.Term("order_status", o.Status), Created: dateOf(o.CreatedAt),
+		po := platformOrder{ID: o.ID, Number: o.Number(), Status: o.Status, StatusName: l.Term("order_status", o.Status), Created: dateOf(o.CreatedAt),
 			Total: l.Money(o.Total.Amount, o.Total.Currency), Customer: o.Customer, Tracking: o.Tracking, ToPack: o.Status == orders.StatusPaid}
 		for _, ln := range o.Lines {
 			lv := orderLine{SKU: ln.SKU, Name: o.Names[ln.SKU], Units: ln.Units}

@@ -35,6 +35,7 @@ const (
 	secLots       = "lots"
 	secHoldings   = "holdings"
 	secStatements = "statements"
+	secPay        = "pay"
 	secAudit      = "audit"
 )
 
@@ -48,6 +49,7 @@ func recordsNav(l *i18n.Locale, coop, current string) page.SubNav {
 		{secLots, base + "/lots", l.T("lots")},
 		{secHoldings, base + "/holdings", l.T("sh_holdings")},
 		{secStatements, base + "/statements", l.T("stm_title")},
+		{secPay, base + "/pay", l.T("pay_title")},
 		{secAudit, "/audit/" + esc(coop), l.T("audit")},
 	}
 	nav := page.SubNav{Label: l.T("records")}
@@ -384,6 +386,22 @@ func (h *Handlers) AddHarvest(c *gin.Context) {
 		}
 		nh := traceability.NewHarvest{Parcel: c.PostForm("parcel"), Member: c.PostForm("member"), Date: c.PostForm("date"),
 			Crop: c.PostForm("crop"), Quantity: traceability.Quantity{Amount: amount, Unit: c.PostForm("unit")}}
+		// An advance paid at delivery (issue 17), typed in whole units of
+		// the cooperative's currency; the service checks it.
+		if v := strings.TrimSpace(c.PostForm("advance")); v != "" {
+			units, err := page.WholeNumber("advance.amount", v)
+			if err != nil {
+				return err
+			}
+			coop, err := h.d.Cooperatives.Cooperative(ctx, actor, c.Param("coop"))
+			if err != nil {
+				return err
+			}
+			if units < 0 || units > 10_000_000 {
+				units = -1 // out of range: the service refuses it, naming advance.amount
+			}
+			nh.Advance = &traceability.HarvestAdvance{Amount: units * 100, Currency: coop.Currency(), Method: c.PostForm("advance_method")}
+		}
 		// Member and crop default to the parcel's: fewer choices on a phone,
 		// and fewer mismatches for the service to refuse.
 		if (nh.Member == "" || nh.Crop == "") && nh.Parcel != "" {

@@ -31,7 +31,7 @@ func (w Letters) languages() []*Locale {
 // Paid is the confirmation of a payment.
 func (w Letters) Paid(o orders.Order, link string) (string, string) {
 	return w.write(func(l *Locale) (string, string) {
-		return l.T("email.paid.subject", o.ID),
+		return l.T("email.paid.subject", o.Number()),
 			l.T("email.paid.body", o.Customer.Name, l.Money(o.Total.Amount, o.Total.Currency), lines(l, o), link)
 	})
 }
@@ -39,7 +39,7 @@ func (w Letters) Paid(o orders.Order, link string) (string, string) {
 // Shipped tells the customer the parcel left, with its tracking number.
 func (w Letters) Shipped(o orders.Order, link string) (string, string) {
 	return w.write(func(l *Locale) (string, string) {
-		return l.T("email.shipped.subject", o.ID), l.T("email.shipped.body", o.Customer.Name, o.Tracking, lines(l, o), link)
+		return l.T("email.shipped.subject", o.Number()), l.T("email.shipped.body", o.Customer.Name, o.Tracking, lines(l, o), link)
 	})
 }
 

@@ -133,8 +133,12 @@ func (l *Locale) FieldLabel(field string) string {
 	if field == "" {
 		return ""
 	}
-	name := FieldName(field)
-	key := "field." + name
+	// The whole dotted name first ("advance.method", the way an advance
+	// is paid), then its last segment ("method", an analysis method).
+	key := "field." + fieldIndex.ReplaceAllString(field, "")
+	if !l.keys[key] {
+		key = "field." + FieldName(field)
+	}
 	if !l.keys[key] {
 		return ""
 	}

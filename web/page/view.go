@@ -102,6 +102,9 @@ func navFor(a access.Actor, l *i18n.Locale) []NavLink {
 	case len(a.Scope) > 0 && a.ReadCoop(a.Scope[0]) == nil:
 		nav = append(nav, NavLink{URL: "/", Label: l.T("my_audits")})
 	}
+	if a.Role == access.Admin || a.Role == access.Auditor { // the network's impact report (issue 17)
+		nav = append(nav, NavLink{URL: "/impact", Label: l.T("imp_title")})
+	}
 	return nav
 }
 

@@ -74,6 +74,8 @@ type Options struct {
 	// BackupSchedule is what the admin page shows of scheduled backups
 	// (nil: off). The test runs it if it wants backups taken.
 	BackupSchedule *mongodb.BackupSchedule
+	// TrustedProxies is web.Config.TrustedProxies.
+	TrustedProxies []string
 }
 
 // New starts a server on a fresh store with one admin user.
@@ -141,7 +143,7 @@ func NewWith(t testing.TB, opts Options) *Env {
 	// One process owns the test store, as in production on the embedded
 	// store, so caches live as long as there (their own invalidations are
 	// complete; the TTL only bounds other instances' changes).
-	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute}, web.Deps{
+	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute, TrustedProxies: opts.TrustedProxies}, web.Deps{
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
 		Replay: replay.NewService(replay.NewStore(store), now), Alerts: e.Alerts, BackupSchedule: opts.BackupSchedule,
 		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog,
