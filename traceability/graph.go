@@ -180,7 +180,7 @@ func checkEdge(field, process, inKind, outKind string) (Range, error) {
 		return r, nil
 	}
 	if can := TransformationOutputs(process, []string{inKind}); len(can) > 0 {
-		return Range{}, problem.Field(field, "%s of %s makes only %s, not %s", process, inKind, strings.Join(can, ", "), outKind)
+		return Range{}, problem.Field(field, "%s of %s makes only %s, not %s", problem.Step(process), problem.Kind(inKind), problem.Kinds(can), problem.Kind(outKind))
 	}
-	return Range{}, problem.Field(field, "%s does not take %s: nothing can be made from it by %s", process, inKind, process)
+	return Range{}, problem.Field(field, "%s does not take %s: nothing can be made from it by %s", problem.Step(process), problem.Kind(inKind), problem.Step(process))
 }

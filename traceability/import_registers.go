@@ -116,7 +116,7 @@ func issue(field, key string, args ...string) RowError {
 // the key (problem.Error has no arguments to give).
 func issueOf(err error) RowError {
 	if p, ok := problem.As(err); ok {
-		return RowError{Field: p.Field, Key: p.Message, Message: p.Message}
+		return RowError{Field: p.Field, Key: p.Message, Message: p.Message, Problem: p}
 	}
 	return RowError{Key: "could not be checked", Message: "could not be checked"}
 }

@@ -91,6 +91,10 @@ type Lot struct {
 	// Serials: each packed unit has its own signed serial (1…Quantity), so a
 	// label copied onto many jars shows up as one serial scanned too often.
 	Serials bool `json:"serials,omitempty" bson:"serials,omitempty"`
+	// SerialForm is how the unit serials are written (SerialOf): lots
+	// packed since issue 13 have SerialsUnit; older ones none, and keep
+	// the zero-padded serials their labels carry.
+	SerialForm string `json:"-" bson:"serial_form,omitempty"`
 
 	// Shares are the members' parts of the lot (shares.go); ShareHistory
 	// keeps the shares corrections replaced, with when they ended.
@@ -385,7 +389,7 @@ func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string
 		var inTotal int64
 		for i, t := range taken {
 			if t.lot.ProductKind != inKind {
-				return problem.Field(fmt.Sprintf("inputs[%d].lot", i), "lot %s is %s; the inputs of one transformation are all of one kind (%s)", t.lot.Code, t.lot.ProductKind, inKind)
+				return problem.Field(fmt.Sprintf("inputs[%d].lot", i), "lot %s is %s; the inputs of one transformation are all of one kind (%s)", t.lot.Code, problem.Kind(t.lot.ProductKind), problem.Kind(inKind))
 			}
 			var ok bool
 			if inTotal, ok = addQuantities(inTotal, t.amount); !ok {
@@ -587,7 +591,7 @@ func (s *Service) Pack(ctx context.Context, actor access.Actor, coop string, req
 			Available: req.Units, Unit: Piece, Origin: src.Origin,
 			Inputs: []EventRef{{Lot: src.Code, Quantity: need, Unit: src.Unit}}, Outputs: []EventRef{},
 			SKU: p.SKU, GTIN: p.GTIN, BestBefore: bb.Format(time.DateOnly), UnitSize: p.UnitSize, UnitSizeOf: p.UnitSizeUnit, Serials: req.Serials,
-			Claims: slices.Clone(src.Claims), Flags: []Flag{}, CreatedBy: actor.Email, CreatedAt: now}
+			SerialForm: serialFormOf(req.Serials), Claims: slices.Clone(src.Claims), Flags: []Flag{}, CreatedBy: actor.Email, CreatedAt: now}
 		if packed.Claims == nil {
 			packed.Claims = []Claim{}
 		}
@@ -702,18 +706,46 @@ func notFoundField(field, format string, args ...any) error {
 	return problem.New(problem.NotFound, format, args...).At(field)
 }
 
-// SerialOf returns the serial of the i-th unit (1-based) of a packed lot,
-// zero-padded to the width of the lot's quantity.
+// SerialsUnit is the serial form of lots packed since issue 13: "U" and
+// the unit's number without leading zeros (U1 … U250). A serial that is
+// all digits, or starts with a zero, can read as a GS1 application
+// identifier: GS1's toolkit takes a unit URI ending /21/01 (or 253, 255,
+// 401, 414, 8003…) for another key, and its compression turns 03 into 3.
+// A serial that starts with a letter is never an AI, and without leading
+// zeros it survives compression.
+const SerialsUnit = "U"
+
+func serialFormOf(serials bool) string {
+	if serials {
+		return SerialsUnit
+	}
+	return ""
+}
+
+// SerialOf returns the serial of the i-th unit (1-based) of a packed lot:
+// U{i} (SerialsUnit), or for lots packed before it, i zero-padded to the
+// width of the lot's quantity, as their printed labels read.
 func (l Lot) SerialOf(i int64) string {
+	if l.SerialForm == SerialsUnit {
+		return SerialsUnit + strconv.FormatInt(i, 10)
+	}
 	return fmt.Sprintf("%0*d", len(strconv.FormatInt(l.Quantity, 10)), i)
 }
 
-// HasSerial reports whether serial names one of the lot's units.
+// HasSerial reports whether serial names one of the lot's units, written
+// exactly as SerialOf writes it.
 func (l Lot) HasSerial(serial string) bool {
 	if !l.Serials || serial == "" {
 		return false
 	}
-	n, err := strconv.ParseInt(serial, 10, 64)
+	digits := serial
+	if l.SerialForm == SerialsUnit {
+		var ok bool
+		if digits, ok = strings.CutPrefix(serial, SerialsUnit); !ok {
+			return false
+		}
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
 	return err == nil && n >= 1 && n <= l.Quantity && l.SerialOf(n) == serial
 }
 

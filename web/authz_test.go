@@ -40,6 +40,10 @@ var (
 	// Credentials routes answer 401 for wrong credentials to anyone: any
 	// answer is right for the matrix.
 	credentials = []int{-1}
+	// HEAD and OPTIONS of the public GS1 resolver paths (issue 13) answer
+	// anyone, without session; the matrix asks only GET and POST, and
+	// resolver_test.go checks these through HTTP.
+	resolverMethods = []int{-1}
 )
 
 // knownGaps are role × route pairs where the answer is not yet the access
@@ -62,6 +66,7 @@ var accessRules = map[string][]int{
 	"GET /readyz":                               public,
 	"GET /metrics":                              public,
 	"GET /static/*path":                         public,
+	"GET /harvest-sw.js":                        public, // the offline harvest page's service worker (issue 19)
 	"GET /login":                                public,
 	"POST /login":                               credentials,
 	"POST /logout":                              public,
@@ -119,6 +124,7 @@ var accessRules = map[string][]int{
 	"GET /api/v1/lots/:code/qr.png":                           readA, // API.md says owner and admin; the auditor may too (it only encodes the public trace URL)
 	"POST /api/v1/cooperatives/:coop/harvests":                manageA,
 	"POST /api/v1/cooperatives/:coop/harvests/import":         manageA,
+	"POST /api/v1/cooperatives/:coop/imports":                 manageA, // register imports (issue 19)
 	"POST /api/v1/cooperatives/:coop/lots":                    manageA,
 	"POST /api/v1/cooperatives/:coop/members":                 manageA,
 	"POST /api/v1/cooperatives/:coop/packings":                manageA,
@@ -150,6 +156,10 @@ var accessRules = map[string][]int{
 	"GET /audit/:coop/mass-balance.csv":                       readA,
 	"POST /coop/:coop/harvests":                               manageA,
 	"POST /coop/:coop/harvests/import":                        manageA,
+	"GET /coop/:coop/import":                                  manageA, // register imports (issue 19)
+	"POST /coop/:coop/import":                                 manageA,
+	"GET /coop/:coop/harvests/offline":                        manageA,
+	"POST /coop/:coop/harvests/outbox":                        manageA,
 	"POST /coop/:coop/lots":                                   manageA,
 	"POST /coop/:coop/members":                                manageA,
 	"POST /coop/:coop/packings":                               manageA,
@@ -219,6 +229,57 @@ var accessRules = map[string][]int{
 	"POST /coop/:coop/payouts":                                         manageA,
 	"GET /impact":                                                      {admin, auditorA},
 	"GET /impact.csv":                                                  {admin, auditorA},
+
+	// GS1 resolver HEAD and OPTIONS (issue 13).
+	"HEAD /01/:gtin/10/:lot":                resolverMethods,
+	"HEAD /01/:gtin/10/:lot/21/:serial":     resolverMethods,
+	"HEAD /.well-known/gs1resolver":         resolverMethods,
+	"HEAD /.well-known/gs1resolver.json":    resolverMethods,
+	"OPTIONS /01/:gtin/10/:lot":             resolverMethods,
+	"OPTIONS /01/:gtin/10/:lot/21/:serial":  resolverMethods,
+	"OPTIONS /.well-known/gs1resolver":      resolverMethods,
+	"OPTIONS /.well-known/gs1resolver.json": resolverMethods,
+	"GET /01/:gtin/10/:lot/":                public,
+	"GET /01/:gtin/10/:lot/21/:serial/":     public,
+	"HEAD /01/:gtin/10/:lot/":               resolverMethods,
+	"HEAD /01/:gtin/10/:lot/21/:serial/":    resolverMethods,
+	"OPTIONS /01/:gtin/10/:lot/":            resolverMethods,
+	"OPTIONS /01/:gtin/10/:lot/21/:serial/": resolverMethods,
+	// Quality (issue 18): laboratory results, evidence files, consignments.
+	"POST /api/v1/lots/:code/lab-results":           manageA,
+	"GET /api/v1/lots/:code/lab-results":            readA,
+	"GET /api/v1/lots/:code/lab-results/:id/report": readA,
+	"POST /lots/:code/lab-results":                  manageA,
+	"GET /lots/:code/lab-results/:id/report":        readA,
+	"GET /api/v1/cooperatives/:coop/evidence":       readA,
+	"POST /api/v1/cooperatives/:coop/evidence":      readA,
+	"GET /api/v1/lots/:code/evidence":               readA,
+	"POST /api/v1/lots/:code/evidence":              readA,
+	"GET /api/v1/evidence-jobs/:id":                 readA, // a job of A's (404 for others)
+	"GET /api/v1/evidence-jobs/:id/file":            readA,
+	"POST /audit/:coop/evidence":                    readA,
+	"GET /audit/:coop/evidence/:id/file":            readA,
+	"POST /api/v1/consignments":                     signedIn, // the cooperative is in the body: {} is 400 for all; TestConsignmentsThroughHTTP checks the roles
+	"POST /api/v1/cooperatives/:coop/consignments":  manageA,
+	"GET /api/v1/cooperatives/:coop/consignments":   readA,
+	"GET /api/v1/consignments/:id":                  readA, // and the destination's manager
+	"GET /api/v1/consignments/:id/sheet.csv":        readA,
+	"GET /api/v1/consignments/:id/sheet.pdf":        readA,
+	"POST /api/v1/consignments/:id/coi":             manageA,
+	"GET /coop/:coop/consignments":                  readA,
+	"POST /coop/:coop/consignments":                 manageA,
+	"GET /coop/:coop/consignments/:id":              readA,
+	"POST /coop/:coop/consignments/:id/coi":         manageA,
+	"GET /coop/:coop/consignments/:id/sheet.csv":    readA,
+	"GET /coop/:coop/consignments/:id/sheet.pdf":    readA,
+
+	// Issue 10: corrections as events, the season's EPCIS.
+	"POST /api/v1/cooperatives/:coop/harvests/:id/corrections": manageA,
+	"POST /api/v1/lots/:code/corrections":                      manageA,
+	"POST /coop/:coop/harvests/corrections":                    manageA,
+	"POST /lots/:code/corrections":                             manageA,
+	"GET /api/v1/cooperatives/:coop/epcis":                     readA,
+	"GET /api/v1/plausibility/graph":                           public,
 }
 
 // TestAuthorizationMatrix asks every route of the router as every role and

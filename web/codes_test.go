@@ -82,7 +82,7 @@ func TestQRCodeDecodesToTheSignedTraceURL(t *testing.T) {
 	for _, tt := range []struct {
 		query, serial string
 		px            int
-	}{{"", "", 256}, {"?serial=07&size=512&level=Q", "07", 512}, {"?level=H&size=128", "", 128}, {"?level=L&size=2048&serial=30", "30", 2048}} {
+	}{{"", "", 256}, {"?serial=U7&size=512&level=Q", "U7", 512}, {"?level=H&size=128", "", 128}, {"?level=L&size=2048&serial=U30", "U30", 2048}} {
 		resp, body := e.Do("GET", "/api/v1/lots/"+j.packed.Code+"/qr.png"+tt.query, j.manager, nil)
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" || !strings.HasPrefix(resp.Header.Get("Cache-Control"), "private") {
 			t.Fatalf("%s: %d %s %s %s", tt.query, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"), body)
@@ -122,8 +122,9 @@ func TestQRCodeRefusals(t *testing.T) {
 		{"size too large", qr + "?size=2049", j.manager, 400, "size"},
 		{"size not a number", qr + "?size=big", j.manager, 400, "size"},
 		{"unknown level", qr + "?level=X", j.manager, 400, "level"},
-		{"serial beyond the lot", qr + "?serial=31", j.manager, 400, "serial"},
-		{"serial not zero-padded", qr + "?serial=7", j.manager, 400, "serial"},
+		{"serial beyond the lot", qr + "?serial=U31", j.manager, 400, "serial"},
+		{"serial without its U", qr + "?serial=7", j.manager, 400, "serial"},
+		{"serial zero-padded", qr + "?serial=U07", j.manager, 400, "serial"},
 		{"serial on a lot without serials", bulk + "?serial=01", j.manager, 400, "serial"},
 		{"anonymous", qr, "", 401, ""},
 		{"another cooperative", qr, other.manager, 404, ""},
@@ -194,13 +195,13 @@ func TestLabelSheets(t *testing.T) {
 
 	_, body := e.Do("GET", labels+"?from=7&count=3", j.manager, nil)
 	text := pdfText(t, body)
-	for _, want := range []string{"Safran de Taliouine 1 g", "Poids net : 1 g", "Lot : " + j.packed.Code + " \xb7 n\xb0 07",
-		"n\xb0 09", "31/12/2028", "Coop\xe9rative SIROUA", "AOP Safran de Taliouine", "MA-BIO-154"} {
+	for _, want := range []string{"Safran de Taliouine 1 g", "Poids net : 1 g", "Lot : " + j.packed.Code + " \xb7 n\xb0 U7",
+		"n\xb0 U9", "31/12/2028", "Coop\xe9rative SIROUA", "AOP Safran de Taliouine", "MA-BIO-154"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the labels do not say %q", want)
 		}
 	}
-	for _, unwanted := range []string{"n\xb0 06", "n\xb0 10", "Bio UE"} { // outside the range; suspended
+	for _, unwanted := range []string{"n\xb0 U6", "n\xb0 U10", "Bio UE"} { // outside the range; suspended
 		if strings.Contains(text, unwanted) {
 			t.Errorf("the labels say %q", unwanted)
 		}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -115,6 +116,36 @@ var jsonBodySamples = map[string]func(w world) any{
 	"POST /api/v1/cooperatives/:coop/rates":          func(w world) any { return map[string]any{"month": w.month, "currency": "EUR", "rate": "10.85"} },
 	"PUT /api/v1/cooperatives/:coop/rates/:month":    func(world) any { return map[string]any{"currency": "EUR", "rate": 10.85} },
 	"POST /api/v1/cooperatives/:coop/member-payouts": func(world) any { return map[string]any{"method": "cash", "note": "souk"} },
+	// Quality (issue 18).
+	"POST /api/v1/lots/:code/lab-results": func(world) any {
+		return map[string]any{"laboratory": map[string]any{"name": "Labo Souss", "accreditation": "MA-17025-07"}, "sample_date": "2025-11-20",
+			"report_date": "2025-11-28", "e257": 88.6, "e330": 33.2, "e440": 241, "moisture": 9.1, "floral_waste": 0.3, "foreign_matter": 0.05}
+	},
+	"POST /api/v1/consignments":                    func(w world) any { return fuzzConsignment(w, true) },
+	"POST /api/v1/cooperatives/:coop/consignments": func(w world) any { return fuzzConsignment(w, false) },
+	"POST /api/v1/consignments/:id/coi":            func(world) any { return map[string]any{"coi_number": "COI.MA.2026.0000001"} },
+
+	// Issue 10: corrections as events.
+	"POST /api/v1/cooperatives/:coop/harvests/:id/corrections": func(world) any {
+		return map[string]any{"quantity": map[string]any{"amount": 420, "unit": "g"}, "reason": "un panier oublié"}
+	},
+	"POST /api/v1/lots/:code/corrections": func(world) any {
+		return map[string]any{"quantity": map[string]any{"amount": 39, "unit": "pcs"}, "reason": "un pot cassé à l'étiquetage"}
+	},
+}
+
+// fuzzConsignment is a consignment of the world's jars (under its AOP
+// certificate, so refused naming the certificate unless mutated into
+// another one).
+func fuzzConsignment(w world, withCoop bool) map[string]any {
+	body := map[string]any{"certificate": w.cert, "shipping_date": time.Now().Format(time.DateOnly), "destination": "EU-PLATFORM",
+		"consignee": map[string]any{"name": "Terroirs Solidaires", "address": "Lyon", "country": "FR"},
+		"transport": map[string]any{"mode": "road", "identification": "12345-A-6"},
+		"lines":     []map[string]any{{"lot": w.packed, "units": 1, "packages": 1, "gross_mass": map[string]any{"amount": 100, "unit": "g"}}}}
+	if withCoop {
+		body["cooperative"] = "SIROUA"
+	}
+	return body
 }
 
 // notJSONBodies are API write routes whose body is not a JSON document
@@ -123,14 +154,18 @@ var notJSONBodies = map[string]string{
 	"POST /api/v1/stripe/webhook":                             "raw Stripe event, checked by signature",
 	"POST /api/v1/cooperatives/:coop/harvests/import":         "CSV",
 	"POST /api/v1/products/:sku/photo":                        "multipart image",
+	"POST /api/v1/cooperatives/:coop/imports":                 "multipart register file (issue 19)",
 	"POST /api/v1/orders/:id/deliver":                         "no body",
 	"POST /api/v1/cooperatives/:coop/statements/:month/close": "no body",
+	"POST /api/v1/cooperatives/:coop/evidence":                "no body: ?season= (issue 18)",
+	"POST /api/v1/lots/:code/evidence":                        "no body (issue 18)",
 }
 
 // guardedCollections are the collections a JSON write route could change:
 // a refused request must leave every one of them as it was.
 var guardedCollections = []string{"lots", "harvests", "parcels", "members", "cooperatives", "shops", "users", "products",
-	"balances", "movements", "orders", "certifications", "sales", "transfers", "shelves", "advances", "payouts"}
+	"balances", "movements", "orders", "certifications", "sales", "transfers", "shelves", "advances", "payouts",
+	"consignments", "blobs"} // issue 18
 
 func guardedCounts(t testing.TB, e *webtest.Env) string {
 	t.Helper()

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/terroir-coop/terroir/web/api"
+	"github.com/terroir-coop/terroir/web/backoffice"
 	"github.com/terroir-coop/terroir/web/page"
 )
 
@@ -107,6 +108,14 @@ func (s *Server) limitBody(c *gin.Context) {
 	limit := s.cfg.BodyLimit
 	if c.FullPath() == api.PhotoUploadRoute {
 		limit = max(limit, api.PhotoBodyLimit) // photo uploads get their own cap
+	}
+	switch c.FullPath() { // register files too (issue 19)
+	case api.ImportRoute:
+		limit = max(limit, api.ImportBodyLimit)
+	case backoffice.ImportRoute:
+		limit = max(limit, backoffice.ImportBodyLimit)
+	case api.LabResultRoute, backoffice.LabResultRoute:
+		limit = max(limit, api.LabResultBodyLimit) // laboratory reports: 10 MB
 	}
 	if c.Request.ContentLength > limit {
 		page.Fail(c, &http.MaxBytesError{Limit: limit})

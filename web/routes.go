@@ -38,6 +38,7 @@ func (s *Server) routes() *gin.Engine {
 	static, _ := fs.Sub(assets, "static")
 	r.GET("/static/*path", staticHandler(static, s.assetVersion))
 	r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg?v="+s.assetVersion) })
+	r.GET("/harvest-sw.js", s.harvestServiceWorker) // the offline harvest page's service worker (issue 19)
 
 	// Public pages: no session is read (a scan touches no session); errors
 	// are light public pages.
@@ -50,6 +51,20 @@ func (s *Server) routes() *gin.Engine {
 	// the .json name is what earlier drafts and some scanners ask for.
 	public.GET("/.well-known/gs1resolver", t.Description)
 	public.GET("/.well-known/gs1resolver.json", t.Description)
+	// GS1-Conformant Resolver 1.2 (issue 13): a resolver answers HEAD and
+	// OPTIONS (with CORS) on its Digital Links and description file.
+	for _, p := range []string{"/01/:gtin/10/:lot", "/01/:gtin/10/:lot/21/:serial"} {
+		public.HEAD(p, t.Page)
+		public.OPTIONS(p, t.Options)
+		// It SHOULD tolerate a trailing slash: the same answer, no redirect.
+		public.GET(p+"/", t.Page)
+		public.HEAD(p+"/", t.Page)
+		public.OPTIONS(p+"/", t.Options)
+	}
+	for _, p := range []string{"/.well-known/gs1resolver", "/.well-known/gs1resolver.json"} {
+		public.HEAD(p, t.Description)
+		public.OPTIONS(p, t.Options)
+	}
 	public.GET("/shop/:channel", sf.Catalogue)
 	public.GET("/shop/:channel/:sku", sf.Product)
 	public.GET("/photos/:file", sf.Photo)
@@ -144,6 +159,30 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/cooperatives/:coop/member-payouts", a.PayoutRuns)
 	v1.GET("/impact", a.Impact)
 	v1.GET("/lots/:code/shares", a.Shares)
+	// Register imports (issue 19).
+	v1.POST("/cooperatives/:coop/imports", a.Import) // api.ImportRoute: its own body limit
+	// Quality (issue 18): laboratory results, evidence files, consignments.
+	v1.POST("/lots/:code/lab-results", a.AddLabResult) // api.LabResultRoute: its own body limit
+	v1.GET("/lots/:code/lab-results", a.ListLabResults)
+	v1.GET("/lots/:code/lab-results/:id/report", a.LabReport)
+	v1.GET("/cooperatives/:coop/evidence", a.CooperativeEvidence)
+	v1.POST("/cooperatives/:coop/evidence", a.CooperativeEvidence)
+	v1.GET("/lots/:code/evidence", a.LotEvidence)
+	v1.POST("/lots/:code/evidence", a.LotEvidence)
+	v1.GET("/evidence-jobs/:id", a.EvidenceJob)
+	v1.GET("/evidence-jobs/:id/file", a.EvidenceFile)
+	v1.POST("/consignments", a.CreateConsignment)
+	v1.POST("/cooperatives/:coop/consignments", a.CreateConsignment)
+	v1.GET("/cooperatives/:coop/consignments", a.ListConsignments)
+	v1.GET("/consignments/:id", a.GetConsignment)
+	v1.GET("/consignments/:id/sheet.csv", a.ConsignmentSheetCSV)
+	v1.GET("/consignments/:id/sheet.pdf", a.ConsignmentSheetPDF)
+	v1.POST("/consignments/:id/coi", a.SetCOINumber)
+	// Issue 10: corrections as events, the season's EPCIS.
+	v1.POST("/cooperatives/:coop/harvests/:id/corrections", a.CorrectHarvest)
+	v1.POST("/lots/:code/corrections", a.CorrectLot)
+	v1.GET("/cooperatives/:coop/epcis", a.SeasonEPCIS)
+	v1.GET("/plausibility/graph", a.PlausibilityGraph)
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.
@@ -208,6 +247,9 @@ func (s *Server) routes() *gin.Engine {
 	pages.POST("/coop/:coop/payouts", bo.ManagesCoop, bo.PayMembers)
 	pages.GET("/impact", bo.ImpactPage)
 	pages.GET("/impact.csv", bo.ImpactPage)
+	// Issue 10: corrections as events.
+	pages.POST("/coop/:coop/harvests/corrections", bo.ManagesCoop, bo.CorrectHarvest)
+	pages.POST("/lots/:code/corrections", bo.CorrectLot)
 	pages.GET("/cart", sf.Cart)
 	pages.POST("/cart/add", sf.CartAdd)
 	pages.POST("/cart/update", sf.CartUpdate)
@@ -215,6 +257,24 @@ func (s *Server) routes() *gin.Engine {
 	pages.GET("/checkout", sf.Checkout)
 	pages.POST("/checkout", sf.CheckoutSubmit)
 	pages.GET("/orders/:id", sf.Order)
+	// Register imports (issue 19).
+	pages.GET("/coop/:coop/import", bo.ManagesCoop, bo.ImportPage)
+	pages.POST("/coop/:coop/import", bo.ManagesCoop, bo.Import) // backoffice.ImportRoute: its own body limit
+	// Offline harvest recording (issue 19): the page, and its outbox's
+	// posts, answered in JSON and replayed by Idempotency-Key.
+	pages.GET("/coop/:coop/harvests/offline", bo.ManagesCoop, bo.OfflineHarvestsPage)
+	pages.POST("/coop/:coop/harvests/outbox", page.Answers(page.JSONAnswers), bo.ManagesCoop, formAsBody, s.idempotent, bo.RecordOfflineHarvest)
+	// Quality (issue 18): laboratory results, evidence files, consignments.
+	pages.POST("/lots/:code/lab-results", bo.AddLabResult) // backoffice.LabResultRoute: its own body limit
+	pages.GET("/lots/:code/lab-results/:id/report", bo.LabReport)
+	pages.POST("/audit/:coop/evidence", bo.StartEvidence)
+	pages.GET("/audit/:coop/evidence/:id/file", bo.EvidenceFile)
+	pages.GET("/coop/:coop/consignments", bo.ConsignmentsPage)
+	pages.POST("/coop/:coop/consignments", bo.ManagesCoop, bo.CreateConsignment)
+	pages.GET("/coop/:coop/consignments/:id", bo.ConsignmentPage)
+	pages.POST("/coop/:coop/consignments/:id/coi", bo.ManagesCoop, bo.SetCOINumber)
+	pages.GET("/coop/:coop/consignments/:id/sheet.csv", bo.ConsignmentSheet("csv"))
+	pages.GET("/coop/:coop/consignments/:id/sheet.pdf", bo.ConsignmentSheet("pdf"))
 	return r
 }
 
@@ -235,6 +295,23 @@ var errNoEndpoint = problem.New(problem.NotFound, "no such endpoint")
 func (s *Server) notFound(c *gin.Context) {
 	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
 		page.Fail(c, errNoEndpoint)
+		return
+	}
+	// A compressed GS1 Digital Link (issue 13) has no fixed path: it is
+	// answered as a public trace page, as its uncompressed form is.
+	if m := c.Request.Method; (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions) && s.trace.Uncompress(c) {
+		page.AnswerAs(c, page.PublicPages)
+		s.language(c)
+		s.trace.Compressed(c)
+		return
+	}
+	// Another path under /01/ is a Digital Link this resolver does not
+	// hold (GTIN alone: 404) or not a Digital Link at all (400), as the
+	// resolver standard asks; not a generic 404.
+	if m := c.Request.Method; (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions) && strings.HasPrefix(c.Request.URL.Path, "/01/") {
+		page.AnswerAs(c, page.PublicPages)
+		s.language(c)
+		s.trace.Unrouted(c)
 		return
 	}
 	s.pageAuth(c)

@@ -25,6 +25,7 @@ import (
 	"github.com/terroir-coop/terroir/web/api"
 	"github.com/terroir-coop/terroir/web/backoffice"
 	"github.com/terroir-coop/terroir/web/catalogcache"
+	"github.com/terroir-coop/terroir/web/documents"
 	"github.com/terroir-coop/terroir/web/i18n"
 	"github.com/terroir-coop/terroir/web/page"
 	"github.com/terroir-coop/terroir/web/replay"
@@ -50,6 +51,10 @@ type Config struct {
 	// With the embedded store one process owns the data, so cmd/terroir
 	// sets it long; with a replica set and several instances, short.
 	CacheTTL time.Duration
+	// EvidenceSyncLots: a season of at most this many lots is made while
+	// the request waits, a larger one in the background (0: the default,
+	// 200; negative: always in the background).
+	EvidenceSyncLots int
 	// CookieKey signs flash cookies (at least 16 bytes). Instances behind
 	// one load balancer share it; without it each process draws its own,
 	// and a flash set by one instance is not shown by another.
@@ -86,6 +91,10 @@ type Deps struct {
 	BackupSchedule *mongodb.BackupSchedule
 	Logger         *slog.Logger
 	Now            func() time.Time
+	// Evidence makes the control body's evidence files (issue 18); when
+	// nil, New makes one with the PDF summary of web/documents, which
+	// Server.Close stops.
+	Evidence *traceability.EvidenceJobs
 }
 
 // Server is the HTTP application. It is safe for concurrent use.
@@ -100,6 +109,8 @@ type Server struct {
 	pages   *page.Renderer
 	// assetVersion names the static files' content (?v= of their URLs).
 	assetVersion string
+
+	ownEvidence bool // Close stops deps.Evidence
 
 	trace      *trace.Handlers
 	storefront *storefront.Handlers
@@ -168,6 +179,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	deps.Catalog.OnChange(channels.ProductChanged)
 	deps.Traceability.OnCertificationChange(channels.CertificationChanged)
 
+	if deps.Evidence == nil {
+		log := deps.Logger
+		deps.Evidence = traceability.NewEvidenceJobs(deps.Traceability, deps.Codes, documents.EvidencePDF, traceability.EvidenceJobOptions{
+			SyncLots: cfg.EvidenceSyncLots, OnError: func(id string, err error) { log.Error("evidence file", "job", id, "err", err) }})
+		s.deps.Evidence, s.ownEvidence = deps.Evidence, true
+	}
 	s.trace = trace.New(trace.Deps{Records: deps.Traceability, Products: deps.Catalog, Scans: deps.Scans, Codes: deps.Codes,
 		Pages: s.pages, Now: deps.Now, CacheTTL: cfg.CacheTTL})
 	deps.Traceability.OnLotChange(s.trace.Forget)
@@ -177,14 +194,24 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		Quotes: deps.Stock, Payments: deps.Payments, Codes: deps.Codes, Pages: s.pages})
 	s.backoffice = backoffice.New(backoffice.Deps{Cooperatives: deps.Traceability, Records: deps.Traceability, Audits: deps.Traceability,
 		Shops: deps.Shops, Stock: deps.Stock, Catalogue: channels, Products: deps.Catalog, Orders: deps.Orders, Accounts: deps.Accounts,
-		MemberPay: deps.MemberPay, Codes: deps.Codes, Alerts: deps.Alerts, Backups: backupsOf(deps.Store), BackupSchedule: deps.BackupSchedule, Pages: s.pages, Now: deps.Now})
+		MemberPay: deps.MemberPay, Quality: deps.Traceability, Evidence: deps.Evidence, Consignments: deps.Traceability, Codes: deps.Codes,
+		Alerts: deps.Alerts, Backups: backupsOf(deps.Store), BackupSchedule: deps.BackupSchedule, Pages: s.pages, Now: deps.Now})
 	s.api = api.New(api.Deps{Network: deps.Traceability, Records: deps.Traceability, Certifications: deps.Traceability, Catalog: deps.Catalog,
 		Channels: channels, Shops: deps.Shops, Stock: deps.Stock, Orders: deps.Orders, Accounts: deps.Accounts, Payments: deps.Payments,
+		Quality: deps.Traceability, Evidence: deps.Evidence, Consignments: deps.Traceability,
 		Codes: deps.Codes, Backups: deps.Store, MemberPay: deps.MemberPay, LotShares: deps.Traceability, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
 	registerBackupMetrics(reg, deps.Store)
 	registerAlertMetrics(reg, deps.Alerts)
 	s.engine = s.routes()
 	return s, nil
+}
+
+// Close stops the evidence files being made in the background (each is
+// recorded interrupted, to be asked again), when New made their service.
+func (s *Server) Close() {
+	if s.ownEvidence {
+		s.deps.Evidence.Close()
+	}
 }
 
 // ServeHTTP makes the server an http.Handler.

@@ -182,8 +182,8 @@ func TestTracePageLanguages(t *testing.T) {
 func TestScansAreCountedAndClonedLabelsFlagged(t *testing.T) {
 	e := webtest.New(t)
 	p := newPackedSaffron(t, e, true)
-	unit := traceURL(t, e, p.packed.Code, "07")
-	if !strings.Contains(unit, "/21/07?s=") {
+	unit := traceURL(t, e, p.packed.Code, "U7")
+	if !strings.Contains(unit, "/21/U7?s=") {
 		t.Fatalf("unit URL %s", unit)
 	}
 	for i := 1; i <= 11; i++ {
@@ -204,7 +204,7 @@ func TestScansAreCountedAndClonedLabelsFlagged(t *testing.T) {
 	auditor := e.User("audit@onssa.ma", access.Auditor, "", "SIROUA")
 	var alerts []traceability.ScanStat
 	if st := e.JSON("GET", "/api/v1/cooperatives/SIROUA/scan-alerts", auditor, nil, &alerts); st != 200 || len(alerts) != 1 ||
-		alerts[0].Serial != "07" || alerts[0].Count != 11 || alerts[0].FirstScan.IsZero() {
+		alerts[0].Serial != "U7" || alerts[0].Count != 11 || alerts[0].FirstScan.IsZero() {
 		t.Fatalf("scan alerts: %d %+v", st, alerts)
 	}
 	if st := e.JSON("GET", "/api/v1/cooperatives/SIROUA/scan-alerts", "", nil, nil); st != 401 {

@@ -1,9 +1,9 @@
 // Command terroir-load seeds a realistic network into an embedded store and
 // drives a traffic mix against a running Terroir server on loopback.
 //
-//	terroir-load seed --data DIR [--scale default|small]
+//	terroir-load seed --data DIR [--scale default|small|large]
 //	terroir-load run --url http://127.0.0.1:8080 --data DIR --duration 30s --concurrency 16 \
-//	    --admin-email E --admin-password P --webhook-secret whsec_…
+//	    --admin-email E --admin-password P --webhook-secret whsec_… [--mix full|writes|sales|cold] [--pid PID]
 //
 // seed writes documents straight into the store with batched InsertMany (the
 // server must be stopped: the embedded store is owned by one process), then
@@ -17,7 +17,9 @@
 // The default scale is 30 cooperatives, 3 000 members, 10 000 parcels,
 // 60 000 harvests, 10 000 packed lots, 1 000 products, 5 shops (four tills
 // in MAD and the EU platform in EUR) and 20 000 stocked lots (each lot on
-// the shelves of two shops); small is one tenth, for tests. seed writes
+// the shelves of two shops); small is one tenth, for tests; large is ten
+// times (100 000 lots, 10 000 products), to show what grows with the
+// number of lots. seed writes
 // load-manifest.json next to the store's files: the lot codes, SKUs and
 // shops that run picks from.
 //
@@ -26,7 +28,12 @@
 // a loopback address. The mix is 80 % QR scans, 8 % catalogue (JSON and the
 // /shop page), 8 % till sales, 4 % online orders each followed by a signed
 // checkout.session.completed webhook. It stops at --duration or --requests,
-// whichever comes first.
+// whichever comes first. --mix writes sends only till sales and orders,
+// --mix sales only till sales (writes/s against the disk's fsync rate), and
+// --mix cold scans every lot once in a random order, so that no scan finds
+// a cache of the server warm (it may run up to 3 minutes, for the large
+// scale). With --pid, the server's CPU time per request and its resident
+// memory after the run are read from /proc.
 package main
 
 import (
@@ -42,8 +49,9 @@ func main() {
 const usage = `usage: terroir-load <command> [flags]
 
 commands:
-  seed   --data DIR [--scale default|small]      seed a network into a stopped embedded store
-  run    --url http://127.0.0.1:PORT --data DIR  drive the mix against a running server (loopback only)
+  seed   --data DIR [--scale default|small|large]  seed a network into a stopped embedded store
+  run    --url http://127.0.0.1:PORT --data DIR    drive the mix against a running server (loopback only)
+         [--mix full|writes|sales|cold] [--concurrency 16] [--duration 30s] [--pid PID]
 `
 
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {

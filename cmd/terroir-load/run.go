@@ -38,12 +38,23 @@ var kinds = []string{kindScan, kindCatalogJSON, kindCatalogPage, kindSale, kindO
 
 // mix is the share of each kind a worker picks (percent; webhooks follow
 // orders and are not picked).
-type mix struct{ scan, catalogJSON, catalogPage, sale, order int }
+type mix struct {
+	scan, catalogJSON, catalogPage, sale, order int
+	cold                                        bool // each lot scanned once (scans only)
+}
 
 var (
 	fullMix  = mix{scan: 80, catalogJSON: 4, catalogPage: 4, sale: 8, order: 4}
 	writeMix = mix{sale: 50, order: 50} // orders and stock movements only: the crash test
+	salesMix = mix{sale: 100}           // till sales only: writes/s against the disk's fsync rate
+	// coldMix scans every lot of the manifest once, in a random order, and
+	// stops when all have been scanned: the first scan of a lot, which no
+	// cache of the server can answer.
+	coldMix = mix{scan: 100, cold: true}
 )
+
+// mixes are the --mix names.
+var mixes = map[string]mix{"full": fullMix, "writes": writeMix, "sales": salesMix, "cold": coldMix}
 
 // ack is a write the server acknowledged with a 2xx.
 type ack struct {
@@ -68,12 +79,17 @@ type options struct {
 	ReplayEvery int
 	Progress    io.Writer
 	OnAck       func(ack) // called for every acknowledged write (may be nil)
+	// ServerPID, when not 0, is the server's process: its CPU time and
+	// resident memory are read from /proc before and after the run.
+	ServerPID int
 }
 
 // results of a load run, per kind.
 type results struct {
 	Elapsed time.Duration
 	ByKind  map[string]*kindStats
+	// Server is what /proc says of the server process (ServerPID).
+	Server *serverUsage
 }
 
 type kindStats struct {
@@ -94,7 +110,8 @@ func runCmd(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	adminEmail := fs.String("admin-email", getenv("TERROIR_ADMIN_EMAIL"), "the server's admin (creates the shop managers)")
 	adminPassword := fs.String("admin-password", getenv("TERROIR_ADMIN_PASSWORD"), "the admin's password")
 	secret := fs.String("webhook-secret", getenv("STRIPE_WEBHOOK_SECRET"), "STRIPE_WEBHOOK_SECRET of the server")
-	mixName := fs.String("mix", "full", "full (80 % scans) or writes (sales and orders only)")
+	mixName := fs.String("mix", "full", "full (80 % scans), writes (sales and orders), sales (till sales only) or cold (each lot scanned once)")
+	pid := fs.Int("pid", 0, "the server's process ID: report its CPU time per request and its memory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -102,13 +119,19 @@ func runCmd(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "terroir-load: %v\n", err)
 		return 2
 	}
-	if *duration <= 0 || *duration > 60*time.Second || *concurrency < 1 || *concurrency > 256 || *requests < 1 {
-		fmt.Fprintln(stderr, "terroir-load: --duration must be in (0, 60s], --concurrency in 1..256, --requests ≥ 1")
+	m, ok := mixes[*mixName]
+	if !ok {
+		fmt.Fprintln(stderr, "terroir-load: --mix is full, writes, sales or cold")
 		return 2
 	}
-	m := map[string]mix{"full": fullMix, "writes": writeMix}[*mixName]
-	if m == (mix{}) {
-		fmt.Fprintln(stderr, "terroir-load: --mix is full or writes")
+	// A cold run ends when every lot was scanned once; at the large scale
+	// that takes longer than a minute.
+	maxDuration := 60 * time.Second
+	if m.cold {
+		maxDuration = 3 * time.Minute
+	}
+	if *duration <= 0 || *duration > maxDuration || *concurrency < 1 || *concurrency > 256 || *requests < 1 {
+		fmt.Fprintf(stderr, "terroir-load: --duration must be in (0, %s], --concurrency in 1..256, --requests ≥ 1\n", maxDuration)
 		return 2
 	}
 	path := *manifestPath
@@ -135,7 +158,7 @@ func runCmd(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	}
 	res, err := load(context.Background(), options{BaseURL: strings.TrimRight(*base, "/"), Manifest: man, QRKey: strings.TrimSpace(qrKey),
 		AdminEmail: *adminEmail, AdminPassword: *adminPassword, WebhookSecret: *secret, Duration: *duration, MaxRequests: *requests,
-		Concurrency: *concurrency, Mix: m, Progress: stdout})
+		Concurrency: *concurrency, Mix: m, Progress: stdout, ServerPID: *pid})
 	if err != nil {
 		fmt.Fprintf(stderr, "terroir-load: %v\n", err)
 		return 1
@@ -320,6 +343,9 @@ func load(ctx context.Context, opts options) (*results, error) {
 		}
 	}
 	var orderSeq atomic.Int64
+	// The cold mix scans the lots in a random order, each once.
+	var coldNext atomic.Int64
+	coldOrder := rand.Perm(len(traceURLs))
 	shopCodes := append(slices.Clone(opts.Manifest.Tills), opts.Manifest.Platform)
 
 	worker := func(rng *rand.Rand) {
@@ -328,6 +354,13 @@ func load(ctx context.Context, opts options) (*results, error) {
 			r := rng.IntN(m.scan + m.catalogJSON + m.catalogPage + m.sale + m.order)
 			t0 := time.Now()
 			switch {
+			case m.cold:
+				i := coldNext.Add(1) - 1
+				if i >= int64(len(coldOrder)) {
+					return // every lot scanned once
+				}
+				st, _, err := c.do("GET", traceURLs[coldOrder[i]], "", nil)
+				record(kindScan, time.Since(t0), st, err, false)
 			case r < m.scan:
 				st, _, err := c.do("GET", traceURLs[rng.IntN(len(traceURLs))], "", nil)
 				record(kindScan, time.Since(t0), st, err, false)
@@ -386,6 +419,12 @@ func load(ctx context.Context, opts options) (*results, error) {
 		}
 	}
 
+	var before serverUsage
+	if opts.ServerPID != 0 {
+		if before, err = readUsage(opts.ServerPID); err != nil {
+			return nil, err
+		}
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range opts.Concurrency {
@@ -401,6 +440,14 @@ func load(ctx context.Context, opts options) (*results, error) {
 		select {
 		case <-done:
 			res.Elapsed = time.Since(start)
+			if opts.ServerPID != 0 {
+				after, err := readUsage(opts.ServerPID)
+				if err != nil {
+					return nil, err
+				}
+				after.CPU -= before.CPU
+				res.Server = &after
+			}
 			return res, nil
 		case now := <-tick.C:
 			mu.Lock()
@@ -458,6 +505,10 @@ func (r *results) print(w io.Writer) {
 		errs += s.Errors
 	}
 	fmt.Fprintf(w, "%-13s %8d %8s %7d %9.1f   in %s\n", "total", total, "", errs, float64(total)/r.Elapsed.Seconds(), r.Elapsed.Round(time.Millisecond))
+	if u := r.Server; u != nil && total > 0 {
+		fmt.Fprintf(w, "server: %.2f s of CPU (%.1f%% of one core), %s per request; RSS %d MiB\n", u.CPU.Seconds(),
+			100*u.CPU.Seconds()/r.Elapsed.Seconds(), round(u.CPU/time.Duration(total)), u.RSS>>20)
+	}
 	for _, k := range kinds {
 		if s := r.ByKind[k]; s.LastError != "" {
 			fmt.Fprintf(w, "last %s error: %s\n", k, s.LastError)

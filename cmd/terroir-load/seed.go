@@ -37,7 +37,10 @@ type scale struct {
 
 var scales = map[string]scale{
 	"default": {Coops: 30, Members: 3000, Parcels: 10_000, HarvestsPerLot: 6, Lots: 10_000, Products: 1000, ShopsPerLot: 2, PackedUnits: 50, UnitsPerShop: 20},
-	"small":   {Coops: 3, Members: 300, Parcels: 1000, HarvestsPerLot: 6, Lots: 1000, Products: 100, ShopsPerLot: 2, PackedUnits: 50, UnitsPerShop: 20},
+	// large: ten times the default, to show which costs grow with the
+	// number of lots (they should not).
+	"large": {Coops: 30, Members: 30_000, Parcels: 100_000, HarvestsPerLot: 6, Lots: 100_000, Products: 10_000, ShopsPerLot: 2, PackedUnits: 50, UnitsPerShop: 20},
+	"small": {Coops: 3, Members: 300, Parcels: 1000, HarvestsPerLot: 6, Lots: 1000, Products: 100, ShopsPerLot: 2, PackedUnits: 50, UnitsPerShop: 20},
 }
 
 // The seeded shops: four tills in MAD and the EU platform in EUR.
@@ -82,7 +85,7 @@ func seedCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "", "embedded store directory (required; the server must be stopped)")
-	scaleName := fs.String("scale", "default", "default or small (one tenth)")
+	scaleName := fs.String("scale", "default", "default, small (one tenth) or large (ten times: 100 000 lots, 10 000 products)")
 	csvPath := fs.String("harvest-csv", "", "also write a harvest import file for the first cooperative (for `terroir import harvests`)")
 	csvRows := fs.Int("csv-rows", 10_000, "rows of --harvest-csv")
 	if err := fs.Parse(args); err != nil {
@@ -90,7 +93,7 @@ func seedCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	sc, ok := scales[*scaleName]
 	if *data == "" || !ok {
-		fmt.Fprintln(stderr, "usage: terroir-load seed --data DIR [--scale default|small]")
+		fmt.Fprintln(stderr, "usage: terroir-load seed --data DIR [--scale default|small|large]")
 		return 2
 	}
 	start := time.Now()

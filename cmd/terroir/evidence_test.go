@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/terroir-coop/terroir/internal/epcistest"
 	"github.com/terroir-coop/terroir/internal/pdftest"
 	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web"
 	"github.com/terroir-coop/terroir/web/documents"
 )
 
@@ -68,12 +71,35 @@ func TestDemoSaffronEvidenceFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkDemoEvidence(t, archive, dl.FileName, season)
+
+	// The jars show the category the dried saffron was graded.
+	jars, err := seedDemo(ctx, a, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := a.trace.Trace(ctx, jars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mention, ok := traceability.CategoryMention(rec.Quality); !ok || mention != "Catégorie I (ISO 3632)" || !rec.Quality.Inherited ||
+		rec.Quality.ReportDate != "2026-11-18" {
+		t.Errorf("jars' quality %+v", rec.Quality)
+	}
+}
+
+// checkDemoEvidence reads the demo saffron cooperative's evidence file as
+// the control body would: the manifest's checksums match, the PDF renders
+// with poppler and says what a control body reads, the GeoJSON is the
+// walked parcel, the EPCIS validates with epcis2.js.
+func checkDemoEvidence(t *testing.T, archive []byte, fileName string, season int) {
+	t.Helper()
 	m, err := bundle.Verify(bytes.NewReader(archive), int64(len(archive)))
 	if err != nil {
 		t.Fatalf("manifest: %v", err)
 	}
-	if dl.FileName != fmt.Sprintf("evidence-SIROUA-SAFRAN-%d.zip", season) {
-		t.Errorf("file name %q", dl.FileName)
+	if fileName != fmt.Sprintf("evidence-SIROUA-SAFRAN-%d.zip", season) {
+		t.Errorf("file name %q", fileName)
 	}
 	files := map[string][]byte{}
 	zr, _ := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
@@ -133,17 +159,86 @@ func TestDemoSaffronEvidenceFile(t *testing.T) {
 		t.Errorf("lab results: %s", files["lab_results.csv"])
 	}
 
-	// The jars show the category the dried saffron was graded.
-	jars, err := seedDemo(ctx, a, io.Discard)
+}
+
+// TestDemoAuditorDownloadsEvidenceThroughTheAPI is the issue's "done when"
+// through HTTP: on the demo network served as `terroir serve --demo` serves
+// it, the demo's auditor logs in, asks for the saffron cooperative's
+// evidence file of the season (made in the background), follows the job
+// and downloads the ZIP, which reads as the control body reads it.
+func TestDemoAuditorDownloadsEvidenceThroughTheAPI(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if code := run([]string{"seed", "--data", dir}, noEnv, nil, &out, &errOut); code != 0 {
+		t.Fatalf("seed: %d %s", code, errOut.String())
+	}
+	ctx := context.Background()
+	a, err := openApp(ctx, config{DataDir: dir}, newLogger(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := a.trace.Trace(ctx, jars)
+	defer a.close()
+	var handler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	defer srv.Close()
+	codes, err := a.traceCodes(ctx, config{PublicURL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mention, ok := traceability.CategoryMention(rec.Quality); !ok || mention != "Catégorie I (ISO 3632)" || !rec.Quality.Inherited ||
-		rec.Quality.ReportDate != "2026-11-18" {
-		t.Errorf("jars' quality %+v", rec.Quality)
+	h, err := web.New(web.Config{PublicURL: srv.URL, Version: "test", EvidenceSyncLots: -1},
+		web.Deps{Store: a.store, Accounts: a.accounts, Traceability: a.trace, Shops: a.shops, Stock: a.stock, Catalog: a.catalog,
+			Codes: codes, Orders: a.orders, Payments: a.payments, Replay: a.replay, Logger: newLogger(io.Discard)})
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer h.Close()
+	handler = h
+	call := func(method, path, token string, body string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	resp, b := call("POST", "/api/v1/auth/token", "", `{"email":"auditeur@terroir.demo","password":"`+demoPassword+`"}`)
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(b, &tok) != nil {
+		t.Fatalf("log in as the demo auditor: %d %s", resp.StatusCode, b)
+	}
+	season := a.trace.CurrentSeason()
+	resp, b = call("GET", fmt.Sprintf("/api/v1/cooperatives/SIROUA-SAFRAN/evidence?season=%d", season), tok.Token, "")
+	if resp.StatusCode != http.StatusAccepted || resp.Header.Get("Location") == "" {
+		t.Fatalf("evidence request: %d %s", resp.StatusCode, b)
+	}
+	jobURL := resp.Header.Get("Location")
+	var job struct {
+		Status      string `json:"status"`
+		DownloadURL string `json:"download_url"`
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for job.Status != traceability.JobDone {
+		if job.Status == traceability.JobFailed || time.Now().After(deadline) {
+			t.Fatalf("job %+v", job)
+		}
+		time.Sleep(20 * time.Millisecond) // the polling interval, as a client polls
+		resp, b = call("GET", jobURL, tok.Token, "")
+		if resp.StatusCode != 200 || json.Unmarshal(b, &job) != nil {
+			t.Fatalf("job: %d %s", resp.StatusCode, b)
+		}
+	}
+	resp, archive := call("GET", job.DownloadURL, tok.Token, "")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/zip" {
+		t.Fatalf("download: %d %v", resp.StatusCode, resp.Header)
+	}
+	name := strings.TrimSuffix(strings.TrimPrefix(resp.Header.Get("Content-Disposition"), `attachment; filename="`), `"`)
+	checkDemoEvidence(t, archive, name, season)
 }

@@ -32,6 +32,13 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		return errorf(stderr, "%v", err)
 	}
 	log := newLogger(stdout)
+	if addr := getenv("TERROIR_PPROF"); addr != "" {
+		stopPprof, err := servePprof(addr, log)
+		if err != nil {
+			return errorf(stderr, "%v", err)
+		}
+		defer stopPprof()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -85,6 +92,7 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if err != nil {
 		return errorf(stderr, "web: %v", err)
 	}
+	defer handler.Close() // evidence files being made are recorded interrupted
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -148,6 +148,22 @@ func Kind(code string) Term { return Term{Vocabulary: "kind", Code: code} }
 // Dimension is a unit dimension (mass, volume, count) as a message argument.
 func Dimension(d string) Term { return Term{Vocabulary: "dimension", Code: d} }
 
+// Step is a process (drying, sorting…) as a message argument.
+func Step(code string) Term { return Term{Vocabulary: "step", Code: code} }
+
+// Terms is a list of codes of one vocabulary as one message argument: in
+// the English Message the codes joined by ", ", on a page their names.
+type Terms struct {
+	Vocabulary string
+	Codes      []string
+}
+
+// String is the codes joined by ", ", as the English message shows them.
+func (t Terms) String() string { return strings.Join(t.Codes, ", ") }
+
+// Kinds is a list of product kinds as a message argument.
+func Kinds(codes []string) Terms { return Terms{Vocabulary: "kind", Codes: codes} }
+
 // RequireText checks a free-text field: present, valid UTF-8, at most max
 // runes (surrounding spaces do not count).
 func RequireText(field, v string, max int) error {

@@ -47,6 +47,8 @@ type Records interface {
 	AddHarvest(ctx context.Context, actor access.Actor, coop string, nh traceability.NewHarvest) (traceability.Harvest, error)
 	Harvests(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]traceability.Harvest, error)
 	ImportHarvests(ctx context.Context, actor access.Actor, coop string, r io.Reader) (int, error)
+	Preview(ctx context.Context, actor access.Actor, coop string, kind traceability.ImportKind, filename string, r io.Reader, opts ...traceability.ImportOption) (traceability.ImportPreview, error)
+	Apply(ctx context.Context, actor access.Actor, coop string, kind traceability.ImportKind, filename string, r io.Reader, opts ...traceability.ImportOption) (traceability.ImportPreview, error)
 	CreateOriginLot(ctx context.Context, actor access.Actor, coop string, req traceability.NewOriginLot) (traceability.Lot, error)
 	Transform(ctx context.Context, actor access.Actor, coop string, req traceability.NewTransformation) ([]traceability.Lot, error)
 	Pack(ctx context.Context, actor access.Actor, coop string, req traceability.NewPacking) (traceability.Lot, error)
@@ -59,6 +61,10 @@ type Records interface {
 	CurrentSeason() int
 	EPCIS(ctx context.Context, actor access.Actor, code string, codes traceability.Codes) (traceability.EPCISDocument, error)
 	ScanAlerts(ctx context.Context, actor access.Actor, coop string) ([]traceability.ScanStat, error)
+	// Issue 10: corrections and the season's EPCIS.
+	CorrectLot(ctx context.Context, actor access.Actor, code string, q traceability.Quantity, reason string) (traceability.Lot, error)
+	CorrectHarvest(ctx context.Context, actor access.Actor, coop, harvestID string, q traceability.Quantity, reason string) (traceability.Harvest, error)
+	SeasonEPCIS(ctx context.Context, actor access.Actor, coop string, season int, codes traceability.Codes) (traceability.EPCISDocument, error)
 }
 
 // Certifications are the certificates lots claim.
@@ -151,6 +157,9 @@ type Deps struct {
 	Accounts       Accounts
 	MemberPay      MemberPay          // members' statements, payouts, impact (members.go)
 	LotShares      LotShares          // the members behind a lot (members.go)
+	Quality        Quality            // laboratory results (issue 18)
+	Evidence       Evidence           // evidence files (issue 18)
+	Consignments   Consignments       // export consignments (issue 18)
 	Payments       orders.Payments    // verifies Stripe webhooks
 	Codes          traceability.Codes // public URL and signer of trace codes
 	Backups        Backups

@@ -17,6 +17,7 @@ type certificationRequest struct {
 	Number       string   `json:"number"`
 	ValidFrom    string   `json:"valid_from"`
 	ValidTo      string   `json:"valid_to"`
+	Crops        []string `json:"crops"` // a crop covers every kind made from it (issue 10)
 	ProductKinds []string `json:"product_kinds"`
 	Parcels      []string `json:"parcels"`
 }
@@ -30,7 +31,7 @@ func (h *Handlers) CreateCertification(c *gin.Context) {
 	}
 	cert, err := h.d.Certifications.CreateCertification(c.Request.Context(), page.Actor(c), traceability.NewCertification{
 		Holder: req.Holder, Scheme: req.Scheme, Body: req.Body, BodyCode: req.BodyCode, Number: req.Number,
-		ValidFrom: req.ValidFrom, ValidTo: req.ValidTo, ProductKinds: req.ProductKinds, Parcels: req.Parcels,
+		ValidFrom: req.ValidFrom, ValidTo: req.ValidTo, Crops: req.Crops, ProductKinds: req.ProductKinds, Parcels: req.Parcels,
 	})
 	if err != nil {
 		page.Fail(c, err)

@@ -163,6 +163,15 @@ func (h *Handlers) LotLabels(c *gin.Context) {
 			base.Marks = append(base.Marks, labels.Mark{Name: name, BodyCode: cl.BodyCode})
 		}
 	}
+	// The ISO 3632 category only when the lot shows one; asking for a
+	// category the lot cannot back (?category=I) is refused (409).
+	if err := traceability.CheckCategoryClaim(l.Code, l.Quality, c.Query("category")); err != nil {
+		page.Fail(c, err)
+		return
+	}
+	if mention, ok := traceability.CategoryMention(l.Quality); ok {
+		base.Category = mention
+	}
 	sheet := make([]labels.Label, count)
 	for i := range sheet {
 		sheet[i] = base
@@ -187,6 +196,30 @@ func safeFileRune(r rune) rune {
 		return r
 	}
 	return '_'
+}
+
+// SeasonEPCIS answers GET /api/v1/cooperatives/{coop}/epcis?season=YYYY:
+// the EPCIS 2.0 JSON-LD document of every event of the cooperative's lots
+// made in the season (the auditor's file), in the lot exports' content
+// type; the season defaults to the current one.
+func (h *Handlers) SeasonEPCIS(c *gin.Context) {
+	season, err := h.seasonOf(c)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	doc, err := h.d.Records.SeasonEPCIS(c.Request.Context(), page.Actor(c), c.Param("coop"), season, h.d.Codes)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", fmt.Sprintf(`inline; filename="epcis-%s-%d.jsonld"`, strings.Map(safeFileRune, c.Param("coop")), season))
+	c.Data(http.StatusOK, "application/ld+json", b)
 }
 
 // LotEPCIS answers GET /api/v1/lots/{code}/epcis: the EPCIS 2.0 JSON-LD

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -54,6 +55,43 @@ func (h *Handlers) ListHarvests(c *gin.Context) {
 		out = append(out, harvestView{hv, quantity{hv.Quantity, hv.Unit}})
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// harvestCorrection is the answer to a harvest correction: the entry of its
+// correction history and the harvest after it.
+type harvestCorrection struct {
+	Correction struct {
+		From   quantity  `json:"from"`
+		To     quantity  `json:"to"`
+		Reason string    `json:"reason"`
+		By     string    `json:"by"`
+		At     time.Time `json:"at"`
+	} `json:"correction"`
+	Harvest harvestView `json:"harvest"`
+}
+
+// CorrectHarvest answers POST /api/v1/cooperatives/{coop}/harvests/{id}/corrections:
+// the harvest's quantity corrected with a reason, and its lot by the same
+// difference (201); 400 naming quantity or reason; 409 when its lot has
+// already passed on more than the correction leaves it; 422 beyond the
+// crop's hard limit.
+func (h *Handlers) CorrectHarvest(c *gin.Context) {
+	var req correctionRequest
+	if err := decodeJSON(c, &req); err != nil {
+		page.Fail(c, err)
+		return
+	}
+	hv, err := h.d.Records.CorrectHarvest(c.Request.Context(), page.Actor(c), c.Param("coop"), c.Param("id"), req.Quantity, req.Reason)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	var out harvestCorrection
+	last := hv.Corrections[len(hv.Corrections)-1]
+	out.Correction.From, out.Correction.To = quantity{last.From, hv.Unit}, quantity{last.To, hv.Unit}
+	out.Correction.Reason, out.Correction.By, out.Correction.At = last.Reason, last.By, last.At
+	out.Harvest = harvestView{hv, quantity{hv.Quantity, hv.Unit}}
+	c.JSON(http.StatusCreated, out)
 }
 
 // ImportHarvests answers POST /api/v1/cooperatives/{coop}/harvests/import:

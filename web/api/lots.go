@@ -129,11 +129,15 @@ func (h *Handlers) CreatePacking(c *gin.Context) {
 // claims with their certificate's status today.
 type lotView struct {
 	traceability.Lot
-	Quantity  quantity                   `json:"quantity"`
+	Quantity  quantity                   `json:"quantity"` // as made plus its corrections (CurrentQuantity)
 	Available quantity                   `json:"available"`
 	UnitSize  *quantity                  `json:"unit_size,omitempty"`
 	Claims    []traceability.ClaimStatus `json:"claims"`
 	OpenFlags int                        `json:"open_flags"`
+	// Corrections is the signed net of the lot's corrected events; Corrected
+	// says whether there was any.
+	Corrections quantity `json:"corrections"`
+	Corrected   bool     `json:"corrected"`
 }
 
 func (h *Handlers) lotView(c *gin.Context, l traceability.Lot) (lotView, error) {
@@ -141,8 +145,8 @@ func (h *Handlers) lotView(c *gin.Context, l traceability.Lot) (lotView, error) 
 	if err != nil {
 		return lotView{}, err
 	}
-	v := lotView{Lot: l, Quantity: quantity{l.Quantity, l.Unit}, Available: quantity{l.Available, l.Unit},
-		Claims: claims, OpenFlags: l.OpenFlags()}
+	v := lotView{Lot: l, Quantity: quantity{l.CurrentQuantity(), l.Unit}, Available: quantity{l.Available, l.Unit},
+		Claims: claims, OpenFlags: l.OpenFlags(), Corrections: quantity{l.Corrections, l.Unit}, Corrected: l.Corrected()}
 	if l.UnitSize > 0 {
 		v.UnitSize = &quantity{l.UnitSize, l.UnitSizeOf}
 	}
@@ -193,10 +197,62 @@ func (h *Handlers) ListLots(c *gin.Context) {
 	}
 	out := make([]lotSummary, 0, len(lots))
 	for _, l := range lots {
-		out = append(out, lotSummary{Code: l.Code, ProductKind: l.ProductKind, Source: l.Source, Quantity: quantity{l.Quantity, l.Unit},
+		out = append(out, lotSummary{Code: l.Code, ProductKind: l.ProductKind, Source: l.Source, Quantity: quantity{l.CurrentQuantity(), l.Unit},
 			Available: quantity{l.Available, l.Unit}, SKU: l.SKU, BestBefore: l.BestBefore, OpenFlags: l.OpenFlags(), CreatedAt: l.CreatedAt})
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// correctionRequest is the body of a lot's or a harvest's correction: the
+// true quantity and why the record was wrong.
+type correctionRequest struct {
+	Quantity traceability.Quantity `json:"quantity"`
+	Reason   string                `json:"reason"`
+}
+
+// lotCorrection is the answer to a lot correction: the corrected event
+// (its quantity the signed difference) and the lot after it.
+type lotCorrection struct {
+	Correction correctionEvent `json:"correction"`
+	Lot        lotView         `json:"lot"`
+}
+
+// correctionEvent is a corrected event in the API's quantity shape.
+type correctionEvent struct {
+	Lot    string    `json:"lot"`
+	Seq    int64     `json:"seq"`
+	Delta  quantity  `json:"delta"`
+	From   quantity  `json:"from"`
+	To     quantity  `json:"to"`
+	Reason string    `json:"reason"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+	Hash   string    `json:"hash"`
+}
+
+// CorrectLot answers POST /api/v1/lots/{code}/corrections: a corrected
+// event with its reason, never an edit (201); 400 naming quantity or
+// reason; 409 with the lots and shops that depend on the lot in details.
+func (h *Handlers) CorrectLot(c *gin.Context) {
+	var req correctionRequest
+	if err := decodeJSON(c, &req); err != nil {
+		page.Fail(c, err)
+		return
+	}
+	l, err := h.d.Records.CorrectLot(c.Request.Context(), page.Actor(c), c.Param("code"), req.Quantity, req.Reason)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	v, err := h.lotView(c, l)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	e := l.Events[len(l.Events)-1]
+	to := l.CurrentQuantity()
+	c.JSON(http.StatusCreated, lotCorrection{Lot: v, Correction: correctionEvent{Lot: l.Code, Seq: e.Seq, Delta: quantity{e.Quantity, l.Unit},
+		From: quantity{to - e.Quantity, l.Unit}, To: quantity{to, l.Unit}, Reason: e.Note, By: e.Actor, At: e.At, Hash: e.Hash}})
 }
 
 type justificationRequest struct {
@@ -266,6 +322,14 @@ func (h *Handlers) MassBalance(c *gin.Context) {
 // harvests and yields.
 func (h *Handlers) Plausibility(c *gin.Context) {
 	c.JSON(http.StatusOK, traceability.PlausibilityTable())
+}
+
+// PlausibilityGraph answers GET /api/v1/plausibility/graph: the process
+// graph — every kind with its base unit and crops, and every edge (process,
+// input kind, output kind) with its range, hard limit and source — public,
+// as /plausibility shows it.
+func (h *Handlers) PlausibilityGraph(c *gin.Context) {
+	c.JSON(http.StatusOK, traceability.Graph())
 }
 
 // ScanAlerts answers GET /api/v1/cooperatives/{coop}/scan-alerts: labels

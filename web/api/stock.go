@@ -26,17 +26,26 @@ func lotUnits(in []lotUnitsRequest) []shops.LotUnits {
 // Receive answers POST /api/v1/shops/{shop}/receipts: units of a packed lot
 // from its cooperative; more than the lot has → 409 insufficient_stock.
 func (h *Handlers) Receive(c *gin.Context) {
-	var req lotUnitsRequest
+	var req receiptRequest
 	if err := decodeJSON(c, &req); err != nil {
 		page.Fail(c, err)
 		return
 	}
-	b, err := h.d.Stock.Receive(c.Request.Context(), page.Actor(c), c.Param("shop"), shops.ReceiptRequest{Lot: req.Lot, Units: req.Units})
+	b, err := h.d.Stock.Receive(c.Request.Context(), page.Actor(c), c.Param("shop"),
+		shops.ReceiptRequest{Lot: req.Lot, Units: req.Units, Consignment: req.Consignment})
 	if err != nil {
 		page.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, b)
+}
+
+// receiptRequest is a receipt: units of a lot, and the export consignment
+// they came in, if any (issue 18: the consignment counts what arrived).
+type receiptRequest struct {
+	Lot         string `json:"lot"`
+	Units       int64  `json:"units"`
+	Consignment string `json:"consignment"`
 }
 
 // Stock answers GET /api/v1/shops/{shop}/stock.

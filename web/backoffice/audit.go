@@ -3,12 +3,15 @@ package backoffice
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/i18n"
 	"github.com/terroir-coop/terroir/web/page"
@@ -23,11 +26,15 @@ type seasonOption struct {
 	Selected bool
 }
 
-// balanceLine is a mass-balance row with its quantities written for people.
+// balanceLine is a mass-balance row with its quantities written for people,
+// every one in the row's unit (a packed unit counts for its net content).
 type balanceLine struct {
 	traceability.BalanceRow
 	KindName                                                                    string
 	Harvested, Produced, Transformed, Packed, Shipped, Adjusted, OnHand, Losses string
+	Corrections, TransformationLoss, Unexplained, Sold, OnHandPacked            string
+	// Issues explain a row that does not reconcile, naming its lots.
+	Issues []string
 }
 
 type flaggedRow struct {
@@ -44,6 +51,47 @@ type auditView struct {
 	Seasons     []seasonOption
 	Balance     []balanceLine
 	CSVURL      string
+	Season      int
+	Evidence    evidenceView // the evidence file section (issue 18)
+	// Corrections are the corrected events of the season's lots, oldest
+	// first: what was corrected, by whom and why.
+	Corrections []auditCorrection
+}
+
+// auditCorrection is one corrected event of a lot, for the auditor.
+type auditCorrection struct {
+	Lot, KindName, At, From, To, Reason, By string
+	when                                    time.Time
+}
+
+// seasonCorrections lists the corrected events of the cooperative's lots
+// made in the season (as the mass balance counts them), oldest first.
+func (h *Handlers) seasonCorrections(c *gin.Context, coop string, season int) ([]auditCorrection, error) {
+	l := page.Locale(c)
+	lots, err := collect(selectLimit, func(p mongodb.Page) ([]traceability.Lot, error) {
+		return h.d.Records.Lots(c.Request.Context(), page.Actor(c), coop, p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	from, to := time.Date(season, time.September, 1, 0, 0, 0, 0, time.UTC), time.Date(season+1, time.September, 1, 0, 0, 0, 0, time.UTC)
+	var out []auditCorrection
+	for _, lot := range lots {
+		if lot.CreatedAt.Before(from) || !lot.CreatedAt.Before(to) {
+			continue
+		}
+		q := lot.Quantity
+		for _, e := range lot.Events {
+			if e.Type != traceability.EventCorrected {
+				continue
+			}
+			out = append(out, auditCorrection{Lot: lot.Code, KindName: l.Kind(lot.ProductKind), At: dateOf(e.At),
+				From: traceability.FormatQuantity(q, lot.Unit), To: traceability.FormatQuantity(q+e.Quantity, lot.Unit), Reason: e.Note, By: e.Actor, when: e.At})
+			q += e.Quantity
+		}
+	}
+	slices.SortStableFunc(out, func(a, b auditCorrection) int { return a.when.Compare(b.when) })
+	return out, nil
 }
 
 // AuditPage answers GET /audit/{coop}: the flagged lots (open ones first)
@@ -78,6 +126,10 @@ func (h *Handlers) AuditPage(c *gin.Context) {
 	}
 	v := &auditView{Page: h.d.Pages.Page(c, l.T("audit")), Cooperative: coop, SeasonLabel: seasonLabel(season),
 		CSVURL: "/audit/" + esc(coop.Code) + "/mass-balance.csv?season=" + strconv.Itoa(season)}
+	if v.Corrections, err = h.seasonCorrections(c, coop.Code, season); err != nil {
+		page.Fail(c, err)
+		return
+	}
 	for _, f := range flagged {
 		v.Flagged = append(v.Flagged, flaggedRow{FlaggedLot: f, KindName: l.Kind(f.ProductKind)})
 		v.OpenFlags += f.Open
@@ -90,10 +142,22 @@ func (h *Handlers) AuditPage(c *gin.Context) {
 	}
 	for _, r := range rows {
 		q := func(n int64) string { return traceability.FormatQuantity(n, r.Unit) }
-		v.Balance = append(v.Balance, balanceLine{BalanceRow: r, KindName: l.Kind(r.ProductKind), Harvested: q(r.Harvested), Produced: q(r.Produced),
+		line := balanceLine{BalanceRow: r, KindName: l.Kind(r.ProductKind), Harvested: q(r.Harvested), Produced: q(r.Produced),
 			Transformed: q(r.Transformed), Packed: q(r.Packed), Shipped: q(r.Shipped), Adjusted: q(r.Adjusted),
-			OnHand: q(r.OnHand), Losses: q(r.Losses)})
+			OnHand: q(r.OnHand), Losses: q(r.Losses), Corrections: q(r.Corrections), TransformationLoss: q(r.TransformationLoss),
+			Unexplained: q(r.Unexplained), Sold: q(r.Sold), OnHandPacked: q(r.OnHandPacked)}
+		for _, is := range r.Inconsistencies {
+			switch is.Issue {
+			case traceability.IssueOutputExceedsIns:
+				line.Issues = append(line.Issues, l.T("bal_issue_exceeds", is.Lot, q(is.Expected), q(is.Recorded)))
+			default:
+				line.Issues = append(line.Issues, l.T("bal_issue_not_explained", is.Lot, q(is.Expected), q(is.Recorded)))
+			}
+		}
+		v.Balance = append(v.Balance, line)
 	}
+	v.Season = season
+	v.Evidence = h.evidenceSection(c, l, &v.Page, coop.Code)
 	h.d.Pages.Render(c, http.StatusOK, "backoffice/audit", v)
 }
 
@@ -166,9 +230,31 @@ func plausibilitySpan(l *i18n.Locale, r traceability.Range) (span, per string) {
 	}
 }
 
+// upTo turns a span whose bounds are both the limit ("250–250 %") into
+// what the limit says: "≤ 250 %".
+var upTo = regexp.MustCompile(`(\d[\d.,\s]*)–(\d[\d.,\s]*\d|\d)`)
+
 type plausibilityView struct {
 	page.Page
 	Harvests, Yields []plausibilityRow
+	// Graph is the process graph (traceability.Graph) by input kind: what
+	// each process makes from it.
+	Graph []graphKind
+}
+
+// graphKind is a product kind of the graph with the steps that take it.
+type graphKind struct {
+	Kind, Name string
+	Unit       traceability.Unit
+	Crops      string // the crops it is made from, named
+	Steps      []graphStep
+}
+
+// graphStep is one edge of the graph, named in the page's language.
+type graphStep struct {
+	Process, Output string
+	OutputKind      string
+	Typical, Limit  string
 }
 
 // PlausibilityPage answers GET /plausibility: the ranges that flag harvests
@@ -192,6 +278,26 @@ func (h *Handlers) PlausibilityPage(c *gin.Context) {
 			row.Span, row.Per = plausibilitySpan(l, r)
 			v.Yields = append(v.Yields, row)
 		}
+	}
+	g := traceability.Graph()
+	for _, k := range g.Kinds {
+		gk := graphKind{Kind: k.Kind, Name: l.Kind(k.Kind), Unit: k.Unit}
+		names := make([]string, 0, len(k.Crops))
+		for _, c := range k.Crops {
+			names = append(names, l.Kind(c))
+		}
+		gk.Crops = strings.Join(names, l.T("list_separator"))
+		for _, e := range g.Edges {
+			if e.InputKind == k.Kind {
+				span, per := plausibilitySpan(l, e)
+				lim := e
+				lim.Min = e.Limit
+				limSpan, _ := plausibilitySpan(l, lim)
+				gk.Steps = append(gk.Steps, graphStep{Process: l.Term("step", e.Process), Output: l.Kind(e.OutputKind), OutputKind: e.OutputKind,
+					Typical: span + " " + per, Limit: upTo.ReplaceAllString(limSpan, "≤ $2")})
+			}
+		}
+		v.Graph = append(v.Graph, gk)
 	}
 	h.d.Pages.Render(c, http.StatusOK, "backoffice/plausibility", v)
 }

@@ -59,6 +59,8 @@ type Records interface {
 	AddHarvest(ctx context.Context, actor access.Actor, coop string, nh traceability.NewHarvest) (traceability.Harvest, error)
 	Harvests(ctx context.Context, actor access.Actor, coop string, page mongodb.Page) ([]traceability.Harvest, error)
 	ImportHarvests(ctx context.Context, actor access.Actor, coop string, r io.Reader) (int, error)
+	Preview(ctx context.Context, actor access.Actor, coop string, kind traceability.ImportKind, filename string, r io.Reader, opts ...traceability.ImportOption) (traceability.ImportPreview, error)
+	Apply(ctx context.Context, actor access.Actor, coop string, kind traceability.ImportKind, filename string, r io.Reader, opts ...traceability.ImportOption) (traceability.ImportPreview, error)
 	CreateOriginLot(ctx context.Context, actor access.Actor, coop string, req traceability.NewOriginLot) (traceability.Lot, error)
 	Transform(ctx context.Context, actor access.Actor, coop string, req traceability.NewTransformation) ([]traceability.Lot, error)
 	Pack(ctx context.Context, actor access.Actor, coop string, req traceability.NewPacking) (traceability.Lot, error)
@@ -67,6 +69,9 @@ type Records interface {
 	PublicLot(ctx context.Context, code string) (traceability.Lot, error)
 	JustifyFlag(ctx context.Context, actor access.Actor, code, flagID, text string) (traceability.Lot, error)
 	ClaimStatuses(ctx context.Context, l traceability.Lot) ([]traceability.ClaimStatus, error)
+	// Issue 10: corrections as events.
+	CorrectLot(ctx context.Context, actor access.Actor, code string, q traceability.Quantity, reason string) (traceability.Lot, error)
+	CorrectHarvest(ctx context.Context, actor access.Actor, coop, harvestID string, q traceability.Quantity, reason string) (traceability.Harvest, error)
 }
 
 // Audits are the auditors' views of a cooperative.
@@ -156,6 +161,9 @@ type Deps struct {
 	Orders       Orders
 	Accounts     Accounts
 	MemberPay    MemberPay          // members' pay and the impact report (pay.go, impact.go)
+	Quality      Quality            // laboratory results (issue 18)
+	Evidence     Evidence           // evidence files (issue 18)
+	Consignments Consignments       // export consignments (issue 18)
 	Codes        traceability.Codes // signs the trace links of receipts and order pages
 	Alerts       Alerts             // nil: none shown
 	Backups      Backups            // nil: nothing shown

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -44,7 +45,7 @@ type lotRow struct {
 
 func rowOf(l *i18n.Locale, lot traceability.Lot) lotRow {
 	return lotRow{Code: lot.Code, Kind: lot.ProductKind, KindName: l.Kind(lot.ProductKind), Source: l.Term("source", lot.Source), SKU: lot.SKU,
-		BestBefore: lot.BestBefore, Quantity: traceability.FormatQuantity(lot.Quantity, lot.Unit),
+		BestBefore: lot.BestBefore, Quantity: traceability.FormatQuantity(lot.CurrentQuantity(), lot.Unit),
 		Available: traceability.FormatQuantity(lot.Available, lot.Unit), OpenFlags: lot.OpenFlags(), Created: lot.CreatedAt.Format("2006-01-02")}
 }
 
@@ -62,6 +63,21 @@ type lotsView struct {
 	Inputs       []formRow
 	Outputs      []formRow
 	Products     []option
+	// The transformation form is in two steps, without a script: first the
+	// input lot and the process (a GET form), then the form offering only
+	// what that process makes from that lot's kind (the process graph).
+	Step transformStep
+}
+
+// transformStep is the transformation form's chosen input and process.
+type transformStep struct {
+	Chosen      bool     // a lot and a process are chosen, and the process takes the lot's kind
+	Lot         lotRow   // the chosen input lot
+	Process     option   // the chosen process
+	InputLots   []lotRow // lots of the chosen lot's kind: the inputs of one step are of one kind
+	OutputKinds []option // what the process makes from that kind
+	Refusal     string   // the process does not take the lot's kind, said in the page's language
+	Options     []string // what the lot's kind can go through, each "process → kinds"
 }
 
 // freeHarvests are the cooperative's harvests in no lot yet. The store
@@ -128,6 +144,21 @@ func (h *Handlers) showLots(c *gin.Context, formErr error, which string) {
 			v.Checked[hv] = true
 		}
 	}
+	if formErr == nil {
+		// The first step's GET form names the fields as the second's does.
+		for _, k := range []string{"in0_lot", "process"} {
+			v.Form.Set(k, c.Query(k))
+		}
+	}
+	sources := v.SourceLots
+	if code := v.Form.Get("in0_lot"); code != "" && !slices.ContainsFunc(sources, func(r lotRow) bool { return r.Code == code }) {
+		// A refused form may name a lot used up since: still show it, so
+		// the refusal is read next to what was typed.
+		if lot, err := h.d.Records.Lot(ctx, actor, code); err == nil && lot.Cooperative == top.Cooperative.Code && lot.Source != traceability.SourcePacking {
+			sources = append(slices.Clone(sources), rowOf(l, lot))
+		}
+	}
+	v.Step = transformChoice(l, sources, v.Form.Get("in0_lot"), v.Form.Get("process"))
 	v.Inputs, v.Outputs = transformRows(v.Form, v.Form.Invalid)
 	h.d.Pages.Render(c, status, "backoffice/lots", v)
 }
@@ -172,6 +203,40 @@ func (h *Handlers) lotForms(c *gin.Context, v *lotsView) error {
 		}
 	}
 	return nil
+}
+
+// transformChoice is the transformation form's step for the chosen lot
+// and process: the outputs the process graph allows (TransformationOptions),
+// or why the process does not take that lot.
+func transformChoice(l *i18n.Locale, sources []lotRow, lotCode, process string) transformStep {
+	var st transformStep
+	found := false
+	for _, r := range sources {
+		if r.Code == lotCode {
+			st.Lot, found = r, true
+		}
+	}
+	if !found || process == "" {
+		return st
+	}
+	st.Process = option{process, l.Term("step", process)}
+	for _, r := range sources {
+		if r.Kind == st.Lot.Kind {
+			st.InputLots = append(st.InputLots, r)
+		}
+	}
+	options := traceability.TransformationOptions(st.Lot.Kind)
+	for _, o := range options {
+		if o.Process == process {
+			st.OutputKinds = kindOptions(l, o.Outputs)
+		}
+		st.Options = append(st.Options, l.T("transform_option", problem.Step(o.Process), problem.Kinds(o.Outputs)))
+	}
+	st.Chosen = len(st.OutputKinds) > 0
+	if !st.Chosen {
+		st.Refusal = l.T("transform_not_taken", problem.Step(process), problem.Kind(st.Lot.Kind))
+	}
+	return st
 }
 
 // transformRows rebuilds the transformation form's rows from the kept
@@ -388,6 +453,17 @@ type lotView struct {
 	Events      []eventRow
 	CanManage   bool
 	CanAudit    bool
+	// Quality (issue 18): the category the lot shows, its own results, and
+	// whether the result form is offered (dried saffron, its manager).
+	Category   string
+	Quality    *traceability.Quality
+	LabResults []labRow
+	CanTest    bool
+	// The correction form: the units the lot may be counted in, and whether
+	// it can be corrected here at all (not when nothing is left to correct
+	// and nothing can be raised).
+	CorrectionUnits []string
+	Corrected       bool
 }
 
 func refRows(refs []traceability.EventRef) []refRow {
@@ -420,9 +496,10 @@ func (h *Handlers) showLot(c *gin.Context, formErr error, which string) {
 		return
 	}
 	v := &lotView{Page: h.d.Pages.Page(c, l.T("lot")), Lot: lot, KindName: l.Kind(lot.ProductKind), Source: l.Term("source", lot.Source),
-		Cooperative: coop, Quantity: traceability.FormatQuantity(lot.Quantity, lot.Unit), Available: traceability.FormatQuantity(lot.Available, lot.Unit),
+		Cooperative: coop, Quantity: traceability.FormatQuantity(lot.CurrentQuantity(), lot.Unit), Available: traceability.FormatQuantity(lot.Available, lot.Unit),
 		Inputs: refRows(lot.Inputs), Outputs: refRows(lot.Outputs),
-		CanManage: actor.ManageCoop(lot.Cooperative) == nil, CanAudit: actor.ReadCoop(lot.Cooperative) == nil}
+		CanManage: actor.ManageCoop(lot.Cooperative) == nil, CanAudit: actor.ReadCoop(lot.Cooperative) == nil,
+		CorrectionUnits: unitsOf(lot.Unit), Corrected: lot.Corrected()}
 	if lot.Process != "" {
 		v.Process = l.Term("step", lot.Process)
 	}
@@ -442,7 +519,66 @@ func (h *Handlers) showLot(c *gin.Context, formErr error, which string) {
 		v.Events = append(v.Events, eventRow{Event: e, Label: l.Term("event", e.Type), Amount: traceability.FormatQuantity(e.Quantity, e.Unit), Short: e.Hash[:min(12, len(e.Hash))],
 			Note: eventNote(l, e)})
 	}
+	v.Category, v.LabResults = qualityRows(l, lot)
+	v.Quality, v.CanTest = lot.Quality, v.CanManage && lot.ProductKind == "saffron_dried"
+	if formErr == nil {
+		v.Form.Set("unit", defaultUnit(lot.Unit))
+	}
 	h.render(c, &v.Page, formErr, which, "backoffice/lot", v)
+}
+
+// unitsOf are the units a quantity of base unit u may be typed in, the
+// most usual first.
+func unitsOf(u traceability.Unit) []string {
+	switch traceability.Dimension(u) {
+	case traceability.Dimension(traceability.Milligram):
+		return []string{"g", "kg", "mg"}
+	case traceability.Dimension(traceability.Millilitre):
+		return []string{"ml", "l"}
+	}
+	return []string{"pcs"}
+}
+
+func defaultUnit(u traceability.Unit) string { return unitsOf(u)[0] }
+
+// correctionOf reads a correction form: the true quantity, the reason, and
+// the box that confirms it is recorded for good (the form's confirmation,
+// without a script).
+func correctionOf(c *gin.Context) (traceability.Quantity, string, error) {
+	amount, err := page.WholeNumber("quantity", c.PostForm("amount"))
+	if err != nil {
+		return traceability.Quantity{}, "", err
+	}
+	reason := c.PostForm("reason")
+	if strings.TrimSpace(reason) == "" {
+		return traceability.Quantity{}, "", problem.Field("reason", "say why the quantity is corrected")
+	}
+	if c.PostForm("confirm") != "on" {
+		return traceability.Quantity{}, "", problem.Field("confirm", "tick the box to confirm: a correction stays in the lot's history for good")
+	}
+	return traceability.Quantity{Amount: amount, Unit: c.PostForm("unit")}, reason, nil
+}
+
+// CorrectLot answers POST /lots/{code}/corrections: the lot's true
+// quantity with a reason, recorded as a corrected event.
+func (h *Handlers) CorrectLot(c *gin.Context) {
+	code := traceability.NormalizeLotCode(c.Param("code"))
+	err := func() error {
+		// Who may not correct the lot is refused as such before the form is
+		// read.
+		if lot, err := h.d.Records.PublicLot(c.Request.Context(), code); err == nil {
+			if err := page.Actor(c).ManageCoop(lot.Cooperative); err != nil {
+				return err
+			}
+		}
+		q, reason, err := correctionOf(c)
+		if err != nil {
+			return err
+		}
+		_, err = h.d.Records.CorrectLot(c.Request.Context(), page.Actor(c), code, q, reason)
+		return err
+	}()
+	h.done(c, err, "correct", lotPath(code)+"#history", "correction_saved", h.showLot)
 }
 
 // JustifyFlag answers POST /lots/{code}/flags/{flag}/justification.

@@ -3,6 +3,7 @@ package backoffice
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -50,6 +51,7 @@ func recordsNav(l *i18n.Locale, coop, current string) page.SubNav {
 		{secHoldings, base + "/holdings", l.T("sh_holdings")},
 		{secStatements, base + "/statements", l.T("stm_title")},
 		{secPay, base + "/pay", l.T("pay_title")},
+		{secConsignments, base + "/consignments", l.T("consignments")},
 		{secAudit, "/audit/" + esc(coop), l.T("audit")},
 	}
 	nav := page.SubNav{Label: l.T("records")}
@@ -65,8 +67,13 @@ func (h *Handlers) coopTop(c *gin.Context, section string) (coopTop, error) {
 	if err != nil {
 		return coopTop{}, err
 	}
-	return coopTop{Cooperative: coop, CanManage: actor.ManageCoop(coop.Code) == nil,
-		Sections: recordsNav(page.Locale(c), coop.Code, section)}, nil
+	top := coopTop{Cooperative: coop, CanManage: actor.ManageCoop(coop.Code) == nil,
+		Sections: recordsNav(page.Locale(c), coop.Code, section)}
+	if top.CanManage { // the register import (issue 19), for who may write
+		top.Sections.Links = append(top.Sections.Links, page.NavLink{URL: "/coop/" + esc(coop.Code) + "/import",
+			Label: page.Locale(c).T("imp_nav"), Current: section == secImport})
+	}
+	return top, nil
 }
 
 func coopPath(coop, section string) string {
@@ -289,10 +296,17 @@ func formLocation(latitude, longitude, polygon string) (traceability.Geometry, e
 
 type harvestRow struct {
 	traceability.Harvest
-	ParcelName string
-	MemberName string
-	CropName   string
-	Amount     string
+	ParcelName  string
+	MemberName  string
+	CropName    string
+	Amount      string
+	Corrections []correctionLine
+}
+
+// correctionLine is an entry of a harvest's correction history, written
+// for people.
+type correctionLine struct {
+	From, To, Reason, By, At string
 }
 
 // rowError is a refused row of an import, said in the page's language.
@@ -316,14 +330,21 @@ type harvestsView struct {
 	Header    string
 	RowErrors []rowError
 	Today     string
+	// Correcting is the harvest the correction form opens on (?correct=).
+	Correcting string
 }
 
 // harvestRows joins harvests with their parcels' and members' names.
 func harvestRows(l *i18n.Locale, hs []traceability.Harvest, parcels map[string]traceability.Parcel, members map[string]traceability.Member) []harvestRow {
 	out := make([]harvestRow, 0, len(hs))
 	for _, h := range hs {
-		out = append(out, harvestRow{Harvest: h, ParcelName: parcels[h.Parcel].Name, MemberName: members[h.Member].Name,
-			CropName: l.Kind(h.Crop), Amount: traceability.FormatQuantity(h.Quantity, h.Unit)})
+		r := harvestRow{Harvest: h, ParcelName: parcels[h.Parcel].Name, MemberName: members[h.Member].Name,
+			CropName: l.Kind(h.Crop), Amount: traceability.FormatQuantity(h.Quantity, h.Unit)}
+		for _, c := range h.Corrections {
+			r.Corrections = append(r.Corrections, correctionLine{From: traceability.FormatQuantity(c.From, h.Unit), To: traceability.FormatQuantity(c.To, h.Unit),
+				Reason: c.Reason, By: c.By, At: dateOf(c.At)})
+		}
+		out = append(out, r)
 	}
 	return out
 }
@@ -373,7 +394,32 @@ func (h *Handlers) showHarvests(c *gin.Context, formErr error, which string) {
 	}
 	v.Form.Set("date", v.Today)
 	v.Form.Set("unit", "kg")
+	if formErr == nil {
+		v.Correcting = c.Query("correct")
+		v.Form.Set("harvest", v.Correcting)
+	}
 	h.render(c, &v.Page, formErr, which, "backoffice/harvests", v)
+}
+
+// CorrectHarvest answers POST /coop/{coop}/harvests/corrections: a
+// harvest's true quantity with a reason; its lot follows by a corrected
+// event.
+func (h *Handlers) CorrectHarvest(c *gin.Context) {
+	err := func() error {
+		if strings.TrimSpace(c.PostForm("harvest")) == "" {
+			return problem.Field("harvest", "is required")
+		}
+		q, reason, err := correctionOf(c)
+		if err != nil {
+			return err
+		}
+		_, err = h.d.Records.CorrectHarvest(c.Request.Context(), page.Actor(c), c.Param("coop"), c.PostForm("harvest"), q, reason)
+		if errors.Is(err, traceability.ErrHarvestNotFound) {
+			err = problem.Field("harvest", "is not a harvest of this cooperative; reload the page")
+		}
+		return err
+	}()
+	h.done(c, err, "correct", coopPath(c.Param("coop"), "harvests"), "correction_saved", h.showHarvests)
 }
 
 // AddHarvest answers POST /coop/{coop}/harvests.

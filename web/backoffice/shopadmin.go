@@ -181,7 +181,8 @@ func (h *Handlers) Receive(c *gin.Context) {
 	shop := id.NormalizeCode(c.Param("shop"))
 	units, err := page.WholeNumber("units", c.PostForm("units"))
 	if err == nil {
-		_, err = h.d.Stock.Receive(c.Request.Context(), page.Actor(c), shop, shops.ReceiptRequest{Lot: c.PostForm("lot"), Units: units})
+		_, err = h.d.Stock.Receive(c.Request.Context(), page.Actor(c), shop, shops.ReceiptRequest{Lot: c.PostForm("lot"), Units: units,
+			Consignment: c.PostForm("consignment")}) // the export consignment they came in, if any (issue 18)
 	}
 	h.done(c, err, "receive", shopAdminPath(shop), "sh_shop_received", h.showShopAdmin)
 }

@@ -40,11 +40,21 @@ func (l *Locale) Has(key string) bool { return l.keys[key] }
 func (l *Locale) T(key string, args ...any) string {
 	named := args
 	for i, a := range args {
-		if t, ok := a.(problem.Term); ok {
+		switch t := a.(type) {
+		case problem.Term:
 			if &named[0] == &args[0] {
 				named = append([]any(nil), args...) // the caller's slice may be an error's Args
 			}
 			named[i] = l.Term(t.Vocabulary, t.Code)
+		case problem.Terms:
+			if &named[0] == &args[0] {
+				named = append([]any(nil), args...)
+			}
+			names := make([]string, len(t.Codes))
+			for k, code := range t.Codes {
+				names[k] = l.Term(t.Vocabulary, code)
+			}
+			named[i] = strings.Join(names, l.p.Sprintf("list_separator"))
 		}
 	}
 	return l.p.Sprintf(key, named...)

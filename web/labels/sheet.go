@@ -235,6 +235,9 @@ func (d labelDrawer) text(x, y, w, size float64, lc Label, draw bool) (height fl
 	}
 	cut = cut || strings.Join(product, " ") != strings.Join(strings.Fields(lc.Product), " ")
 	put("B", size, lc.NetQuantity)
+	if lc.Category != "" {
+		put("B", size, lc.Category)
+	}
 	lot := d.l.T("label.lot", lc.Lot)
 	if lc.Serial != "" {
 		lot = d.l.T("label.serial", lot, lc.Serial)
@@ -366,7 +369,10 @@ type Label struct {
 	Serial      string
 	BestBefore  string // YYYY-MM-DD, or empty
 	Cooperative string
-	Marks       []Mark
+	// Category is the ISO 3632 mention, "Catégorie I (ISO 3632)", only
+	// from traceability.CategoryMention: empty for a lot without a result.
+	Category string
+	Marks    []Mark
 }
 
 // Mark is a certification badge: the scheme's short name and the control

@@ -21,8 +21,12 @@ func WriteBalanceCSV(w io.Writer, l *i18n.Locale, rows []traceability.BalanceRow
 	_ = cw.Write(strings.Split(l.T("csv.balance"), ","))
 	for _, r := range rows {
 		i := func(v int64) string { return strconv.FormatInt(v, 10) }
+		// The first twelve columns are those of earlier files; the columns
+		// of one unit per row (issue 10) follow, so old sheets still read.
 		_ = cw.Write([]string{r.ProductKind, string(r.Unit), strconv.Itoa(r.Lots), i(r.Harvested), i(r.Produced), i(r.Transformed),
-			i(r.Packed), i(r.Shipped), i(r.Adjusted), i(r.OnHand), i(r.Losses), r.YieldPercent})
+			i(r.Packed), i(r.Shipped), i(r.Adjusted), i(r.OnHand), i(r.Losses), r.YieldPercent,
+			i(r.Corrections), i(r.TransformationLoss), i(r.Unexplained), i(r.PackedUnits), i(r.UnitCorrections), i(r.ShippedUnits),
+			i(r.Sold), i(r.SoldUnits), i(r.OnHandUnits), i(r.OnHandPacked), strings.Join(r.InconsistentLots, " ")})
 	}
 	cw.Flush()
 }

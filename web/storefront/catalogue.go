@@ -292,6 +292,7 @@ func itemOf(l *i18n.Locale, it *catalogcache.Item, m *memo, base string) itemVie
 // lotLink is a lot on the shelf with its signed trace URL.
 type lotLink struct {
 	Code, BestBefore, URL string
+	Category              string // "Catégorie I (ISO 3632)" when the lot shows one (issue 18)
 }
 
 type claimView struct {
@@ -385,7 +386,11 @@ func (h *Handlers) Product(c *gin.Context) {
 		if err != nil {
 			continue // the shelf lists it, the lot is gone: nothing to link
 		}
-		v.Lots = append(v.Lots, lotLink{Code: lot.Code, BestBefore: lot.BestBefore, URL: h.d.Codes.URL(traceability.RefOf(lot, ""))})
+		link := lotLink{Code: lot.Code, BestBefore: lot.BestBefore, URL: h.d.Codes.URL(traceability.RefOf(lot, ""))}
+		if _, ok := traceability.CategoryMention(lot.Quality); ok {
+			link.Category = l.T("iso3632_category", lot.Quality.Category)
+		}
+		v.Lots = append(v.Lots, link)
 		for _, o := range lot.Origin {
 			members[o.Member] = o.Gender
 		}

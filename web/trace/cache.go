@@ -72,6 +72,22 @@ func (c *cache) forget(codes ...string) {
 	c.mu.Unlock()
 }
 
+// forgetMadeFrom drops the entries whose record shows code among its
+// steps: a lot made from code shows its quantities (a correction upstream
+// changes a jar's page).
+func (c *cache) forgetMadeFrom(code string) {
+	c.mu.Lock()
+	for k, e := range c.entries {
+		for _, st := range e.rec.Steps {
+			if st.Lot == code {
+				delete(c.entries, k)
+				break
+			}
+		}
+	}
+	c.mu.Unlock()
+}
+
 // clear drops every entry (a certificate changed: many lots show it).
 func (c *cache) clear() {
 	c.mu.Lock()

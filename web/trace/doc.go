@@ -11,6 +11,14 @@
 // OnCertificationChange — so this process's changes show at once; another
 // instance's within the TTL. No handler of any package invalidates it.
 //
+// The Digital Link paths answer as a GS1-Conformant Resolver 1.2
+// (resolver.go): GET, HEAD and OPTIONS with CORS from any origin, a Link
+// header to the item's linkset, the RFC 9264 linkset on linkType=linkset
+// (or all) and on Accept: application/linkset+json, a 307 to the link of a
+// requested linkType (404 for one the item lacks), and compressed Digital
+// Links decoded in place (compressed.go). The default link is the trace
+// page itself, so a plain scan is answered, not redirected.
+//
 // These routes sit outside the session middleware: a scan reads no cookie
 // but the language one and touches no session.
 package trace

@@ -60,9 +60,13 @@ func New(d Deps) *Handlers {
 	return &Handlers{d: d, bundle: d.Pages.Bundle(), cache: newCache(d.Now, d.CacheTTL)}
 }
 
-// Forget drops a lot's cached record and pages (subscribed to
+// Forget drops a lot's cached record and pages, and those of the lots
+// made from it, whose pages show its steps (subscribed to
 // traceability.Service.OnLotChange).
-func (h *Handlers) Forget(code string) { h.cache.forget(code) }
+func (h *Handlers) Forget(code string) {
+	h.cache.forget(code)
+	h.cache.forgetMadeFrom(code)
+}
 
 // ForgetAll drops every cached lot: a certificate's status changed, and
 // every lot claiming it shows the new status (subscribed to
@@ -88,11 +92,11 @@ type scanned struct {
 	scans  int64
 }
 
-// resolve finds the lot behind a trace reference, checks the signature and
-// counts the scan. Unknown lots, a GTIN that is not the lot's and serials
+// resolve finds the lot behind a trace reference, checks the signature and,
+// when count is set, counts the scan. Unknown lots, a GTIN that is not the lot's and serials
 // the lot never had are ErrLotNotFound: for a consumer they are the same
 // thing, a code Terroir did not issue.
-func (h *Handlers) resolve(ctx context.Context, ref traceability.TraceRef, sig string) (scanned, error) {
+func (h *Handlers) resolve(ctx context.Context, ref traceability.TraceRef, sig string, count bool) (scanned, error) {
 	code := traceability.NormalizeLotCode(ref.Lot)
 	if !traceability.ValidLotCode(code) {
 		return scanned{}, traceability.ErrLotNotFound // a typo or a forgery: no lookup needed
@@ -119,7 +123,7 @@ func (h *Handlers) resolve(ctx context.Context, ref traceability.TraceRef, sig s
 	default:
 		sc.state = stateCounterfeit
 	}
-	if sc.state == stateAuthentic {
+	if sc.state == stateAuthentic && count {
 		// Only genuine scans count: forged codes must not push a real
 		// label over the cloned-label threshold.
 		n, err := h.d.Scans.Add(ctx, l, ref.Serial)
@@ -140,18 +144,63 @@ func (sc scanned) cloned() bool {
 	return l.Source == traceability.SourcePacking && sc.scans > l.Quantity*3+20
 }
 
-// Page answers GET /t/{lot} and the Digital Link paths: the trace page, its
-// JSON (Accept: application/json), or with ?linkType=all the linkset.
+// Page answers GET and HEAD on /t/{lot} and the Digital Link paths: the
+// trace page, its JSON (Accept: application/json), and on a Digital Link
+// what GS1-Conformant Resolver 1.2 asks of a resolver: the linkset
+// (?linkType=linkset or all, or Accept: application/linkset+json), a 307
+// to the link of a requested ?linkType, 404 for a link type the item does
+// not have, CORS and the Link header to the linkset.
+//
+// A scan counts only when the page or its JSON is shown to a GET: a
+// linkset, a redirect (the target page counts it) and a HEAD do not.
 func (h *Handlers) Page(c *gin.Context) {
-	ref, err := traceability.ParseTracePath(c.Request.URL.EscapedPath())
+	path := c.Request.URL.EscapedPath()
+	if strings.HasPrefix(path, "/01/") {
+		path = strings.TrimSuffix(path, "/") // tolerated on a Digital Link
+	}
+	ref, err := traceability.ParseTracePath(path)
+	h.page(c, ref, err)
+}
+
+// Unrouted answers a path under /01/ that no Digital Link route has: a
+// GTIN alone (a Digital Link, but Terroir resolves lots and units, not
+// products) is 404; anything else does not parse as a Digital Link and is
+// 400, both with CORS.
+func (h *Handlers) Unrouted(c *gin.Context) {
+	if c.Request.Method == http.MethodOptions {
+		h.Options(c)
+		return
+	}
+	segs := strings.Split(strings.Trim(c.Request.URL.EscapedPath(), "/"), "/")
+	if len(segs) == 2 {
+		if _, err := traceability.NormalizeGTIN(segs[1]); err == nil {
+			allowCORS(c)
+			h.problemPage(c, http.StatusNotFound, "unknown")
+			return
+		}
+	}
+	h.Page(c)
+}
+
+func (h *Handlers) page(c *gin.Context, ref traceability.TraceRef, err error) {
+	digitalLink := err == nil && ref.GTIN != ""
+	if digitalLink || strings.HasPrefix(c.Request.URL.Path, "/01/") {
+		allowCORS(c)
+	}
 	if err != nil {
 		h.problemPage(c, http.StatusBadRequest, "malformed")
 		return
 	}
 	wantsJSON := strings.Contains(c.GetHeader("Accept"), "application/json")
-	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"))
+	linkType := c.Query("linkType")
+	asLinkset := digitalLink && (linkType == "linkset" || linkType == "all" || (linkType == "" && wantsLinkset(c.GetHeader("Accept"))))
+	count := c.Request.Method == http.MethodGet && !asLinkset && (linkType == "" || !digitalLink)
+	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"), count)
+	if digitalLink {
+		h.digitalLinkHeaders(c, ref)
+	}
 	switch {
-	case errors.Is(err, traceability.ErrLotNotFound) && wantsJSON:
+	case errors.Is(err, traceability.ErrLotNotFound) && (wantsJSON || asLinkset):
 		page.Fail(c, errUnknownCode)
 		return
 	case errors.Is(err, traceability.ErrLotNotFound):
@@ -161,8 +210,14 @@ func (h *Handlers) Page(c *gin.Context) {
 		page.Fail(c, err)
 		return
 	}
-	if c.Query("linkType") == "all" && ref.GTIN != "" {
+	if asLinkset {
 		h.linkset(c, sc.entry.rec.Lot, sc.ref)
+		return
+	}
+	if digitalLink && linkType != "" {
+		if !h.redirect(c, sc.entry.rec.Lot, sc.ref, linkType) {
+			h.problemPage(c, http.StatusNotFound, "nolink")
+		}
 		return
 	}
 	if wantsJSON {
@@ -185,7 +240,7 @@ func (h *Handlers) Page(c *gin.Context) {
 func writeHTML(c *gin.Context, status int, b []byte) {
 	// Private and short: the page shows a live authenticity verdict.
 	c.Header("Cache-Control", "private, max-age=60")
-	c.Header("Vary", "Accept-Language, Cookie")
+	c.Header("Vary", "Accept, Accept-Language, Cookie")
 	c.Data(status, "text/html; charset=utf-8", b)
 }
 
@@ -215,7 +270,7 @@ func (h *Handlers) JSON(c *gin.Context) {
 		page.Fail(c, problem.Field("serial", "this lot has no unit serials"))
 		return
 	}
-	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"))
+	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"), true)
 	if errors.Is(err, traceability.ErrLotNotFound) {
 		err = errUnknownCode
 	}
@@ -253,9 +308,14 @@ type answer struct {
 	Women       int                        `json:"women"`
 	Process     []traceability.TraceStep   `json:"process"`
 	Claims      []traceability.ClaimStatus `json:"claims"`
+	Quality     *traceability.Quality      `json:"quality"` // ISO 3632 (issue 18), null without a result
 	Custody     []traceability.CustodyStep `json:"custody"`
-	Scans       int64                      `json:"scans"`
-	URL         string                     `json:"url"`
+	// Corrected marks a record corrected (the lot or one it was made from);
+	// Corrections say which lot, when, and from what to what (issue 10).
+	Corrected   bool                           `json:"corrected"`
+	Corrections []traceability.TraceCorrection `json:"corrections"`
+	Scans       int64                          `json:"scans"`
+	URL         string                         `json:"url"`
 }
 
 type product struct {
@@ -306,7 +366,8 @@ func (h *Handlers) writeJSON(c *gin.Context, sc scanned) {
 		Product:     sc.entry.products[i18n.Default],
 		Cooperative: cooperative{rec.Cooperative.Code, rec.Cooperative.Name, rec.Cooperative.Commune, rec.Cooperative.Province},
 		Origin:      nonNil(rec.Origin), Producers: rec.Producers, Women: rec.Women,
-		Process: nonNil(rec.Steps), Claims: nonNil(rec.Claims), Custody: nonNil(rec.Custody),
+		Process: nonNil(rec.Steps), Claims: nonNil(rec.Claims), Quality: rec.Quality, Custody: nonNil(rec.Custody),
+		Corrected: rec.Corrected, Corrections: nonNil(rec.Corrections),
 		Scans: sc.scans, URL: h.d.Codes.PublicURL + sc.ref.CanonicalPath()}
 	en := h.bundle.Locale(i18n.Source) // the API speaks English
 	switch {
@@ -343,6 +404,11 @@ type view struct {
 	Custody   []labelled[traceability.CustodyStep]
 	Map       *mapView
 	Report    string
+	Category  string // "Catégorie I (ISO 3632)" in the page's language, when the lot shows one
+	// CorrectedLots are the lots of the record with a corrected event: their
+	// steps are marked, and Corrections lists them.
+	CorrectedLots map[string]bool
+	Corrections   []labelled[traceability.TraceCorrection]
 }
 
 // labelled is a record's line with its vocabulary named in the language.
@@ -385,10 +451,20 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 	for _, cu := range rec.Custody {
 		v.Custody = append(v.Custody, labelled[traceability.CustodyStep]{cu, l.Term("event", cu.Event)})
 	}
+	for _, co := range rec.Corrections {
+		if v.CorrectedLots == nil {
+			v.CorrectedLots = map[string]bool{}
+		}
+		v.CorrectedLots[co.Lot] = true
+		v.Corrections = append(v.Corrections, labelled[traceability.TraceCorrection]{co, l.Kind(co.ProductKind)})
+	}
 	if sc.cloned() {
 		v.Cloned = l.T("tr_cloned", sc.scans)
 	}
 	v.Map = parcelMap(rec.Origin)
+	if _, ok := traceability.CategoryMention(rec.Quality); ok {
+		v.Category = l.T("iso3632_category", rec.Quality.Category)
+	}
 	b, err := h.d.Pages.Bytes("trace/trace", v)
 	if err != nil {
 		page.Fail(c, err)

@@ -76,6 +76,9 @@ type Options struct {
 	BackupSchedule *mongodb.BackupSchedule
 	// TrustedProxies is web.Config.TrustedProxies.
 	TrustedProxies []string
+	// EvidenceSyncLots is web.Config's: -1 sends every season's evidence
+	// file to a background job (issue 18).
+	EvidenceSyncLots int
 }
 
 // New starts a server on a fresh store with one admin user.
@@ -143,7 +146,7 @@ func NewWith(t testing.TB, opts Options) *Env {
 	// One process owns the test store, as in production on the embedded
 	// store, so caches live as long as there (their own invalidations are
 	// complete; the TTL only bounds other instances' changes).
-	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute, TrustedProxies: opts.TrustedProxies}, web.Deps{
+	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute, TrustedProxies: opts.TrustedProxies, EvidenceSyncLots: opts.EvidenceSyncLots}, web.Deps{
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
 		Replay: replay.NewService(replay.NewStore(store), now), Alerts: e.Alerts, BackupSchedule: opts.BackupSchedule,
 		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog,
@@ -153,6 +156,7 @@ func NewWith(t testing.TB, opts Options) *Env {
 		t.Fatal(err)
 	}
 	handler = srv
+	t.Cleanup(srv.Close) // before the store closes: background evidence files stop first
 	e.Web = srv
 	if _, err := e.Accounts.CreateUser(ctx, accounts.System, accounts.NewUser{Email: AdminEmail, Password: Password, Role: access.Admin}); err != nil {
 		t.Fatal(err)
