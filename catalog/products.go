@@ -317,3 +317,34 @@ func (s *Service) SetShare(ctx context.Context, actor access.Actor, sku, channel
 	}
 	return p, err
 }
+
+// MaxUnpaidLimit bounds a product's unpaid limit: beyond it the limit no
+// longer protects anything.
+const MaxUnpaidLimit = 10_000
+
+// SetUnpaidLimit sets how many units of a product one customer may hold in
+// unpaid online orders at once (0: the platform's default). The admin or
+// the manager of platform may; platform is an online channel, which the
+// caller has checked (the catalogue does not know the kinds of shops:
+// orders.Service.SetUnpaidLimit does).
+func (s *Service) SetUnpaidLimit(ctx context.Context, actor access.Actor, sku, platform string, limit int64) (Product, error) {
+	if err := actor.ManageShop(id.NormalizeCode(platform)); err != nil {
+		return Product{}, err
+	}
+	if limit < 0 || limit > MaxUnpaidLimit {
+		return Product{}, problem.Field("unpaid_limit", "must be a whole number of units from 0 (the platform's default) to %d", MaxUnpaidLimit)
+	}
+	var p Product
+	err := s.store.db.Atomically(ctx, func(ctx context.Context) error {
+		var err error
+		if p, err = s.store.product(ctx, strings.ToUpper(strings.TrimSpace(sku))); err != nil {
+			return err
+		}
+		p.UnpaidLimit = limit
+		return s.store.setUnpaidLimit(ctx, p.SKU, limit)
+	})
+	if err == nil {
+		s.changed(p.SKU)
+	}
+	return p, err
+}

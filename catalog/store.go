@@ -53,6 +53,17 @@ func (s *Store) setShare(ctx context.Context, sku, channel string, sh Share) err
 	return err
 }
 
+// setUnpaidLimit stores a product's unpaid limit; 0 removes it (the
+// platform's default applies).
+func (s *Store) setUnpaidLimit(ctx context.Context, sku string, limit int64) error {
+	update := bson.M{"$set": bson.M{"unpaid_limit": limit}}
+	if limit == 0 {
+		update = bson.M{"$unset": bson.M{"unpaid_limit": ""}}
+	}
+	_, err := s.db.Collection("products").UpdateOne(ctx, bson.M{"_id": sku}, update)
+	return err
+}
+
 func (s *Store) insertPhoto(ctx context.Context, p Photo) error {
 	_, err := s.db.Collection("photos").InsertOne(ctx, p)
 	return err

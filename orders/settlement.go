@@ -682,7 +682,8 @@ func (s *Service) CloseStatement(ctx context.Context, actor access.Actor, coop, 
 		return Statement{}, err
 	}
 	if s.now().Before(to) {
-		return Statement{}, &problem.Error{Code: problem.Conflict, Field: "month", Message: fmt.Sprintf("%s has not ended yet; it can be closed from %s", month, to.Format(time.DateOnly))}
+		// A format key and its arguments, so a page says it in its language.
+		return Statement{}, problem.New(problem.Conflict, "%s has not ended yet; it can be closed from %s", month, to.Format(time.DateOnly)).At("month")
 	}
 	var st Statement
 	err = s.db.Atomically(ctx, func(ctx context.Context) error {

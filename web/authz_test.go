@@ -201,6 +201,10 @@ var accessRules = map[string][]int{
 	"POST /platform/:shop/orders/:id/deliver":      ownerShopS,
 	"POST /platform/:shop/orders/:id/cancel":       ownerShopS,
 	"POST /platform/:shop/orders/:id/refund":       ownerShopS,
+	// Settlement: the admin closes a month from its statement page (issue 14).
+	"POST /coop/:coop/statements/:month/close": adminOnly,
+	// Fair stock: the admin or an online platform's manager (S is a boutique).
+	"PUT /api/v1/products/:sku/unpaid-limit": adminOnly,
 	// Members' pay (issue 17): the cooperative's manager and the admin
 	// write, its auditor reads; the impact report is the network's.
 	"GET /api/v1/cooperatives/:coop/member-statements":                 readA,

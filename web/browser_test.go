@@ -33,7 +33,7 @@ func TestBrowserLoginShowsAdminPage(t *testing.T) {
 	if heading != "Administration du réseau" {
 		t.Errorf("heading %q, want %q", heading, "Administration du réseau")
 	}
-	if want := []string{"Coopératives", "Boutiques et canaux", "Utilisateurs"}; !slices.Equal(sections, want) {
+	if want := []string{"Coopératives", "Boutiques et canaux", "Utilisateurs", "Sauvegardes", "Alertes de paiement"}; !slices.Equal(sections, want) {
 		t.Errorf("sections %q, want %q", sections, want)
 	}
 	fitsThePhone(t, ctx)

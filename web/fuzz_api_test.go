@@ -72,6 +72,9 @@ var jsonBodySamples = map[string]func(w world) any{
 	"PUT /api/v1/products/:sku/prices/:channel": func(world) any {
 		return map[string]any{"amount": 12500, "currency": "MAD"}
 	},
+	"PUT /api/v1/products/:sku/unpaid-limit": func(world) any {
+		return map[string]any{"unpaid_limit": 5}
+	},
 	"PUT /api/v1/products/:sku/shares/:channel": func(world) any {
 		return map[string]any{"kind": "percent", "percent": 6667}
 	},

@@ -125,7 +125,7 @@ func TestPayoutRunIsConfirmedThenRecordedOnceFromThePage(t *testing.T) {
 	}
 	form := url.Values{"csrf": {csrfOf(t, page)}, "key": {m[1]}, "method": {"cash"}, "note": {"souk"}}
 	bad := url.Values{"csrf": form["csrf"], "key": form["key"], "method": {"chèque"}}
-	if resp, page := b.post("/coop/SIROUA/payouts", bad); resp.StatusCode != 400 || !strings.Contains(page, "Méthode") {
+	if resp, page := b.post("/coop/SIROUA/payouts", bad); resp.StatusCode != 400 || !strings.Contains(strings.ToLower(page), "méthode") {
 		t.Fatalf("bad method: %d\n%s", resp.StatusCode, section(page, "confirm"))
 	}
 	for range 2 { // a second click of the same form pays nothing more

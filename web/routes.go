@@ -116,6 +116,8 @@ func (s *Server) routes() *gin.Engine {
 	v1.PUT("/products/:sku/prices/:channel", a.SetPrice)
 	v1.PUT("/products/:sku/shares/:channel", a.SetShare)
 	v1.POST("/products/:sku/photo", a.UploadPhoto) // api.PhotoUploadRoute: its own body limit
+	// Fair stock (issue 14): a product's limit of units held unpaid per customer.
+	v1.PUT("/products/:sku/unpaid-limit", a.SetUnpaidLimit)
 	v1.GET("/catalog", a.Catalog)
 	v1.POST("/shops", a.CreateShop)
 	v1.GET("/shops", a.ListShops)
@@ -209,6 +211,8 @@ func (s *Server) routes() *gin.Engine {
 	pages.GET("/coop/:coop/holdings", bo.HoldingsPage)
 	pages.GET("/coop/:coop/statements", bo.StatementsNow)
 	pages.GET("/coop/:coop/statements/:month", bo.StatementPage)
+	// Settlement (issue 14): the admin closes an ended month from its page.
+	pages.POST("/coop/:coop/statements/:month/close", bo.CloseStatement)
 	pages.GET("/lots/:code", bo.LotPage)
 	pages.POST("/lots/:code/flags/:flag/justification", bo.JustifyFlag)
 	pages.GET("/audit/:coop", bo.AuditPage)

@@ -82,8 +82,15 @@ type Deps struct {
 	Replay       *replay.Service    // Idempotency-Key replays of creating API requests
 	Codes        traceability.Codes // public URL and signer of QR trace codes
 	Scans        *traceability.ScanBuffer
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Alerts are the orders service's alerts (its Config.OnAlert records
+	// into it): counted on /metrics, the recent ones on the admin page. Nil:
+	// an empty log of its own.
+	Alerts *orders.AlertLog
+	// BackupSchedule is the scheduled backups' settings, shown on the admin
+	// page; nil when they are off.
+	BackupSchedule *mongodb.BackupSchedule
+	Logger         *slog.Logger
+	Now            func() time.Time
 	// Evidence makes the control body's evidence files (issue 18); when
 	// nil, New makes one with the PDF summary of web/documents, which
 	// Server.Close stops.
@@ -137,6 +144,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
+	if deps.Alerts == nil {
+		deps.Alerts = orders.NewAlertLog(alertsKept, deps.Now)
+	}
 	if deps.MemberPay == nil {
 		deps.MemberPay = orders.NewMemberPay(deps.Orders, deps.Traceability)
 	}
@@ -181,15 +191,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	deps.Traceability.OnCertificationChange(s.trace.ForgetAll)
 
 	s.storefront = storefront.New(storefront.Deps{Catalogue: channels, Products: deps.Catalog, Lots: deps.Traceability, Orders: deps.Orders,
-		Quotes: deps.Stock, Codes: deps.Codes, Pages: s.pages})
+		Quotes: deps.Stock, Payments: deps.Payments, Codes: deps.Codes, Pages: s.pages})
 	s.backoffice = backoffice.New(backoffice.Deps{Cooperatives: deps.Traceability, Records: deps.Traceability, Audits: deps.Traceability,
 		Shops: deps.Shops, Stock: deps.Stock, Catalogue: channels, Products: deps.Catalog, Orders: deps.Orders, Accounts: deps.Accounts,
-		MemberPay: deps.MemberPay, Quality: deps.Traceability, Evidence: deps.Evidence, Consignments: deps.Traceability, Codes: deps.Codes, Pages: s.pages, Now: deps.Now})
+		MemberPay: deps.MemberPay, Quality: deps.Traceability, Evidence: deps.Evidence, Consignments: deps.Traceability, Codes: deps.Codes,
+		Alerts: deps.Alerts, Backups: backupsOf(deps.Store), BackupSchedule: deps.BackupSchedule, Pages: s.pages, Now: deps.Now})
 	s.api = api.New(api.Deps{Network: deps.Traceability, Records: deps.Traceability, Certifications: deps.Traceability, Catalog: deps.Catalog,
 		Channels: channels, Shops: deps.Shops, Stock: deps.Stock, Orders: deps.Orders, Accounts: deps.Accounts, Payments: deps.Payments,
 		Quality: deps.Traceability, Evidence: deps.Evidence, Consignments: deps.Traceability,
 		Codes: deps.Codes, Backups: deps.Store, MemberPay: deps.MemberPay, LotShares: deps.Traceability, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
 	registerBackupMetrics(reg, deps.Store)
+	registerAlertMetrics(reg, deps.Alerts)
 	s.engine = s.routes()
 	return s, nil
 }
@@ -263,6 +275,33 @@ func registerBackupMetrics(reg prometheus.Registerer, st *mongodb.Store) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "terroir_backup_failures_total", Help: "Failed backup attempts since start."},
 			last(func(b mongodb.BackupStatus) float64 { return float64(b.Failures) })),
 	)
+}
+
+// backupsOf is the store's backup record for the admin page (none without
+// a store).
+func backupsOf(st *mongodb.Store) backoffice.Backups {
+	if st == nil {
+		return nil
+	}
+	return st
+}
+
+// alertsKept is how many recent alerts the admin page can show.
+const alertsKept = 50
+
+// registerAlertMetrics publishes the payment alerts counted since start,
+// one series per kind of orders.AlertKinds and no other (the label is never
+// read from a request):
+//
+//	terroir_payment_alerts_total{kind="amount_mismatch"}      paid amount or currency differs from the order's
+//	terroir_payment_alerts_total{kind="unknown_api_version"}  webhook refused for its Stripe API version
+func registerAlertMetrics(reg prometheus.Registerer, alerts *orders.AlertLog) {
+	for _, kind := range orders.AlertKinds {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "terroir_payment_alerts_total",
+			Help:        "Payment alerts since start, by kind: money that does not match its order, webhooks refused for their API version.",
+			ConstLabels: prometheus.Labels{"kind": kind}},
+			func() float64 { return float64(alerts.Count(kind)) }))
+	}
 }
 
 func (s *Server) metricsHandler() gin.HandlerFunc {

@@ -91,6 +91,7 @@ type app struct {
 	// publicURL is where the server is reached (TERROIR_PUBLIC_URL), for
 	// the links the demo's order e-mails carry.
 	publicURL string
+	alerts    *orders.AlertLog // the recent payment alerts (admin page, metrics)
 }
 
 func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
@@ -102,7 +103,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, err
 	}
-	a := &app{store: store, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+	a := &app{store: store, publicURL: strings.TrimRight(cfg.PublicURL, "/"), alerts: orders.NewAlertLog(50, time.Now)}
 	a.trace = traceability.NewService(traceability.NewStore(store), time.Now)
 	a.shops = shops.NewService(shops.NewStore(store), time.Now)
 	a.catalog = catalog.NewService(catalog.NewStore(store), a.trace, time.Now)
@@ -119,6 +120,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		orders.Config{PublicURL: strings.TrimRight(cfg.PublicURL, "/"), Letters: i18n.Letters{Bundle: bundle},
 			OnAlert: func(ctx context.Context, al orders.Alert) {
 				log.ErrorContext(ctx, "payment alert", "alert", al.Kind, "order", al.OrderID, "event", al.EventID, "detail", al.Detail)
+				a.alerts.Record(ctx, al)
 			}}, time.Now)
 	a.replay = replay.NewService(replay.NewStore(store), time.Now)
 	a.accounts = accounts.NewService(accounts.NewStore(store), time.Now, a.checkOrg)

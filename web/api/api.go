@@ -128,6 +128,8 @@ type Orders interface {
 	PackingList(ctx context.Context, actor access.Actor, id string) (orders.Order, error)
 	Outbox(ctx context.Context, actor access.Actor, channel string, page mongodb.Page) ([]orders.Email, error)
 	HandleEvent(ctx context.Context, ev orders.Event) error
+	WebhookRefused(ctx context.Context, ev orders.Event, err error)
+	SetUnpaidLimit(ctx context.Context, actor access.Actor, sku string, limit int64) (catalog.Product, error)
 	Statement(ctx context.Context, actor access.Actor, coop, month string) (orders.Statement, error)
 	CloseStatement(ctx context.Context, actor access.Actor, coop, month string) (orders.Statement, error)
 	GrantAdvance(ctx context.Context, actor access.Actor, coop string, amount catalog.Money, ratePercent int64, note string) (orders.Advance, error)

@@ -179,6 +179,7 @@ func (h *Handlers) StripeWebhook(c *gin.Context) {
 	}
 	ev, err := h.d.Payments.ParseWebhook(body, c.GetHeader("Stripe-Signature"))
 	if err != nil {
+		h.d.Orders.WebhookRefused(c.Request.Context(), ev, err) // an unknown API version alerts
 		page.Fail(c, err)
 		return
 	}

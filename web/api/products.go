@@ -113,6 +113,32 @@ func (h *Handlers) SetShare(c *gin.Context) {
 	c.JSON(http.StatusOK, viewProduct(p))
 }
 
+// unpaidLimitRequest is the body of PUT /products/{sku}/unpaid-limit.
+type unpaidLimitRequest struct {
+	UnpaidLimit *int64 `json:"unpaid_limit"`
+}
+
+// SetUnpaidLimit answers PUT /api/v1/products/{sku}/unpaid-limit: how many
+// units of the product one customer may hold in unpaid online orders (0:
+// the platform's default). The admin or an online platform's manager.
+func (h *Handlers) SetUnpaidLimit(c *gin.Context) {
+	var req unpaidLimitRequest
+	if err := decodeJSON(c, &req); err != nil {
+		page.Fail(c, err)
+		return
+	}
+	limit := int64(-1) // missing: refused by the rule, after the access check
+	if req.UnpaidLimit != nil {
+		limit = *req.UnpaidLimit
+	}
+	p, err := h.d.Orders.SetUnpaidLimit(c.Request.Context(), page.Actor(c), c.Param("sku"), limit)
+	if err != nil {
+		page.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, viewProduct(p))
+}
+
 // PhotoUploadRoute is the photo upload's route, which has its own body
 // limit (PhotoBodyLimit).
 const PhotoUploadRoute = "/api/v1/products/:sku/photo"

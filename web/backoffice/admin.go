@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/accounts"
+	"github.com/terroir-coop/terroir/web/i18n"
 	"github.com/terroir-coop/terroir/web/page"
 )
 
@@ -47,6 +49,76 @@ type adminView struct {
 	ShopKinds    []option
 	Currencies   []string
 	Roles        []option
+	Alerts       []alertRow
+	Backup       *backupView
+}
+
+// backupView is the backups' state as the admin page shows it.
+type backupView struct {
+	Schedule                  string // the schedule in words, "" when scheduled backups are off
+	Done                      bool   // a backup succeeded since start (or was found in the directory)
+	At, File, Size, Documents string
+	Failed                    bool
+	FailedAt, Error           string
+	Total, Failures           int64
+}
+
+func (h *Handlers) backupState(l *i18n.Locale) *backupView {
+	if h.d.Backups == nil {
+		return nil
+	}
+	b := h.d.Backups.LastBackup()
+	v := &backupView{Done: !b.At.IsZero(), File: b.File, Failed: b.Failed, Error: b.Error, Total: b.Total, Failures: b.Failures}
+	if sc := h.d.BackupSchedule; sc != nil {
+		every := l.T("backup_every_minutes", int(sc.Every/time.Minute))
+		if sc.Every%time.Hour == 0 {
+			every = l.T("backup_every_hours", int(sc.Every/time.Hour))
+		}
+		v.Schedule = l.T("backup_schedule", every, sc.Dir, sc.Keep)
+	}
+	if v.Done {
+		v.At, v.Size, v.Documents = dateOf(b.At)+" UTC", sizeOf(l, b.Bytes), l.Number(b.Documents)
+	}
+	if b.Failed {
+		v.FailedAt = dateOf(b.FailedAt) + " UTC"
+	}
+	return v
+}
+
+// sizeOf writes a size in kB below a megabyte, in MB with one decimal
+// above, in the language's digits.
+func sizeOf(l *i18n.Locale, bytes int64) string {
+	if bytes < 1<<20 {
+		return l.T("size_kb", (bytes+1023)>>10)
+	}
+	tenths := bytes * 10 >> 20
+	dec, _ := l.Separators()
+	return l.T("size_mb", l.Number(tenths/10)+dec+l.Number(tenths%10))
+}
+
+// alertRow is a payment alert as the admin page shows it: its kind and what
+// to do, named in the page's language; the order and Stripe event it is
+// about, to look them up.
+type alertRow struct {
+	At, KindName, Explain, OrderID, EventID string
+}
+
+// alertsShown is how many recent alerts the admin page lists.
+const alertsShown = 20
+
+func (h *Handlers) alertRows(l *i18n.Locale) []alertRow {
+	if h.d.Alerts == nil {
+		return nil
+	}
+	var out []alertRow
+	for _, a := range h.d.Alerts.Recent() {
+		if len(out) == alertsShown {
+			break
+		}
+		out = append(out, alertRow{At: dateOf(a.At) + " UTC", KindName: l.Term("alert_kind", a.Kind), Explain: l.Term("alert_explain", a.Kind),
+			OrderID: a.OrderID, EventID: a.EventID})
+	}
+	return out
 }
 
 // AdminPage answers GET /admin: the network's cooperatives, shops and
@@ -61,7 +133,8 @@ func (h *Handlers) showAdmin(c *gin.Context, formErr error, which string) {
 		page.Fail(c, err)
 		return
 	}
-	v := &adminView{Page: h.d.Pages.Page(c, l.T("admin")), Currencies: currency.Codes}
+	v := &adminView{Page: h.d.Pages.Page(c, l.T("admin")), Currencies: currency.Codes, Alerts: h.alertRows(l),
+		Backup: h.backupState(l)}
 	for _, k := range traceability.CooperativeKinds {
 		v.CoopKinds = append(v.CoopKinds, option{k, l.Term("coop_kind", k)})
 	}

@@ -3,6 +3,7 @@ package backoffice
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web/i18n"
 	"github.com/terroir-coop/terroir/web/page"
 )
 
@@ -192,7 +194,45 @@ func (h *Handlers) BalanceCSV(c *gin.Context) {
 type plausibilityRow struct {
 	traceability.Range
 	What string // the crop, or the process with its input and output
+	// Span is the range's bounds in the page's numbers ("2–60", "16–25 %");
+	// Per says what they count, in the page's language.
+	Span, Per string
 }
+
+// plausibilitySpan writes a range in the units people use, from its bounds
+// (the domain's Typical is the English of flag messages): kg/ha per season
+// for harvests; % of the input mass when a mass gives a mass; litres per
+// kg of hydrosol and millilitres per kg of oil when a mass gives a volume; % of the input in its own
+// unit for sorting and blending. Numbers keep three significant digits, in
+// the language's decimal separator, never a float's noise
+// (28.000000000000004).
+func plausibilitySpan(l *i18n.Locale, r traceability.Range) (span, per string) {
+	num := func(f float64) string {
+		s := strconv.FormatFloat(f, 'g', 3, 64)
+		if strings.ContainsAny(s, "e") {
+			s = strconv.FormatFloat(f, 'f', -1, 64)
+		}
+		dec, _ := l.Separators()
+		return strings.Replace(s, ".", dec, 1)
+	}
+	pct := func(lo, hi float64) string { return l.T("pl_percent", num(lo*100)+"–"+num(hi*100)) }
+	switch {
+	case r.Check == traceability.CheckKindHarvest:
+		return num(r.Min/100) + "–" + num(r.Max/100), l.T("pl_kg_ha_season") // mg/m² → kg/ha
+	case r.InputKind == traceability.AnyKind:
+		return pct(r.Min, r.Max), l.T("pl_same_unit")
+	case r.OutputUnit == traceability.Millilitre && r.Uncounted:
+		return num(r.Min*1000) + "–" + num(r.Max*1000), l.T("pl_l_hydrosol_kg") // ml/mg → l/kg
+	case r.OutputUnit == traceability.Millilitre:
+		return num(r.Min*1e6) + "–" + num(r.Max*1e6), l.T("pl_ml_oil_kg") // ml/mg → ml/kg: oils are a few to hundreds of ml per kg
+	default:
+		return pct(r.Min, r.Max), l.T("pl_input_mass")
+	}
+}
+
+// upTo turns a span whose bounds are both the limit ("250–250 %") into
+// what the limit says: "≤ 250 %".
+var upTo = regexp.MustCompile(`(\d[\d.,\s]*)–(\d[\d.,\s]*\d|\d)`)
 
 type plausibilityView struct {
 	page.Page
@@ -226,13 +266,17 @@ func (h *Handlers) PlausibilityPage(c *gin.Context) {
 	for _, r := range traceability.PlausibilityTable() {
 		switch r.Check {
 		case traceability.CheckKindHarvest:
-			v.Harvests = append(v.Harvests, plausibilityRow{r, l.Kind(r.Crop)})
+			row := plausibilityRow{Range: r, What: l.Kind(r.Crop)}
+			row.Span, row.Per = plausibilitySpan(l, r)
+			v.Harvests = append(v.Harvests, row)
 		case traceability.CheckKindTransformation:
 			what := l.Term("step", r.Process) + " · " + l.Kind(r.InputKind) + " → " + l.Kind(r.OutputKind)
 			if r.InputKind == "*" {
 				what = l.Term("step", r.Process) + " · " + l.T("any_kind")
 			}
-			v.Yields = append(v.Yields, plausibilityRow{r, what})
+			row := plausibilityRow{Range: r, What: what}
+			row.Span, row.Per = plausibilitySpan(l, r)
+			v.Yields = append(v.Yields, row)
 		}
 	}
 	g := traceability.Graph()
@@ -245,8 +289,12 @@ func (h *Handlers) PlausibilityPage(c *gin.Context) {
 		gk.Crops = strings.Join(names, l.T("list_separator"))
 		for _, e := range g.Edges {
 			if e.InputKind == k.Kind {
+				span, per := plausibilitySpan(l, e)
+				lim := e
+				lim.Min = e.Limit
+				limSpan, _ := plausibilitySpan(l, lim)
 				gk.Steps = append(gk.Steps, graphStep{Process: l.Term("step", e.Process), Output: l.Kind(e.OutputKind), OutputKind: e.OutputKind,
-					Typical: e.Typical, Limit: e.LimitText})
+					Typical: span + " " + per, Limit: upTo.ReplaceAllString(limSpan, "≤ $2")})
 			}
 		}
 		v.Graph = append(v.Graph, gk)

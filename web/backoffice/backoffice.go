@@ -129,12 +129,24 @@ type Orders interface {
 	Refund(ctx context.Context, actor access.Actor, id string, restock bool, reason string) (orders.Order, error)
 	Outbox(ctx context.Context, actor access.Actor, channel string, page mongodb.Page) ([]orders.Email, error)
 	Statement(ctx context.Context, actor access.Actor, coop, month string) (orders.Statement, error)
+	CloseStatement(ctx context.Context, actor access.Actor, coop, month string) (orders.Statement, error)
 }
 
 // Accounts are the network's users.
 type Accounts interface {
 	CreateUser(ctx context.Context, actor access.Actor, nu accounts.NewUser) (accounts.User, error)
 	Users(ctx context.Context, actor access.Actor, page mongodb.Page) ([]accounts.User, error)
+}
+
+// Alerts are the payment alerts kept in memory (orders.AlertLog).
+type Alerts interface {
+	Recent() []orders.RecordedAlert
+}
+
+// Backups are what the store remembers of its last backup
+// (mongodb.Store.LastBackup).
+type Backups interface {
+	LastBackup() mongodb.BackupStatus
 }
 
 // Deps are what the back-office needs.
@@ -153,8 +165,13 @@ type Deps struct {
 	Evidence     Evidence           // evidence files (issue 18)
 	Consignments Consignments       // export consignments (issue 18)
 	Codes        traceability.Codes // signs the trace links of receipts and order pages
-	Pages        *page.Renderer
-	Now          func() time.Time
+	Alerts       Alerts             // nil: none shown
+	Backups      Backups            // nil: nothing shown
+	// BackupSchedule is the scheduled backups' settings (TERROIR_BACKUP_*);
+	// nil when scheduled backups are off.
+	BackupSchedule *mongodb.BackupSchedule
+	Pages          *page.Renderer
+	Now            func() time.Time
 }
 
 // Handlers answer the back-office's routes.

@@ -127,7 +127,7 @@ func (h *Handlers) ImpactPage(c *gin.Context) {
 	if coop != "" {
 		q += "&cooperative=" + esc(coop)
 	}
-	v := &impactView{Page: h.d.Pages.Page(c, l.T("imp_title")), Season: season, SeasonLabel: strconv.Itoa(season) + "–" + strconv.Itoa(season+1), Prev: season - 1, Cooperative: rep.Name, From: rep.From, To: rep.To,
+	v := &impactView{Page: h.d.Pages.Page(c, l.T("impact_title")), Season: season, SeasonLabel: strconv.Itoa(season) + "–" + strconv.Itoa(season+1), Prev: season - 1, Cooperative: rep.Name, From: rep.From, To: rep.To,
 		CSVURL: "/impact.csv" + q, Figures: impactRowOf(l, f), Men: f.ActiveMembers.Men,
 		GramsWomen: traceability.FormatQuantity(f.Grams.Women.Amount, traceability.Milligram),
 		Earnings:   l.Money(f.Earnings.Amount, cur), Retention: l.Money(f.Retention.Amount, cur),

@@ -393,6 +393,27 @@ type eventRow struct {
 	Label  string
 	Amount string
 	Short  string
+	Note   string // what a person reads of the event's note (shadows Event.Note)
+}
+
+// eventNote is the part of an event's note a person reads, in the page's
+// language: a step's name for a consumption ("drying" → "Séchage"), the
+// reason of a change of members' shares without its coded list, nothing of
+// a laboratory result's digest (the result has its own section); what a
+// person wrote (a correction's reason, a justification) as it was written.
+func eventNote(l *i18n.Locale, e traceability.Event) string {
+	switch e.Type {
+	case traceability.EventConsumed:
+		if step := l.Term("step", e.Note); step != e.Note {
+			return step
+		}
+	case traceability.EventTested:
+		return ""
+	case traceability.EventSharesChanged:
+		why, _, _ := strings.Cut(e.Note, "; shares:")
+		return why
+	}
+	return e.Note
 }
 
 type refRow struct {
@@ -495,7 +516,8 @@ func (h *Handlers) showLot(c *gin.Context, formErr error, which string) {
 		v.Origin = append(v.Origin, originRow{OriginLine: o, Amount: traceability.FormatQuantity(o.Quantity, traceability.Milligram)})
 	}
 	for _, e := range lot.Events {
-		v.Events = append(v.Events, eventRow{Event: e, Label: l.Term("event", e.Type), Amount: traceability.FormatQuantity(e.Quantity, e.Unit), Short: e.Hash[:min(12, len(e.Hash))]})
+		v.Events = append(v.Events, eventRow{Event: e, Label: l.Term("event", e.Type), Amount: traceability.FormatQuantity(e.Quantity, e.Unit), Short: e.Hash[:min(12, len(e.Hash))],
+			Note: eventNote(l, e)})
 	}
 	v.Category, v.LabResults = qualityRows(l, lot)
 	v.Quality, v.CanTest = lot.Quality, v.CanManage && lot.ProductKind == "saffron_dried"

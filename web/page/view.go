@@ -104,7 +104,7 @@ func navFor(a access.Actor, l *i18n.Locale) []NavLink {
 		nav = append(nav, NavLink{URL: "/", Label: l.T("my_audits")})
 	}
 	if a.Role == access.Admin || a.Role == access.Auditor { // the network's impact report (issue 17)
-		nav = append(nav, NavLink{URL: "/impact", Label: l.T("imp_title")})
+		nav = append(nav, NavLink{URL: "/impact", Label: l.T("impact_title")})
 	}
 	return nav
 }

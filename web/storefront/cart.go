@@ -156,6 +156,9 @@ type cartView struct {
 	LastOrder string // link to the order placed last from this browser
 	Channel   string
 	MaxUnits  int64
+	// PaymentsOff: online payment is not configured; the page says so and
+	// offers no checkout.
+	PaymentsOff bool
 }
 
 type pickItem struct {
@@ -181,7 +184,8 @@ func (h *Handlers) showCart(c *gin.Context, status int, refused map[string]strin
 	for i := range pc.Rows {
 		pc.Rows[i].Problem = refused[pc.Rows[i].SKU]
 	}
-	v := &cartView{Page: h.d.Pages.Page(c, l.T("st_cart")), Cart: pc, Channel: Channel, MaxUnits: cartMaxUnits, LastOrder: h.lastOrderLink(c)}
+	v := &cartView{Page: h.d.Pages.Page(c, l.T("st_cart")), Cart: pc, Channel: Channel, MaxUnits: cartMaxUnits, LastOrder: h.lastOrderLink(c),
+		PaymentsOff: !h.paymentsOn()}
 	v.Styles = []string{"store.css"}
 	for _, it := range ch.Items() {
 		if it.AvailableUnits > 0 {

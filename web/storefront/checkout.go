@@ -70,7 +70,7 @@ type countryOption struct{ Code, Name string }
 // Checkout answers GET /checkout.
 func (h *Handlers) Checkout(c *gin.Context) {
 	lines := h.cartOf(c)
-	if len(lines) == 0 {
+	if len(lines) == 0 || !h.paymentsOn() {
 		c.Redirect(http.StatusSeeOther, "/cart")
 		return
 	}
@@ -140,6 +140,11 @@ func (h *Handlers) CheckoutSubmit(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/cart")
 		return
 	}
+	if !h.paymentsOn() {
+		// Nothing is sent on: the cart says why (and keeps its lines).
+		h.showCart(c, page.Status(orders.ErrPaymentsOff), nil)
+		return
+	}
 	l := page.Locale(c)
 	f := func(k string) string { return strings.TrimSpace(c.PostForm(k)) }
 	var invalid checkoutErrors
@@ -179,7 +184,11 @@ func (h *Handlers) CheckoutSubmit(c *gin.Context) {
 // its input, missing stock by its cart line (409, cart kept).
 func (h *Handlers) checkoutRefused(c *gin.Context, err error, lines []cartLine, nonce string) {
 	pe, ok := problem.As(err)
-	if !ok || pe.Code == problem.Unavailable || pe.Code == problem.PaymentsUnavailable {
+	if ok && pe.Code == problem.PaymentsUnavailable {
+		h.showCart(c, page.Status(err), nil) // payment went off since the form was shown
+		return
+	}
+	if !ok || pe.Code == problem.Unavailable {
 		page.Fail(c, err)
 		return
 	}

@@ -19,6 +19,10 @@
 //   - After the order exists the cart is cleared and a "last order" cookie
 //     keeps its link (ID and token), so a customer whose payment page did
 //     not load finds the order again from the cart.
+//   - Without online payment (no Stripe key) the cart says so in the
+//     page's language and offers no checkout; /checkout leads back to the
+//     cart, and a checkout form sent anyway is answered by the cart (503)
+//     before the orders service is asked, so nothing is kept.
 //   - Only the EU platform sells online (Channel); the cart pages live
 //     outside /shop/…, which belongs to the public catalogue.
 package storefront
@@ -72,6 +76,12 @@ type Quotes interface {
 	Quote(ctx context.Context, shop string, lines []shops.Line) (shops.Quote, error)
 }
 
+// Payments says whether online payment is configured (orders.Payments):
+// without it the cart says so and offers no checkout that would fail.
+type Payments interface {
+	Available() bool
+}
+
 // Deps are what the storefront needs.
 type Deps struct {
 	Catalogue Catalogue
@@ -79,6 +89,7 @@ type Deps struct {
 	Lots      Lots
 	Orders    Orders
 	Quotes    Quotes
+	Payments  Payments           // nil: no online payment
 	Codes     traceability.Codes // signs the trace links of the lots shown
 	Pages     *page.Renderer
 }
@@ -88,6 +99,9 @@ type Handlers struct{ d Deps }
 
 // New returns the storefront's handlers.
 func New(d Deps) *Handlers { return &Handlers{d: d} }
+
+// paymentsOn reports whether a checkout can take the customer to pay.
+func (h *Handlers) paymentsOn() bool { return h.d.Payments != nil && h.d.Payments.Available() }
 
 // Channel is the channel the online shop sells on.
 const Channel = "EU-PLATFORM"

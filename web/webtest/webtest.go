@@ -45,6 +45,7 @@ type Env struct {
 	Scans        *traceability.ScanBuffer
 	Orders       *orders.Service
 	Payments     *orders.Stripe
+	Alerts       *orders.AlertLog // what the admin page and /metrics show
 	AdminToken   string
 	// Clock is every service's and the server's clock: real time, moved by
 	// a test (Advance, Set) to make reservations expire, certificates lapse
@@ -70,6 +71,9 @@ type Options struct {
 	StripeTransport http.RoundTripper
 	// OnAlert receives the orders service's alerts.
 	OnAlert func(ctx context.Context, a orders.Alert)
+	// BackupSchedule is what the admin page shows of scheduled backups
+	// (nil: off). The test runs it if it wants backups taken.
+	BackupSchedule *mongodb.BackupSchedule
 	// TrustedProxies is web.Config.TrustedProxies.
 	TrustedProxies []string
 	// EvidenceSyncLots is web.Config's: -1 sends every season's evidence
@@ -130,15 +134,22 @@ func NewWith(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.Alerts = orders.NewAlertLog(50, now)
+	onAlert := func(ctx context.Context, a orders.Alert) {
+		e.Alerts.Record(ctx, a)
+		if opts.OnAlert != nil {
+			opts.OnAlert(ctx, a)
+		}
+	}
 	e.Orders = orders.NewService(orders.NewStore(store), e.Catalog, e.Shops, e.Stock, e.Payments,
-		orders.Config{PublicURL: e.Server.URL, Letters: i18n.Letters{Bundle: bundle}, OnAlert: opts.OnAlert}, now)
+		orders.Config{PublicURL: e.Server.URL, Letters: i18n.Letters{Bundle: bundle}, OnAlert: onAlert}, now)
 	// One process owns the test store, as in production on the embedded
 	// store, so caches live as long as there (their own invalidations are
 	// complete; the TTL only bounds other instances' changes).
 	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute, TrustedProxies: opts.TrustedProxies, EvidenceSyncLots: opts.EvidenceSyncLots}, web.Deps{
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
-		Replay: replay.NewService(replay.NewStore(store), now),
-		Store:  store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog,
+		Replay: replay.NewService(replay.NewStore(store), now), Alerts: e.Alerts, BackupSchedule: opts.BackupSchedule,
+		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog,
 		Logger: slog.New(slog.DiscardHandler), Now: now,
 	})
 	if err != nil {
