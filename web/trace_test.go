@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -51,11 +52,14 @@ func traceURL(t *testing.T, e *webtest.Env, code, serial string) string {
 	return strings.TrimPrefix(e.Codes.URL(traceability.RefOf(l, serial)), e.Server.URL)
 }
 
-func getPage(t *testing.T, e *webtest.Env, path, lang string) (int, string) {
+func getPage(t *testing.T, e *webtest.Env, path, lang string, header ...string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", e.URL(path), nil)
 	if lang != "" {
 		req.Header.Set("Accept-Language", lang)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -186,13 +190,29 @@ func TestScansAreCountedAndClonedLabelsFlagged(t *testing.T) {
 	if !strings.Contains(unit, "/21/U7?s=") {
 		t.Fatalf("unit URL %s", unit)
 	}
+	// One phone scanning its jar again and again is one scanner; many
+	// "phones" from one address count as two.
+	for i := range 40 {
+		_, page := getPage(t, e, unit, "en", "User-Agent", fmt.Sprintf("phone-%d", i%2))
+		_, page2 := getPage(t, e, unit, "en", "User-Agent", fmt.Sprintf("rotating-%d", i))
+		if strings.Contains(page, "This code has been scanned") || strings.Contains(page2, "This code has been scanned") {
+			t.Fatalf("scan %d from one address raised the warning", i)
+		}
+	}
+	// Eleven phones at eleven addresses (through a trusted proxy).
+	e = webtest.NewWith(t, webtest.Options{TrustedProxies: []string{"127.0.0.1/32"}})
+	p = newPackedSaffron(t, e, true)
+	unit = traceURL(t, e, p.packed.Code, "U7")
 	for i := 1; i <= 11; i++ {
-		_, page := getPage(t, e, unit, "en")
+		for range 3 { // each phone scans a few times
+			getPage(t, e, unit, "en", "User-Agent", fmt.Sprintf("phone-%d", i), "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		}
+		_, page := getPage(t, e, unit, "en", "User-Agent", fmt.Sprintf("phone-%d", i), "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
 		cloned := strings.Contains(page, "This code has been scanned")
 		if cloned != (i > 10) {
-			t.Fatalf("scan %d: cloned warning %v", i, cloned)
+			t.Fatalf("phone %d: cloned warning %v", i, cloned)
 		}
-		if i == 11 && !strings.Contains(page, "scanned 11 times") {
+		if i == 11 && !strings.Contains(page, "scanned on 11 different phones") {
 			t.Fatal("warning does not give the count")
 		}
 	}
@@ -209,5 +229,24 @@ func TestScansAreCountedAndClonedLabelsFlagged(t *testing.T) {
 	}
 	if st := e.JSON("GET", "/api/v1/cooperatives/SIROUA/scan-alerts", "", nil, nil); st != 401 {
 		t.Fatalf("anonymous scan alerts: %d", st)
+	}
+}
+
+// TestATracePageIgnoresTheFirstVisitorsQuery: the cached page is keyed by
+// the code, its signature state and the language; a parameter the first
+// visitor added is neither cached nor shown to the next (issue 14: the
+// page grew from 4.9 KB to 95 KB).
+func TestATracePageIgnoresTheFirstVisitorsQuery(t *testing.T) {
+	e := webtest.New(t)
+	p := newPackedSaffron(t, e, true)
+	u := traceURL(t, e, p.packed.Code, "")
+	junk := strings.Repeat("x", 5000)
+	_, first := getPage(t, e, u+"&utm_source="+junk, "fr")
+	_, next := getPage(t, e, u, "fr")
+	if strings.Contains(first, junk) || strings.Contains(next, junk) || strings.Contains(next, "utm_source") {
+		t.Fatal("a visitor's query parameter is on the page")
+	}
+	if !strings.Contains(next, "s=") {
+		t.Fatal("the language links lost the signature")
 	}
 }

@@ -74,14 +74,28 @@ func (r *Renderer) PublicPage(c *gin.Context, title string) Page {
 	if p.Title == "" {
 		p.Title = l.T("site")
 	}
-	p.Languages = r.languageLinks(c, l)
+	// Public pages are cached and shared: their language links carry the
+	// trace signature only, never whatever else the first visitor put in
+	// the query string (issue 14: a cached page grew from 4.9 to 95 KB).
+	p.Languages = r.languageLinks(c, l, "s")
 	return p
 }
 
-func (r *Renderer) languageLinks(c *gin.Context, l *i18n.Locale) []LangLink {
+// languageLinks are the links to this page in each language. With keep,
+// only those query parameters are carried over; without, all of them.
+func (r *Renderer) languageLinks(c *gin.Context, l *i18n.Locale, keep ...string) []LangLink {
 	var out []LangLink
 	for _, other := range r.bundle.Languages() {
 		q := c.Request.URL.Query()
+		if keep != nil {
+			kept := url.Values{}
+			for _, k := range keep {
+				if v, ok := q[k]; ok {
+					kept[k] = v[:1]
+				}
+			}
+			q = kept
+		}
 		q.Set("lang", other.Code())
 		out = append(out, LangLink{Code: other.Code(), Name: other.Name(), URL: c.Request.URL.EscapedPath() + "?" + q.Encode(), Current: other == l})
 	}

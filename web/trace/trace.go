@@ -2,7 +2,9 @@ package trace
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strings"
@@ -34,7 +36,21 @@ type Products interface {
 
 // Scans counts genuine scans in memory (traceability.ScanBuffer).
 type Scans interface {
-	Add(ctx context.Context, l traceability.Lot, serial string) (int64, error)
+	Add(ctx context.Context, l traceability.Lot, serial string, who traceability.Scanner) (int64, error)
+}
+
+// scannerOf is who scans, as traceability.ScanBuffer tells scanners apart:
+// the client's address (from the connection, or a trusted proxy's
+// X-Forwarded-For) with its browser, hashed — never stored, kept in memory
+// only for the day's window. No cookie is set: a scan reads no session and
+// leaves none.
+func scannerOf(c *gin.Context) traceability.Scanner {
+	h := func(s string) string {
+		sum := sha256.Sum256([]byte(s))
+		return hex.EncodeToString(sum[:12])
+	}
+	addr := c.ClientIP()
+	return traceability.Scanner{ID: h(addr + "|" + c.Request.UserAgent()), Address: h(addr)}
 }
 
 // Deps are what the trace pages need.
@@ -96,7 +112,7 @@ type scanned struct {
 // when count is set, counts the scan. Unknown lots, a GTIN that is not the lot's and serials
 // the lot never had are ErrLotNotFound: for a consumer they are the same
 // thing, a code Terroir did not issue.
-func (h *Handlers) resolve(ctx context.Context, ref traceability.TraceRef, sig string, count bool) (scanned, error) {
+func (h *Handlers) resolve(ctx context.Context, ref traceability.TraceRef, sig string, who *traceability.Scanner) (scanned, error) {
 	code := traceability.NormalizeLotCode(ref.Lot)
 	if !traceability.ValidLotCode(code) {
 		return scanned{}, traceability.ErrLotNotFound // a typo or a forgery: no lookup needed
@@ -123,10 +139,10 @@ func (h *Handlers) resolve(ctx context.Context, ref traceability.TraceRef, sig s
 	default:
 		sc.state = stateCounterfeit
 	}
-	if sc.state == stateAuthentic && count {
+	if sc.state == stateAuthentic && who != nil {
 		// Only genuine scans count: forged codes must not push a real
 		// label over the cloned-label threshold.
-		n, err := h.d.Scans.Add(ctx, l, ref.Serial)
+		n, err := h.d.Scans.Add(ctx, l, ref.Serial, *who)
 		if err != nil {
 			return scanned{}, err
 		}
@@ -135,13 +151,10 @@ func (h *Handlers) resolve(ctx context.Context, ref traceability.TraceRef, sig s
 	return sc, nil
 }
 
-// cloned reports whether the scan count suggests a copied label.
+// cloned reports whether the count of scanners suggests a copied label
+// (the thresholds are traceability's).
 func (sc scanned) cloned() bool {
-	l := sc.entry.rec.Lot
-	if sc.serial != "" {
-		return sc.scans > 10
-	}
-	return l.Source == traceability.SourcePacking && sc.scans > l.Quantity*3+20
+	return traceability.Suspicious(sc.entry.rec.Lot, sc.serial, sc.scans)
 }
 
 // Page answers GET and HEAD on /t/{lot} and the Digital Link paths: the
@@ -195,7 +208,12 @@ func (h *Handlers) page(c *gin.Context, ref traceability.TraceRef, err error) {
 	linkType := c.Query("linkType")
 	asLinkset := digitalLink && (linkType == "linkset" || linkType == "all" || (linkType == "" && wantsLinkset(c.GetHeader("Accept"))))
 	count := c.Request.Method == http.MethodGet && !asLinkset && (linkType == "" || !digitalLink)
-	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"), count)
+	var who *traceability.Scanner
+	if count {
+		w := scannerOf(c)
+		who = &w
+	}
+	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"), who)
 	if digitalLink {
 		h.digitalLinkHeaders(c, ref)
 	}
@@ -270,7 +288,8 @@ func (h *Handlers) JSON(c *gin.Context) {
 		page.Fail(c, problem.Field("serial", "this lot has no unit serials"))
 		return
 	}
-	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"), true)
+	who := scannerOf(c)
+	sc, err := h.resolve(c.Request.Context(), ref, c.Query("s"), &who)
 	if errors.Is(err, traceability.ErrLotNotFound) {
 		err = errUnknownCode
 	}
