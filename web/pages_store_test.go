@@ -117,6 +117,19 @@ func TestCartAddUpdateRemoveAndTamperedCookie(t *testing.T) {
 	if resp, _ := b.post("/cart/update", url.Values{"sku": {"SAF-1G"}, "units": {"1"}}); resp.StatusCode != 403 || b.cartCookie() != "SAF-1G*5" {
 		t.Fatalf("update without CSRF: %d, cookie %q", resp.StatusCode, b.cartCookie())
 	}
+	// Quantities out of range are refused, in the page's language, never
+	// silently ignored (-2) or lowered (500): the cart stays as it was.
+	for _, typed := range []string{"-2", "500", "deux"} {
+		resp, page := b.post("/cart/update?lang=fr", url.Values{"csrf": {csrf}, "sku": {"SAF-1G"}, "units": {typed}})
+		if resp.StatusCode != 400 || !strings.Contains(page, "pas un nombre d&#39;unités de 0 à 100") || b.cartCookie() != "SAF-1G*5" {
+			t.Fatalf("units %q: %d, cookie %q", typed, resp.StatusCode, b.cartCookie())
+		}
+	}
+	if resp, page := b.post("/cart/add?lang=fr", url.Values{"csrf": {csrf}, "sku": {"SAF-1G"}, "units": {"96"}}); resp.StatusCode != 400 ||
+		!strings.Contains(page, "le panier en contient déjà 5") || b.cartCookie() != "SAF-1G*5" {
+		t.Fatalf("adding past the limit: %d, cookie %q", resp.StatusCode, b.cartCookie())
+	}
+	b.get("/cart?lang=en") // back to the English the rest of the test reads
 	if resp, _ := b.post("/cart/add", url.Values{"csrf": {csrf}, "sku": {"SAF-1G"}, "units": {"1"}, "channel": {"TAROUDANNT"}}); resp.StatusCode != 400 {
 		t.Fatalf("add for another channel: %d", resp.StatusCode)
 	}

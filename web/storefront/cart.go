@@ -243,7 +243,13 @@ func (h *Handlers) CartAdd(c *gin.Context) {
 	found := false
 	for i := range lines {
 		if lines[i].SKU == sku {
-			lines[i].Units = min(lines[i].Units+units, cartMaxUnits)
+			if lines[i].Units+units > cartMaxUnits {
+				// Never silently fewer than asked: say so, change nothing.
+				h.showCart(c, http.StatusBadRequest, map[string]string{sku: page.Locale(c).Message(
+					problem.Field("units", "at most %d of one product per order: the cart already holds %d", cartMaxUnits, lines[i].Units))})
+				return
+			}
+			lines[i].Units += units
 			found = true
 		}
 	}
@@ -252,26 +258,37 @@ func (h *Handlers) CartAdd(c *gin.Context) {
 			h.d.Pages.Redirect(c, "/cart", "st_cart_full")
 			return
 		}
-		lines = append(lines, cartLine{SKU: sku, Units: min(units, cartMaxUnits)})
+		lines = append(lines, cartLine{SKU: sku, Units: units})
 	}
 	h.saveCart(c, lines)
 	h.d.Pages.Redirect(c, "/cart", "st_added")
 }
 
 // CartUpdate answers POST /cart/update: the units of every line (sku and
-// units fields repeated in the cart's order); 0 removes a line.
+// units fields repeated in the cart's order); 0 removes a line. A quantity
+// that is not a whole number from 0 to cartMaxUnits refuses the whole
+// update, naming the line, and changes nothing: never silently ignored or
+// lowered.
 func (h *Handlers) CartUpdate(c *gin.Context) {
 	skus, units := c.PostFormArray("sku"), c.PostFormArray("units")
 	want := map[string]int64{}
+	refused := map[string]string{}
 	for i, sku := range skus {
 		if i >= len(units) {
 			break
 		}
-		n, err := strconv.ParseInt(page.DigitsASCII(units[i]), 10, 64)
-		if err != nil || n < 0 {
-			continue // a field left unreadable keeps its line as it was
+		sku = strings.ToUpper(sku)
+		typed := strings.TrimSpace(units[i])
+		n, err := strconv.ParseInt(page.DigitsASCII(typed), 10, 64)
+		if err != nil || n < 0 || n > cartMaxUnits {
+			refused[sku] = page.Locale(c).Message(problem.Field("units", "%q is not a number of units from 0 to %d", typed, cartMaxUnits))
+			continue
 		}
-		want[strings.ToUpper(sku)] = min(n, cartMaxUnits)
+		want[sku] = n
+	}
+	if len(refused) > 0 {
+		h.showCart(c, http.StatusBadRequest, refused)
+		return
 	}
 	var kept []cartLine
 	for _, l := range h.cartOf(c) {
