@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/gin-gonic/gin"
+	"github.com/terroir-coop/terroir/web/page"
 )
 
 // Text answers are gzipped for clients that accept it: pages, CSS, JS,
@@ -41,7 +42,7 @@ var gzipWriters = sync.Pool{New: func() any {
 
 // compress is the middleware.
 func compress(c *gin.Context) {
-	if c.Request.Method == http.MethodHead || !acceptsGzip(c.Request.Header.Get("Accept-Encoding")) {
+	if c.Request.Method == http.MethodHead || !page.AcceptsGzip(c.Request.Header.Get("Accept-Encoding")) {
 		c.Next()
 		return
 	}
@@ -49,19 +50,6 @@ func compress(c *gin.Context) {
 	c.Writer = w
 	defer w.finish()
 	c.Next()
-}
-
-// acceptsGzip reads Accept-Encoding, honouring q=0.
-func acceptsGzip(h string) bool {
-	for _, part := range strings.Split(h, ",") {
-		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.TrimSpace(name) != "*" {
-			continue
-		}
-		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
-		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
-	}
-	return false
 }
 
 // gzipWriter decides at the first write whether the answer is compressed:

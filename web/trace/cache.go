@@ -1,6 +1,9 @@
 package trace
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"sync"
 	"time"
 
@@ -29,6 +32,7 @@ type entry struct {
 
 	mu    sync.Mutex
 	pages map[string][]byte
+	gz    map[string][]byte // the same pages gzipped, made on first demand
 }
 
 func newCache(now func() time.Time, ttl time.Duration) *cache {
@@ -99,6 +103,38 @@ func (e *entry) page(key string) []byte {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.pages[key]
+}
+
+// gzipWriters are reused: a compressor's state is a few hundred kilobytes.
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return w
+}}
+
+// gzipped is page(key) compressed, made once: a warm scan then costs no
+// compression (it cost three times the rest of the answer at BestSpeed).
+func (e *entry) gzipped(key string) []byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if z, ok := e.gz[key]; ok {
+		return z
+	}
+	b := e.pages[key]
+	if b == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	w := gzipWriters.Get().(*gzip.Writer)
+	w.Reset(&buf)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	w.Reset(io.Discard)
+	gzipWriters.Put(w)
+	if e.gz == nil {
+		e.gz = map[string][]byte{}
+	}
+	e.gz[key] = buf.Bytes()
+	return e.gz[key]
 }
 
 func (e *entry) setPage(key string, b []byte) {

@@ -249,6 +249,13 @@ func (h *Handlers) page(c *gin.Context, ref traceability.TraceRef, err error) {
 		return
 	}
 	if b := sc.entry.page(key); b != nil {
+		if page.AcceptsGzip(c.GetHeader("Accept-Encoding")) {
+			if z := sc.entry.gzipped(key); z != nil {
+				c.Header("Content-Encoding", "gzip") // web's compress middleware leaves an encoded answer as it is
+				writeHTML(c, http.StatusOK, z)
+				return
+			}
+		}
 		writeHTML(c, http.StatusOK, b)
 		return
 	}
@@ -259,6 +266,9 @@ func writeHTML(c *gin.Context, status int, b []byte) {
 	// Private and short: the page shows a live authenticity verdict.
 	c.Header("Cache-Control", "private, max-age=60")
 	c.Header("Vary", "Accept, Accept-Language, Cookie")
+	if c.Writer.Header().Get("Content-Encoding") != "" {
+		c.Writer.Header().Add("Vary", "Accept-Encoding")
+	}
 	c.Data(status, "text/html; charset=utf-8", b)
 }
 
