@@ -1,0 +1,175 @@
+package web_test
+
+import (
+	"encoding/json"
+	"math"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web/webtest"
+)
+
+// mappedLot is a saffron lot from three parcels of the Siroua cooperative:
+// Tamazirt recorded as a point, Ighil at the same spot (a point too), and
+// Asif walked as a five-cornered outline 400 m east.
+type mappedLot struct {
+	code    string
+	corners int // positions of Asif's outline, the closing one left out
+}
+
+func newMappedLot(t *testing.T, e *webtest.Env) mappedLot {
+	t.Helper()
+	f := newCoop(t, e, "SIROUA", "saffron", 1000)
+	// A house shape: a 40 × 30 m rectangle with a 10 m gable, east of
+	// Tamazirt; its declared area is its own.
+	lon0, lat0 := -7.916, 30.53
+	dLon := 1 / (111_320 * math.Cos(lat0*math.Pi/180))
+	dLat := 1 / 110_574.0
+	at := func(east, north float64) []float64 { return []float64{lon0 + east*dLon, lat0 + north*dLat} }
+	ring := [][]float64{at(0, 0), at(40, 0), at(40, 30), at(20, 40), at(0, 30), at(0, 0)}
+	coords, _ := json.Marshal([][][]float64{ring})
+	area, ok := traceability.Geometry{Type: "Polygon", Coordinates: coords}.AreaM2()
+	if !ok {
+		t.Fatal("the outline has no area")
+	}
+	parcel := func(name string, location map[string]any, areaM2 int) string {
+		var p map[string]any
+		if st := e.JSON("POST", "/api/v1/cooperatives/SIROUA/parcels", f.manager, map[string]any{
+			"name": name, "member": f.member, "commune": "Taliouine", "area_m2": areaM2, "crop": "saffron", "location": location,
+		}, &p); st != 201 {
+			t.Fatalf("parcel %s: %d %v", name, st, p)
+		}
+		return p["id"].(string)
+	}
+	asif := parcel("Asif", map[string]any{"type": "Polygon", "coordinates": [][][]float64{ring}}, int(math.Round(area)))
+	ighil := parcel("Ighil", map[string]any{"type": "Point", "coordinates": []float64{-7.92, 30.53}}, 800)
+	hs := []string{f.harvest(t, "2025-10-28", 400), f.harvest(t, "2025-11-02", 300)}
+	for _, p := range []string{asif, ighil} {
+		g := f
+		g.parcel = p
+		hs = append(hs, g.harvest(t, "2025-10-30", 200))
+	}
+	return mappedLot{code: f.lot(t, hs...).Code, corners: len(ring) - 1}
+}
+
+var (
+	svgPolygon = regexp.MustCompile(`<polygon class="parcel" points="([^"]*)"><title>([^<]*)</title>`)
+	svgPin     = regexp.MustCompile(`<g class="pin"><circle [^>]*/>(?:<text[^>]*>(\d+)</text>)?<title>([^<]*)</title>`)
+	svgScale   = regexp.MustCompile(`<g class="scale"><path d="M[\d.]+ [\d.]+h([\d.]+)"/><text[^>]*>([^<]*)</text>`)
+	fetchedURL = regexp.MustCompile(`<(?:img|image|script|link|source|iframe)\b[^>]*?\s(?:src|href|srcset)="([^"]*)"`)
+)
+
+// TestTraceMapIsDrawnFromTheParcels: the origin map is the parcels' own
+// geometry — an outline is a polygon with as many corners as walked, two
+// parcels at one spot are one dot counting 2 (not a pin per harvest day),
+// the scale bar's length is a round number — and the page fetches nothing
+// from another host (a link the visitor may click to open a map elsewhere
+// is a plain <a>, fetched by nobody until clicked).
+func TestTraceMapIsDrawnFromTheParcels(t *testing.T) {
+	e := webtest.New(t)
+	lot := newMappedLot(t, e)
+	path := traceURL(t, e, lot.code, "")
+	for _, lang := range []string{"fr", "en", "ar"} {
+		st, body := getPage(t, e, path, lang)
+		if st != 200 {
+			t.Fatalf("%s: trace page %d", lang, st)
+		}
+		polys := svgPolygon.FindAllStringSubmatch(body, -1)
+		if len(polys) != 1 || polys[0][2] != "Asif" || len(strings.Fields(polys[0][1])) != lot.corners {
+			t.Errorf("%s: want Asif as one polygon of %d corners, got %q", lang, lot.corners, polys)
+		}
+		pins := svgPin.FindAllStringSubmatch(body, -1)
+		if len(pins) != 1 || pins[0][1] != "2" || !strings.Contains(pins[0][2], "Tamazirt") || !strings.Contains(pins[0][2], "Ighil") {
+			t.Errorf("%s: want one dot counting Tamazirt and Ighil, got %q", lang, pins)
+		}
+		sc := svgScale.FindStringSubmatch(body)
+		if sc == nil {
+			t.Fatalf("%s: no scale bar", lang)
+		}
+		unit := map[string]string{"fr": "(m|km)", "en": "(m|km)", "ar": "(م|كم)"}[lang]
+		if !regexp.MustCompile(`^[125]0* ` + unit + `$`).MatchString(sc[2]) {
+			t.Errorf("%s: scale bar label %q is not a round number", lang, sc[2])
+		}
+		if !strings.Contains(body, `aria-labelledby="map-title"`) || !strings.Contains(body, `class="north"`) {
+			t.Errorf("%s: the map lacks its label or north arrow", lang)
+		}
+		for _, m := range fetchedURL.FindAllStringSubmatch(body, -1) {
+			if u, err := url.Parse(m[1]); err != nil || u.Host != "" || strings.HasPrefix(m[1], "//") {
+				t.Errorf("%s: the page fetches %q", lang, m[1])
+			}
+		}
+		if strings.Contains(body, "tile.openstreetmap.org") {
+			t.Errorf("%s: the page still names the OpenStreetMap tile server", lang)
+		}
+	}
+	// The record is built once per lot with the outline: the public JSON
+	// carries it for the parcel that has one, not for the points.
+	var rec struct {
+		Origin []struct {
+			ParcelName string                 `json:"parcel_name"`
+			Outline    *traceability.Geometry `json:"outline"`
+		} `json:"origin"`
+	}
+	if st := e.JSON("GET", "/api/v1/trace/"+lot.code, "", nil, &rec); st != 200 {
+		t.Fatalf("trace JSON: %d", st)
+	}
+	for _, o := range rec.Origin {
+		if (o.ParcelName == "Asif") != (o.Outline != nil && o.Outline.Type == "Polygon") {
+			t.Errorf("origin %s: outline %+v", o.ParcelName, o.Outline)
+		}
+	}
+}
+
+// TestTraceMapScaleBarsAreRound: the bar's length rounds down to 1, 2 or 5
+// × 10^n metres at every zoom, from a garden to a valley.
+func TestTraceMapScaleBarsAreRound(t *testing.T) {
+	e := webtest.New(t)
+	f := newCoop(t, e, "SIROUA", "saffron", 1000)
+	far := f
+	var p map[string]any
+	if st := e.JSON("POST", "/api/v1/cooperatives/SIROUA/parcels", f.manager, map[string]any{
+		"name": "Tizgui", "member": f.member, "commune": "Taliouine", "area_m2": 900, "crop": "saffron",
+		"location": map[string]any{"type": "Point", "coordinates": []float64{-7.80, 30.60}},
+	}, &p); st != 201 {
+		t.Fatalf("parcel: %d", st)
+	}
+	far.parcel = p["id"].(string)
+	code := f.lot(t, f.harvest(t, "2025-10-28", 400), far.harvest(t, "2025-10-29", 400)).Code
+	_, body := getPage(t, e, traceURL(t, e, code, ""), "fr")
+	sc := svgScale.FindStringSubmatch(body)
+	if sc == nil || !regexp.MustCompile(`^[125]0* km$`).MatchString(sc[2]) {
+		t.Fatalf("two parcels 14 km apart: scale %q", sc)
+	}
+	if pins := svgPin.FindAllStringSubmatch(body, -1); len(pins) != 2 {
+		t.Errorf("two parcels 14 km apart are %d dots", len(pins))
+	}
+}
+
+// TestBrowserTraceMapFitsThePhone: the drawn map keeps the page within a
+// 390 px phone in French and Arabic, and the map is as wide as its card.
+func TestBrowserTraceMapFitsThePhone(t *testing.T) {
+	e := webtest.New(t)
+	lot := newMappedLot(t, e)
+	u := e.URL(traceURL(t, e, lot.code, ""))
+	ctx := newChrome(t)
+	for _, lang := range []string{"fr", "ar"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(u+"&lang="+lang), chromedp.WaitVisible(chromedp.CSS(`#origin svg`))); err != nil {
+			t.Fatalf("%s: open the trace page: %v", lang, err)
+		}
+		fitsThePhone(t, ctx)
+		widths, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[document.querySelector('#origin svg').getBoundingClientRect().width,
+			document.querySelector('#origin').clientWidth, document.querySelectorAll('#origin svg polygon').length]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if widths[0] < widths[1]/2 || widths[0] > widths[1] || widths[2] != 1 {
+			t.Errorf("%s: map %.0f px wide in a card of %.0f px, %.0f polygons", lang, widths[0], widths[1], widths[2])
+		}
+		screenshot(t, ctx, "trace-map-"+lang)
+	}
+}
