@@ -173,3 +173,39 @@ func TestBrowserTraceMapFitsThePhone(t *testing.T) {
 		screenshot(t, ctx, "trace-map-"+lang)
 	}
 }
+
+// TestTraceMapOfAWalkedOutlineStaysLight: an outline walked with a phone
+// has thousands of points; the map draws those its scale can show, and the
+// page stays far under 100 KB.
+func TestTraceMapOfAWalkedOutlineStaysLight(t *testing.T) {
+	e := webtest.New(t)
+	f := newCoop(t, e, "SIROUA", "saffron", 1000)
+	const n = 4000
+	lon0, lat0, radius := -7.916, 30.53, 60.0 // metres
+	var ring [][]float64
+	for i := 0; i <= n; i++ {
+		a := 2 * math.Pi * float64(i%n) / n
+		ring = append(ring, []float64{lon0 + radius*math.Cos(a)/(111_320*math.Cos(lat0*math.Pi/180)), lat0 + radius*math.Sin(a)/110_574})
+	}
+	coords, _ := json.Marshal([][][]float64{ring})
+	area, _ := traceability.Geometry{Type: "Polygon", Coordinates: coords}.AreaM2()
+	var p map[string]any
+	if st := e.JSON("POST", "/api/v1/cooperatives/SIROUA/parcels", f.manager, map[string]any{
+		"name": "Walked", "member": f.member, "commune": "Taliouine", "area_m2": int(math.Round(area)), "crop": "saffron",
+		"location": map[string]any{"type": "Polygon", "coordinates": [][][]float64{ring}},
+	}, &p); st != 201 {
+		t.Fatalf("parcel: %d %v", st, p)
+	}
+	f.parcel = p["id"].(string)
+	_, body := getPage(t, e, traceURL(t, e, f.lot(t, f.harvest(t, "2025-10-28", 400)).Code, ""), "ar")
+	polys := svgPolygon.FindAllStringSubmatch(body, -1)
+	if len(polys) != 1 {
+		t.Fatalf("the walked parcel is %d polygons", len(polys))
+	}
+	if corners := len(strings.Fields(polys[0][1])); corners < 100 || corners >= n/4 {
+		t.Errorf("a %d-point circle is drawn with %d corners", n, corners)
+	}
+	if len(body) > 30_000 {
+		t.Errorf("the page is %d bytes", len(body))
+	}
+}

@@ -29,6 +29,11 @@ const (
 	mapMinSpan = 100.0 // metres: a lone small parcel is not drawn page-sized
 	pinMerge   = 8.0   // dots closer than this (SVG units) are one dot
 	maxTiles   = 12    // bounds a configured tile background
+	// minVertexGap (SVG units) drops the corners of an outline that are
+	// closer than this to the one before: a phone's walk of thousands of
+	// points is drawn with the few hundred the map can show.
+	minVertexGap = 1.0
+	maxLabels    = 6 // more names than this would cover the map: titles only
 )
 
 const (
@@ -56,12 +61,32 @@ type mapShape struct {
 	Name   string
 	Points string
 	Path   string
+	Tag    *mapLabel
+
+	cx, top, bottom float64 // where its label goes
 }
 
 type mapPin struct {
 	X, Y  float64
 	Count int
 	Names string
+	Tag   *mapLabel
+}
+
+// mapLabel is a place's name written on the map, centred at X, Y.
+type mapLabel struct {
+	X, Y float64
+	Text string
+}
+
+// labelAt places a name centred under (or, near the bottom, above) a box,
+// kept inside the map.
+func labelAt(text string, cx, top, bottom float64) *mapLabel {
+	y := bottom + 13
+	if y > mapH-mapMargin {
+		y = top - 5
+	}
+	return &mapLabel{X: round1(min(max(cx, 50), mapW-50)), Y: round1(min(max(y, 12), mapH-4)), Text: text}
 }
 
 type mapScale struct {
@@ -186,6 +211,16 @@ func parcelMap(origin []traceability.TraceOrigin, l *i18n.Locale, tiles string) 
 		x, y := project(pl.point)
 		v.addPin(round1(x), round1(y), pl.name)
 	}
+	if len(places) <= maxLabels {
+		for i := range v.Shapes {
+			sh := &v.Shapes[i]
+			sh.Tag = labelAt(sh.Name, sh.cx, sh.top, sh.bottom)
+		}
+		for i := range v.Pins {
+			p := &v.Pins[i]
+			p.Tag = labelAt(p.Names, p.X, p.Y-9, p.Y+9)
+		}
+	}
 	v.Scale = scaleBar(scale, l)
 	v.Label = l.T("tr_map_label", len(places), strings.Join(names, l.T("list_separator")), v.Scale.Label)
 	v.OpenLink = fmt.Sprintf("https://www.openstreetmap.org/?mlat=%.5f&mlon=%.5f#map=15/%.5f/%.5f", lat0, lon0, lat0, lon0)
@@ -206,13 +241,18 @@ func shapeOf(pl mapPlace, project func([2]float64) (float64, float64)) (mapShape
 	for _, poly := range pl.polys {
 		for _, r := range poly {
 			var b strings.Builder
-			for i, p := range r {
+			lastX, lastY := math.Inf(1), math.Inf(1)
+			for _, p := range r {
 				x, y := project(p)
 				minX, maxX, minY, maxY = math.Min(minX, x), math.Max(maxX, x), math.Min(minY, y), math.Max(maxY, y)
-				if i > 0 {
+				if math.Abs(x-lastX)+math.Abs(y-lastY) < minVertexGap {
+					continue // invisible at the map's scale: the page stays light
+				}
+				if b.Len() > 0 {
 					b.WriteByte(' ')
 				}
 				b.WriteString(num(x) + "," + num(y))
+				lastX, lastY = x, y
 			}
 			rings = append(rings, b.String())
 		}
@@ -220,14 +260,17 @@ func shapeOf(pl mapPlace, project func([2]float64) (float64, float64)) (mapShape
 	if maxX-minX < 4 && maxY-minY < 4 {
 		return mapShape{}, false
 	}
+	sh := mapShape{Name: pl.name, cx: (minX + maxX) / 2, top: minY, bottom: maxY}
 	if len(rings) == 1 {
-		return mapShape{Name: pl.name, Points: rings[0]}, true
+		sh.Points = rings[0]
+		return sh, true
 	}
 	var d strings.Builder
 	for _, r := range rings {
 		d.WriteString("M" + r + "Z")
 	}
-	return mapShape{Name: pl.name, Path: d.String()}, true
+	sh.Path = d.String()
+	return sh, true
 }
 
 // addPin adds a dot, or counts the place on a dot already there.
