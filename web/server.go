@@ -199,6 +199,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		Pages: s.pages, Now: deps.Now, CacheTTL: cfg.CacheTTL, MapTiles: cfg.MapTiles})
 	deps.Traceability.OnLotChange(s.trace.Forget)
 	deps.Traceability.OnCertificationChange(s.trace.ForgetAll)
+	deps.Traceability.OnParcelChange(s.trace.ForgetAll) // rare: an outline replaces a point
 
 	s.storefront = storefront.New(storefront.Deps{Catalogue: channels, Products: deps.Catalog, Lots: deps.Traceability, Orders: deps.Orders,
 		Quotes: deps.Stock, Payments: deps.Payments, Codes: deps.Codes, Pages: s.pages})

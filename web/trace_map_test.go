@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/webtest"
 )
@@ -207,5 +208,43 @@ func TestTraceMapOfAWalkedOutlineStaysLight(t *testing.T) {
 	}
 	if len(body) > 30_000 {
 		t.Errorf("the page is %d bytes", len(body))
+	}
+}
+
+// TestTraceMapRedrawsAWalkedParcel: an import that replaces a parcel's
+// point by the outline walked since shows on the cached trace page at once.
+func TestTraceMapRedrawsAWalkedParcel(t *testing.T) {
+	e := webtest.New(t)
+	e.Cooperative("SIROUA", "saffron")
+	manager := e.User("siroua@coop.ma", access.CoopManager, "SIROUA")
+	if st, p := upload(t, e, manager, "kind=members", "adhérents.csv", []byte(frenchMembersCSV)); st != 201 {
+		t.Fatalf("members: %d %+v", st, p)
+	}
+	if st, p := upload(t, e, manager, "kind=parcels", "parcelles.xlsx", parcelsWorkbook(t)); st != 201 {
+		t.Fatalf("parcels: %d %+v", st, p)
+	}
+	var parcels []traceability.Parcel
+	if st := e.JSON("GET", "/api/v1/cooperatives/SIROUA/parcels", manager, nil, &parcels); st != 200 {
+		t.Fatalf("parcels: %d", st)
+	}
+	f := coopFixture{e: e, code: "SIROUA", manager: manager}
+	for _, p := range parcels {
+		if p.Code == "P-01" {
+			f.parcel, f.member = p.ID, p.Member
+		}
+	}
+	if f.parcel == "" || f.member == "" {
+		t.Fatalf("no parcel P-01 in %+v", parcels)
+	}
+	path := traceURL(t, e, f.lot(t, f.harvest(t, "2025-10-28", 400)).Code, "")
+	if _, body := getPage(t, e, path, "fr"); len(svgPin.FindAllString(body, -1)) != 1 || svgPolygon.MatchString(body) {
+		t.Fatal("P-01 recorded as a point is not one dot")
+	}
+	if st, p := upload(t, e, manager, "kind=parcels", "parcelles.geojson", parcelOutlines(t)); st != 201 {
+		t.Fatalf("outlines: %d %+v", st, p)
+	}
+	_, body := getPage(t, e, path, "fr")
+	if polys := svgPolygon.FindAllStringSubmatch(body, -1); len(polys) != 1 || len(strings.Fields(polys[0][1])) != 4 {
+		t.Errorf("P-01 walked since is not drawn as its 4-cornered outline: %q", polys)
 	}
 }

@@ -209,7 +209,7 @@ func parcelMap(origin []traceability.TraceOrigin, l *i18n.Locale, tiles string) 
 			continue
 		}
 		x, y := project(pl.point)
-		v.addPin(round1(x), round1(y), pl.name)
+		v.addPin(round1(x), round1(y), pl.name, l.T("list_separator"))
 	}
 	if len(places) <= maxLabels {
 		for i := range v.Shapes {
@@ -274,12 +274,12 @@ func shapeOf(pl mapPlace, project func([2]float64) (float64, float64)) (mapShape
 }
 
 // addPin adds a dot, or counts the place on a dot already there.
-func (v *mapView) addPin(x, y float64, name string) {
+func (v *mapView) addPin(x, y float64, name, sep string) {
 	for i := range v.Pins {
 		p := &v.Pins[i]
 		if math.Hypot(p.X-x, p.Y-y) < pinMerge {
 			p.Count++
-			p.Names += ", " + name
+			p.Names += sep + name
 			return
 		}
 	}

@@ -90,7 +90,8 @@ func (h *Handlers) Forget(code string) {
 
 // ForgetAll drops every cached lot: a certificate's status changed, and
 // every lot claiming it shows the new status (subscribed to
-// traceability.Service.OnCertificationChange).
+// traceability.Service.OnCertificationChange); or a parcel's outline
+// changed, and the lots from it draw the new one (OnParcelChange).
 func (h *Handlers) ForgetAll(string) { h.cache.clear() }
 
 // Authenticity of a scanned code.
