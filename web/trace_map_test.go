@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web"
 	"github.com/terroir-coop/terroir/web/webtest"
 )
 
@@ -246,5 +248,55 @@ func TestTraceMapRedrawsAWalkedParcel(t *testing.T) {
 	_, body := getPage(t, e, path, "fr")
 	if polys := svgPolygon.FindAllStringSubmatch(body, -1); len(polys) != 1 || len(strings.Fields(polys[0][1])) != 4 {
 		t.Errorf("P-01 walked since is not drawn as its 4-cornered outline: %q", polys)
+	}
+}
+
+// TestTraceMapTilesOnlyFromTheOperatorsServer: without a tile server the
+// map has no <image> and the Content-Security-Policy allows images from
+// this host only; with one, its tiles lie under the parcels and its host
+// (only) is allowed.
+func TestTraceMapTilesOnlyFromTheOperatorsServer(t *testing.T) {
+	for _, tiles := range []string{"", "https://tiles.coop.example/osm/{z}/{x}/{y}.png"} {
+		e := webtest.NewWith(t, webtest.Options{MapTiles: tiles})
+		lot := newMappedLot(t, e)
+		resp, b := e.Do("GET", traceURL(t, e, lot.code, ""), "", nil)
+		body, csp := string(b), resp.Header.Get("Content-Security-Policy")
+		images := regexp.MustCompile(`<image href="([^"]*)" x="(-?[\d.]+)" y="(-?[\d.]+)" width="([\d.]+)" height="([\d.]+)"`).FindAllStringSubmatch(body, -1)
+		imgSrc := regexp.MustCompile(`img-src ([^;]*);`).FindStringSubmatch(csp)
+		if tiles == "" {
+			if len(images) != 0 || imgSrc == nil || imgSrc[1] != "'self' data:" {
+				t.Errorf("no tile server: %d images, CSP %q", len(images), csp)
+			}
+			continue
+		}
+		if imgSrc == nil || imgSrc[1] != "'self' data: https://tiles.coop.example" {
+			t.Errorf("tile server: CSP %q", csp)
+		}
+		if len(images) == 0 || len(images) > 12 {
+			t.Fatalf("tile server: %d tiles", len(images))
+		}
+		tile := regexp.MustCompile(`^https://tiles\.coop\.example/osm/(\d+)/(\d+)/(\d+)\.png$`)
+		// The tiles cover the map, square (Mercator is conformal) and
+		// about as fine as the map (a zoom whose tiles are 181–362 units).
+		minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+		for _, im := range images {
+			if !tile.MatchString(im[1]) {
+				t.Errorf("tile %q", im[1])
+			}
+			var v [4]float64
+			for i := range v {
+				v[i], _ = strconv.ParseFloat(im[i+2], 64)
+			}
+			minX, minY, maxX, maxY = math.Min(minX, v[0]), math.Min(minY, v[1]), math.Max(maxX, v[0]+v[2]), math.Max(maxY, v[1]+v[3])
+			if math.Abs(v[2]-v[3]) > 0.01*v[2]+0.2 || v[2] < 181 || v[2] > 362 {
+				t.Errorf("tile %s is %.1f × %.1f", im[1], v[2], v[3])
+			}
+		}
+		if minX > 0 || minY > 0 || maxX < 320 || maxY < 200 {
+			t.Errorf("tiles cover %.1f,%.1f–%.1f,%.1f, not the map", minX, minY, maxX, maxY)
+		}
+	}
+	if _, err := web.New(web.Config{MapTiles: "tiles.example/{z}/{x}.png"}, web.Deps{}); err == nil || !strings.Contains(err.Error(), "map tiles") {
+		t.Errorf("a tile template without scheme or {y}: %v", err)
 	}
 }
