@@ -808,3 +808,8 @@ func (s *Service) appendCustody(ctx context.Context, l Lot, eventType string, un
 // changes, right after the change is written. The web layer drops its
 // cached trace pages with it.
 func (s *Service) OnLotChange(fn func(code string)) { s.store.watchLots(fn) }
+
+// OnParcelChange registers fn to be told the ID of every parcel whose
+// location this process changes (an import replacing a point by the
+// outline walked since): trace records show parcels' outlines.
+func (s *Service) OnParcelChange(fn func(id string)) { s.store.watchParcels(fn) }

@@ -18,9 +18,10 @@ import (
 type Store struct {
 	db *mongodb.Store
 
-	mu        sync.RWMutex
-	lotWatch  []func(code string)
-	certWatch []func(id string)
+	mu          sync.RWMutex
+	lotWatch    []func(code string)
+	certWatch   []func(id string)
+	parcelWatch []func(id string)
 }
 
 // NewStore returns a store on db.
@@ -48,6 +49,22 @@ func (s *Store) watchCertifications(fn func(id string)) {
 	s.mu.Lock()
 	s.certWatch = append(s.certWatch, fn)
 	s.mu.Unlock()
+}
+
+// watchParcels registers fn to be told the ID of every parcel whose
+// location this process changes (the trace record shows the outline).
+func (s *Store) watchParcels(fn func(id string)) {
+	s.mu.Lock()
+	s.parcelWatch = append(s.parcelWatch, fn)
+	s.mu.Unlock()
+}
+
+func (s *Store) parcelChanged(id string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, fn := range s.parcelWatch {
+		fn(id)
+	}
 }
 
 func (s *Store) certificationChanged(id string) {
@@ -464,6 +481,9 @@ func (s *Store) completeParcel(ctx context.Context, p Parcel) error {
 		set["location"], set["lon"], set["lat"] = p.LocationRaw, p.Lon, p.Lat
 	}
 	_, err := s.db.Collection("parcels").UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": set})
+	if err == nil && p.LocationRaw != "" {
+		s.parcelChanged(p.ID)
+	}
 	return err
 }
 

@@ -2,6 +2,7 @@ package traceability
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,11 @@ type TraceOrigin struct {
 	HarvestDate string  `json:"harvest_date"`
 	Lon         float64 `json:"lon"`
 	Lat         float64 `json:"lat"`
+	// Outline is the parcel's walked outline (a GeoJSON Polygon), absent
+	// for a parcel recorded as a point: the trace page draws it. It is read
+	// from the parcel when the record is built, and the record is cached
+	// per lot, so a scan never reads the parcels.
+	Outline *Geometry `json:"outline,omitempty"`
 }
 
 // TraceStep is one step of a lot's making, oldest first: harvest, then each
@@ -152,6 +158,9 @@ func (s *Service) Trace(ctx context.Context, code string) (TraceRecord, error) {
 		rec.Steps = append(rec.Steps, TraceStep{Step: "harvest", Date: o.Date, ProductKind: o.Crop,
 			Quantity: FormatQuantity(qty, Milligram)})
 	}
+	if err := s.traceOutlines(ctx, rec.Origin); err != nil {
+		return TraceRecord{}, err
+	}
 	rec.Producers = len(members)
 	slices.Reverse(made) // oldest first: a same-day drying comes before its packing
 	rec.Steps = append(rec.Steps, made...)
@@ -187,4 +196,26 @@ func traceCorrections(l Lot) []TraceCorrection {
 		q += e.Quantity
 	}
 	return out
+}
+
+// traceOutlines adds each origin parcel's outline, read once per parcel; a
+// parcel recorded as a point, or no longer found, keeps its point only.
+func (s *Service) traceOutlines(ctx context.Context, origin []TraceOrigin) error {
+	outlines := map[string]*Geometry{}
+	for i, o := range origin {
+		g, ok := outlines[o.Parcel]
+		if !ok {
+			p, err := s.store.parcel(ctx, o.Parcel)
+			switch {
+			case errors.Is(err, ErrParcelNotFound):
+			case err != nil:
+				return err
+			case p.Location.Type == "Polygon" || p.Location.Type == "MultiPolygon":
+				g = &p.Location
+			}
+			outlines[o.Parcel] = g
+		}
+		origin[i].Outline = g
+	}
+	return nil
 }

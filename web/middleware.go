@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -127,13 +128,22 @@ func (s *Server) limitBody(c *gin.Context) {
 
 // securityHeaders applies a strict Content-Security-Policy: pages load only
 // their own scripts, styles and images, are never framed and post only here.
-func securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https://tile.openstreetmap.org; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "same-origin")
-	c.Next()
+// Images may also come from the operator's tile server when one is
+// configured (Config.MapTiles); by default no other host is allowed.
+func securityHeaders(mapTiles string) gin.HandlerFunc {
+	img := "img-src 'self' data:"
+	if u, err := url.Parse(mapTiles); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		img += " " + u.Scheme + "://" + u.Host
+	}
+	csp := "default-src 'self'; " + img + "; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		c.Next()
+	}
 }
 
 // recoverPanics turns a panic into a logged 500 that carries the request ID.

@@ -24,7 +24,7 @@ func (s *Server) routes() *gin.Engine {
 	_ = r.SetTrustedProxies(s.cfg.TrustedProxies)
 	r.ForwardedByClientIP = len(s.cfg.TrustedProxies) > 0
 	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
-	r.Use(func(c *gin.Context) { page.SetLogger(c, s.log); c.Next() }, withRequestID, s.observe, compress, recoverPanics, securityHeaders,
+	r.Use(func(c *gin.Context) { page.SetLogger(c, s.log); c.Next() }, withRequestID, s.observe, compress, recoverPanics, securityHeaders(s.cfg.MapTiles),
 		page.Use(s.pages), answerByPath, s.limitBody)
 	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -64,6 +65,12 @@ type Config struct {
 	// default: the client's address is the connection's, so nobody can
 	// claim another address to dodge or abuse the per-address login limit.
 	TrustedProxies []string
+	// MapTiles is a tile server's URL template, e.g.
+	// https://tiles.example.org/{z}/{x}/{y}.png, drawn under the trace
+	// page's origin map (and allowed by its Content-Security-Policy). Empty
+	// by default: the map is the parcels' own outlines and the page asks
+	// nothing of another host.
+	MapTiles string
 }
 
 // Deps are the services the web layer serves. They are concrete here, in
@@ -122,6 +129,9 @@ type Server struct {
 // caches made and subscribed to the services' announcements, the audience
 // handlers wired, the routes registered.
 func New(cfg Config, deps Deps) (*Server, error) {
+	if err := checkMapTiles(cfg.MapTiles); err != nil {
+		return nil, err
+	}
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
@@ -186,9 +196,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.deps.Evidence, s.ownEvidence = deps.Evidence, true
 	}
 	s.trace = trace.New(trace.Deps{Records: deps.Traceability, Products: deps.Catalog, Scans: deps.Scans, Codes: deps.Codes,
-		Pages: s.pages, Now: deps.Now, CacheTTL: cfg.CacheTTL})
+		Pages: s.pages, Now: deps.Now, CacheTTL: cfg.CacheTTL, MapTiles: cfg.MapTiles})
 	deps.Traceability.OnLotChange(s.trace.Forget)
 	deps.Traceability.OnCertificationChange(s.trace.ForgetAll)
+	deps.Traceability.OnParcelChange(s.trace.ForgetAll) // rare: an outline replaces a point
 
 	s.storefront = storefront.New(storefront.Deps{Catalogue: channels, Products: deps.Catalog, Lots: deps.Traceability, Orders: deps.Orders,
 		Quotes: deps.Stock, Payments: deps.Payments, Codes: deps.Codes, Pages: s.pages})
@@ -312,3 +323,17 @@ func (s *Server) metricsHandler() gin.HandlerFunc {
 // Templates are every page the server renders, by name: for the test that
 // checks each key a template uses is in every catalogue.
 func (s *Server) Templates() *page.Renderer { return s.pages }
+
+// checkMapTiles refuses a tile template that is not an http(s) URL with
+// {z}, {x} and {y}: a typo would otherwise show a broken map on every scan.
+func checkMapTiles(t string) error {
+	if t == "" {
+		return nil
+	}
+	u, err := url.Parse(t)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		!strings.Contains(t, "{z}") || !strings.Contains(t, "{x}") || !strings.Contains(t, "{y}") {
+		return fmt.Errorf("map tiles %q: want an http(s) URL template with {z}, {x} and {y}", t)
+	}
+	return nil
+}

@@ -40,9 +40,12 @@ type config struct {
 	// believed (TERROIR_TRUSTED_PROXIES, comma-separated addresses or
 	// CIDRs; none by default).
 	TrustedProxies []string
-	BackupDir      string // scheduled backups (backup.go)
-	BackupEvery    string
-	BackupKeep     string
+	// MapTiles is a tile server's URL template drawn under the trace
+	// page's map (TERROIR_MAP_TILES; none by default).
+	MapTiles    string
+	BackupDir   string // scheduled backups (backup.go)
+	BackupEvery string
+	BackupKeep  string
 }
 
 func configFrom(getenv func(string) string) config {
@@ -65,6 +68,7 @@ func configFrom(getenv func(string) string) config {
 		StripeAPIBase:     getenv("STRIPE_API_BASE"),
 		StripeAPIVersions: strings.FieldsFunc(getenv("STRIPE_WEBHOOK_API_VERSIONS"), func(r rune) bool { return r == ',' }),
 		TrustedProxies:    strings.FieldsFunc(getenv("TERROIR_TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }),
+		MapTiles:          getenv("TERROIR_MAP_TILES"),
 		BackupDir:         getenv("TERROIR_BACKUP_DIR"),
 		BackupEvery:       or(getenv("TERROIR_BACKUP_EVERY"), "24h"),
 		BackupKeep:        or(getenv("TERROIR_BACKUP_KEEP"), "7"),

@@ -8,7 +8,7 @@
 // memory (cache.go), and scans are counted in memory and flushed by the
 // traceability.ScanBuffer. The cache follows the domain's announcements —
 // web.New subscribes Forget to traceability's OnLotChange and ForgetAll to
-// OnCertificationChange — so this process's changes show at once; another
+// OnCertificationChange and OnParcelChange — so this process's changes show at once; another
 // instance's within the TTL. No handler of any package invalidates it.
 //
 // The Digital Link paths answer as a GS1-Conformant Resolver 1.2
@@ -18,6 +18,10 @@
 // requested linkType (404 for one the item lacks), and compressed Digital
 // Links decoded in place (compressed.go). The default link is the trace
 // page itself, so a plain scan is answered, not redirected.
+//
+// The origin map (map.go) is an inline SVG of the parcels' own outlines and
+// points: the page makes no request to another host unless an operator
+// configures a tile server (web.Config.MapTiles, TERROIR_MAP_TILES).
 //
 // These routes sit outside the session middleware: a scan reads no cookie
 // but the language one and touches no session.

@@ -62,6 +62,10 @@ type Deps struct {
 	Pages    *page.Renderer
 	Now      func() time.Time
 	CacheTTL time.Duration // how long another instance's change may stay unseen
+	// MapTiles is an operator's tile server URL template ({z}/{x}/{y}),
+	// drawn under the origin map; empty (the default): no tile, and the
+	// page asks nothing of another host.
+	MapTiles string
 }
 
 // Handlers answer the trace routes. They are safe for concurrent use.
@@ -86,7 +90,8 @@ func (h *Handlers) Forget(code string) {
 
 // ForgetAll drops every cached lot: a certificate's status changed, and
 // every lot claiming it shows the new status (subscribed to
-// traceability.Service.OnCertificationChange).
+// traceability.Service.OnCertificationChange); or a parcel's outline
+// changed, and the lots from it draw the new one (OnParcelChange).
 func (h *Handlers) ForgetAll(string) { h.cache.clear() }
 
 // Authenticity of a scanned code.
@@ -490,7 +495,7 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 	if sc.cloned() {
 		v.Cloned = l.T("tr_cloned", sc.scans)
 	}
-	v.Map = parcelMap(rec.Origin)
+	v.Map = parcelMap(rec.Origin, l, h.d.MapTiles)
 	if _, ok := traceability.CategoryMention(rec.Quality); ok {
 		v.Category = l.T("iso3632_category", rec.Quality.Category)
 	}

@@ -79,6 +79,8 @@ type Options struct {
 	// EvidenceSyncLots is web.Config's: -1 sends every season's evidence
 	// file to a background job (issue 18).
 	EvidenceSyncLots int
+	// MapTiles is web.Config.MapTiles: an operator's tile server.
+	MapTiles string
 }
 
 // New starts a server on a fresh store with one admin user.
@@ -146,7 +148,7 @@ func NewWith(t testing.TB, opts Options) *Env {
 	// One process owns the test store, as in production on the embedded
 	// store, so caches live as long as there (their own invalidations are
 	// complete; the TTL only bounds other instances' changes).
-	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute, TrustedProxies: opts.TrustedProxies, EvidenceSyncLots: opts.EvidenceSyncLots}, web.Deps{
+	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute, TrustedProxies: opts.TrustedProxies, EvidenceSyncLots: opts.EvidenceSyncLots, MapTiles: opts.MapTiles}, web.Deps{
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
 		Replay: replay.NewService(replay.NewStore(store), now), Alerts: e.Alerts, BackupSchedule: opts.BackupSchedule,
 		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog,
