@@ -24,7 +24,9 @@ func TestBrowserCorrectsALotOnThePhone(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "siroua@coop.ma"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), webtest.Password),
 		chromedp.Submit(chromedp.CSS(`input[name="password"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`main h1`)),
+		// The login page has a heading too: wait for the signed-in header,
+		// or the next navigation aborts the login's (net::ERR_ABORTED).
+		chromedp.WaitVisible(chromedp.CSS(`header .who`)),
 		chromedp.Navigate(e.URL("/lots/"+j.dried.Code)),
 		chromedp.WaitVisible(chromedp.CSS(`#correct summary`)),
 		chromedp.Click(chromedp.CSS(`#correct summary`)),
