@@ -79,6 +79,9 @@ type Options struct {
 	// EvidenceSyncLots is web.Config's: -1 sends every season's evidence
 	// file to a background job (issue 18).
 	EvidenceSyncLots int
+	// Configure, when set, changes the server's configuration last (the
+	// concurrency caps, rate limits and body limits of issue 14).
+	Configure func(*web.Config)
 }
 
 // New starts a server on a fresh store with one admin user.
@@ -146,7 +149,15 @@ func NewWith(t testing.TB, opts Options) *Env {
 	// One process owns the test store, as in production on the embedded
 	// store, so caches live as long as there (their own invalidations are
 	// complete; the TTL only bounds other instances' changes).
-	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute, TrustedProxies: opts.TrustedProxies, EvidenceSyncLots: opts.EvidenceSyncLots}, web.Deps{
+	cfg := web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute, TrustedProxies: opts.TrustedProxies, EvidenceSyncLots: opts.EvidenceSyncLots}
+	// Tests send hundreds of anonymous requests from 127.0.0.1 in a moment
+	// (floods of orders, scans, page crawls): the per-address limits are
+	// off unless a test sets them (Configure), as load_test.go does.
+	cfg.RateLimits.Off = true
+	if opts.Configure != nil {
+		opts.Configure(&cfg)
+	}
+	srv, err := web.New(cfg, web.Deps{
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
 		Replay: replay.NewService(replay.NewStore(store), now), Alerts: e.Alerts, BackupSchedule: opts.BackupSchedule,
 		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog,
