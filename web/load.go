@@ -130,19 +130,26 @@ func (s *Server) shed(n int) gin.HandlerFunc {
 // nothing for the exemption of signed-in users.
 func (s *Server) throttle(l *limiter) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if l == nil {
+		if s.admit(c, l) {
 			c.Next()
-			return
 		}
-		wait, ok := l.take(c.ClientIP())
-		if ok || s.signedIn(c) {
-			c.Next()
-			return
-		}
-		secs := int(math.Ceil(wait.Seconds()))
-		c.Header("Retry-After", strconv.Itoa(secs))
-		page.Fail(c, problem.New(problem.TooManyRequests, "too many requests from your address; wait %d seconds and try again", secs))
 	}
+}
+
+// admit reports whether l lets the request through, and answers 429 +
+// Retry-After when it does not.
+func (s *Server) admit(c *gin.Context, l *limiter) bool {
+	if l == nil {
+		return true
+	}
+	wait, ok := l.take(c.ClientIP())
+	if ok || s.signedIn(c) {
+		return true
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	c.Header("Retry-After", strconv.Itoa(secs))
+	page.Fail(c, problem.New(problem.TooManyRequests, "too many requests from your address; wait %d seconds and try again", secs))
+	return false
 }
 
 // signedIn reports whether the request comes from a signed-in user: the

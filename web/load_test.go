@@ -250,7 +250,7 @@ func TestOrderBodiesAreBoundedBeforeDecoding(t *testing.T) {
 //
 //	go test ./web -run TestMemoryUnder64 -count=1 -v
 func TestMemoryUnder64ConcurrentMegabyteBodies(t *testing.T) {
-	e := webtest.NewWith(t, webtest.Options{Configure: func(c *web.Config) { c.RateLimits = web.RateLimits{} }})
+	e := webtest.NewWith(t, webtest.Options{Configure: func(c *web.Config) { c.RateLimits, c.Concurrency = web.RateLimits{}, web.Concurrency{} }})
 	var buf bytes.Buffer
 	buf.WriteString(`{"channel":"EU-PLATFORM","lines":[`)
 	for buf.Len() < 1<<20-64 {

@@ -307,6 +307,9 @@ func (s *Server) notFound(c *gin.Context) {
 	if m := c.Request.Method; (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions) && s.trace.Uncompress(c) {
 		page.AnswerAs(c, page.PublicPages)
 		s.language(c)
+		if !s.admit(c, s.reads) { // a trace page read like the others
+			return
+		}
 		s.trace.Compressed(c)
 		return
 	}

@@ -40,9 +40,13 @@ type config struct {
 	// believed (TERROIR_TRUSTED_PROXIES, comma-separated addresses or
 	// CIDRs; none by default).
 	TrustedProxies []string
-	BackupDir      string // scheduled backups (backup.go)
-	BackupEvery    string
-	BackupKeep     string
+	// MaxRequests and RateLimits bound the work per request
+	// (TERROIR_MAX_REQUESTS, TERROIR_RATE_LIMITS; limits.go).
+	MaxRequests string
+	RateLimits  string
+	BackupDir   string // scheduled backups (backup.go)
+	BackupEvery string
+	BackupKeep  string
 }
 
 func configFrom(getenv func(string) string) config {
@@ -65,6 +69,8 @@ func configFrom(getenv func(string) string) config {
 		StripeAPIBase:     getenv("STRIPE_API_BASE"),
 		StripeAPIVersions: strings.FieldsFunc(getenv("STRIPE_WEBHOOK_API_VERSIONS"), func(r rune) bool { return r == ',' }),
 		TrustedProxies:    strings.FieldsFunc(getenv("TERROIR_TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }),
+		MaxRequests:       getenv("TERROIR_MAX_REQUESTS"),
+		RateLimits:        getenv("TERROIR_RATE_LIMITS"),
 		BackupDir:         getenv("TERROIR_BACKUP_DIR"),
 		BackupEvery:       or(getenv("TERROIR_BACKUP_EVERY"), "24h"),
 		BackupKeep:        or(getenv("TERROIR_BACKUP_KEEP"), "7"),

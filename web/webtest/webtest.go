@@ -151,9 +151,12 @@ func NewWith(t testing.TB, opts Options) *Env {
 	// complete; the TTL only bounds other instances' changes).
 	cfg := web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute, TrustedProxies: opts.TrustedProxies, EvidenceSyncLots: opts.EvidenceSyncLots}
 	// Tests send hundreds of anonymous requests from 127.0.0.1 in a moment
-	// (floods of orders, scans, page crawls): the per-address limits are
-	// off unless a test sets them (Configure), as load_test.go does.
+	// (floods of orders, scans, page crawls) and hundreds at once to prove
+	// races lose nothing: the per-address limits are off and the groups'
+	// caps far above those floods unless a test sets them (Configure), as
+	// load_test.go does.
 	cfg.RateLimits.Off = true
+	cfg.Concurrency = web.Concurrency{Public: 4096, API: 4096, Pages: 4096}
 	if opts.Configure != nil {
 		opts.Configure(&cfg)
 	}
