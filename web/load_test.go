@@ -35,15 +35,16 @@ func errorCode(t *testing.T, b []byte) (code, field string) {
 }
 
 // heldRequest starts a POST whose body never ends until release is
-// called: the handler reading it holds its group's slot meanwhile.
-func heldRequest(t *testing.T, e *webtest.Env, path string) (release func()) {
+// called (at the latest when the test ends): the handler reading it holds
+// its group's slot meanwhile.
+func heldRequest(t *testing.T, e *webtest.Env, path, contentType string) (release func()) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	req, err := http.NewRequest("POST", e.URL(path), pr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -53,11 +54,16 @@ func heldRequest(t *testing.T, e *webtest.Env, path string) (release func()) {
 		}
 	}()
 	_, _ = pw.Write([]byte(`{"channel":`)) // the handler has started reading
-	return func() {
-		_, _ = pw.Write([]byte(`"x"}`))
-		pw.Close()
-		<-done
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			_, _ = pw.Write([]byte(`"x"}`))
+			pw.Close()
+			<-done
+		})
 	}
+	t.Cleanup(release) // before the server closes, which waits for it
+	return release
 }
 
 // pollStatus asks path until it answers want (or fails after a deadline).
@@ -85,7 +91,7 @@ func TestFullRouteGroupAnswers503AndOthersStillAnswer(t *testing.T) {
 	}})
 	var releases []func()
 	for range 2 {
-		releases = append(releases, heldRequest(t, e, "/api/v1/orders"))
+		releases = append(releases, heldRequest(t, e, "/api/v1/orders", "application/json"))
 	}
 	resp, b := pollStatus(t, e, "/api/v1/openapi.json", func(st int) bool { return st == http.StatusServiceUnavailable })
 	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 {
@@ -104,6 +110,20 @@ func TestFullRouteGroupAnswers503AndOthersStillAnswer(t *testing.T) {
 		release()
 	}
 	pollStatus(t, e, "/api/v1/openapi.json", func(st int) bool { return st == http.StatusOK })
+
+	// A full page group answers with a page, as its other errors.
+	e = webtest.NewWith(t, webtest.Options{Configure: func(c *web.Config) {
+		c.Concurrency = web.Concurrency{Pages: 1}
+	}})
+	release := heldRequest(t, e, "/login", "application/x-www-form-urlencoded") // the CSRF check reads the form
+	resp, b = pollStatus(t, e, "/login", func(st int) bool { return st == http.StatusServiceUnavailable })
+	if resp.Header.Get("Retry-After") == "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(b), "</html>") {
+		t.Fatalf("full page group: Retry-After %q, %s", resp.Header.Get("Retry-After"), resp.Header.Get("Content-Type"))
+	}
+	if resp, _ := e.Do("GET", "/api/v1/openapi.json", "", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("API while the pages are full: %d", resp.StatusCode)
+	}
+	release()
 }
 
 // The per-address limits with their defaults: a phone scanning a few jars
