@@ -103,10 +103,11 @@ func (s *Server) observe(c *gin.Context) {
 	)
 }
 
-// limitBody caps every request body; reading past the cap fails with
-// *http.MaxBytesError, which errors.go turns into 413.
+// limitBody caps every request body by what its route takes (bodyLimitOf:
+// a few kB for a JSON write or a storefront form); reading past the cap
+// fails with *http.MaxBytesError, which errors.go turns into 413.
 func (s *Server) limitBody(c *gin.Context) {
-	limit := s.cfg.BodyLimit
+	limit := s.bodyLimitOf(c)
 	if c.FullPath() == api.PhotoUploadRoute {
 		limit = max(limit, api.PhotoBodyLimit) // photo uploads get their own cap
 	}

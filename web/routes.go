@@ -43,10 +43,15 @@ func (s *Server) routes() *gin.Engine {
 	// Public pages: no session is read (a scan touches no session); errors
 	// are light public pages.
 	t, sf, bo, a := s.trace, s.storefront, s.backoffice, s.api
-	public := r.Group("/", page.Answers(page.PublicPages), s.language)
-	public.GET("/t/:lot", t.Page)
-	public.GET("/01/:gtin/10/:lot", t.Page)
-	public.GET("/01/:gtin/10/:lot/21/:serial", t.Page)
+	// Each group works on a bounded number of requests at once (shed: 503
+	// past it); anonymous reads of trace pages and catalogues, and
+	// anonymous writes of orders and the cart, are limited per address
+	// (throttle: 429). The limits are in load.go.
+	public := r.Group("/", page.Answers(page.PublicPages), s.shed(s.cfg.Concurrency.Public), s.language)
+	read, write := s.throttle(s.reads), s.throttle(s.writes)
+	public.GET("/t/:lot", read, t.Page)
+	public.GET("/01/:gtin/10/:lot", read, t.Page)
+	public.GET("/01/:gtin/10/:lot/21/:serial", read, t.Page)
 	// GS1-Conformant Resolver 1.2 names the file /.well-known/gs1resolver;
 	// the .json name is what earlier drafts and some scanners ask for.
 	public.GET("/.well-known/gs1resolver", t.Description)
@@ -54,28 +59,28 @@ func (s *Server) routes() *gin.Engine {
 	// GS1-Conformant Resolver 1.2 (issue 13): a resolver answers HEAD and
 	// OPTIONS (with CORS) on its Digital Links and description file.
 	for _, p := range []string{"/01/:gtin/10/:lot", "/01/:gtin/10/:lot/21/:serial"} {
-		public.HEAD(p, t.Page)
+		public.HEAD(p, read, t.Page)
 		public.OPTIONS(p, t.Options)
 		// It SHOULD tolerate a trailing slash: the same answer, no redirect.
-		public.GET(p+"/", t.Page)
-		public.HEAD(p+"/", t.Page)
+		public.GET(p+"/", read, t.Page)
+		public.HEAD(p+"/", read, t.Page)
 		public.OPTIONS(p+"/", t.Options)
 	}
 	for _, p := range []string{"/.well-known/gs1resolver", "/.well-known/gs1resolver.json"} {
 		public.HEAD(p, t.Description)
 		public.OPTIONS(p, t.Options)
 	}
-	public.GET("/shop/:channel", sf.Catalogue)
-	public.GET("/shop/:channel/:sku", sf.Product)
+	public.GET("/shop/:channel", read, sf.Catalogue)
+	public.GET("/shop/:channel/:sku", read, sf.Product)
 	public.GET("/photos/:file", sf.Photo)
 
 	// The JSON API: bearer tokens, no caching, Idempotency-Key replays.
-	v1 := r.Group("/api/v1", page.Answers(page.JSONAnswers), s.apiAuth, noStore, s.idempotent)
+	v1 := r.Group("/api/v1", page.Answers(page.JSONAnswers), s.shed(s.cfg.Concurrency.API), s.apiAuth, noStore, s.idempotent)
 	v1.GET("/openapi.json", a.OpenAPI)
 	v1.GET("/admin/backup", a.Backup)
 	v1.POST("/auth/token", a.IssueToken)
 	v1.GET("/me", a.Me)
-	v1.GET("/trace/:code", t.JSON)
+	v1.GET("/trace/:code", read, t.JSON)
 	v1.POST("/cooperatives", a.CreateCooperative)
 	v1.GET("/cooperatives", a.ListCooperatives)
 	v1.GET("/cooperatives/:coop", a.GetCooperative)
@@ -118,7 +123,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/products/:sku/photo", a.UploadPhoto) // api.PhotoUploadRoute: its own body limit
 	// Fair stock (issue 14): a product's limit of units held unpaid per customer.
 	v1.PUT("/products/:sku/unpaid-limit", a.SetUnpaidLimit)
-	v1.GET("/catalog", a.Catalog)
+	v1.GET("/catalog", read, a.Catalog)
 	v1.POST("/shops", a.CreateShop)
 	v1.GET("/shops", a.ListShops)
 	v1.GET("/shops/:shop", a.GetShop)
@@ -137,7 +142,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/shops/:shop/movements", a.Movements)
 	v1.GET("/shops/:shop/orders", a.ListOrders)
 	v1.GET("/shops/:shop/outbox", a.Outbox)
-	v1.POST("/orders", a.CreateOrder)
+	v1.POST("/orders", write, a.CreateOrder)
 	v1.GET("/orders/:id", a.GetOrder)
 	v1.POST("/orders/:id/refund", a.RefundOrder)
 	v1.POST("/orders/:id/ship", a.ShipOrder)
@@ -186,7 +191,7 @@ func (s *Server) routes() *gin.Engine {
 
 	// Pages with a session: the storefront's cart and orders, the
 	// back-office. Every form is checked for its CSRF token first.
-	pages := r.Group("/", page.Answers(page.AppPages), s.pageAuth, s.language, s.checkCSRF)
+	pages := r.Group("/", page.Answers(page.AppPages), s.shed(s.cfg.Concurrency.Pages), s.pageAuth, s.language, s.checkCSRF)
 	pages.GET("/", bo.Home)
 	pages.GET("/check", bo.CheckCode)
 	pages.GET("/login", s.loginPage)
@@ -251,11 +256,11 @@ func (s *Server) routes() *gin.Engine {
 	pages.POST("/coop/:coop/harvests/corrections", bo.ManagesCoop, bo.CorrectHarvest)
 	pages.POST("/lots/:code/corrections", bo.CorrectLot)
 	pages.GET("/cart", sf.Cart)
-	pages.POST("/cart/add", sf.CartAdd)
-	pages.POST("/cart/update", sf.CartUpdate)
-	pages.POST("/cart/remove", sf.CartRemove)
+	pages.POST("/cart/add", write, sf.CartAdd) // storefrontForms: 64 KB bodies
+	pages.POST("/cart/update", write, sf.CartUpdate)
+	pages.POST("/cart/remove", write, sf.CartRemove)
 	pages.GET("/checkout", sf.Checkout)
-	pages.POST("/checkout", sf.CheckoutSubmit)
+	pages.POST("/checkout", write, sf.CheckoutSubmit)
 	pages.GET("/orders/:id", sf.Order)
 	// Register imports (issue 19).
 	pages.GET("/coop/:coop/import", bo.ManagesCoop, bo.ImportPage)
@@ -302,6 +307,9 @@ func (s *Server) notFound(c *gin.Context) {
 	if m := c.Request.Method; (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions) && s.trace.Uncompress(c) {
 		page.AnswerAs(c, page.PublicPages)
 		s.language(c)
+		if !s.admit(c, s.reads) { // a trace page read like the others
+			return
+		}
 		s.trace.Compressed(c)
 		return
 	}

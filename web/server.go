@@ -71,6 +71,14 @@ type Config struct {
 	// by default: the map is the parcels' own outlines and the page asks
 	// nothing of another host.
 	MapTiles string
+	// Bounded work per request (issue 14; web/load.go has the defaults):
+	// requests in progress per route group, anonymous requests per
+	// address, and the body limits of JSON API writes and storefront forms
+	// (64 KB when zero).
+	Concurrency   Concurrency
+	RateLimits    RateLimits
+	JSONBodyLimit int64
+	FormBodyLimit int64
 }
 
 // Deps are the services the web layer serves. They are concrete here, in
@@ -119,6 +127,9 @@ type Server struct {
 
 	ownEvidence bool // Close stops deps.Evidence
 
+	// reads and writes limit anonymous requests per address (nil: off).
+	reads, writes *limiter
+
 	trace      *trace.Handlers
 	storefront *storefront.Handlers
 	backoffice *backoffice.Handlers
@@ -138,6 +149,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
+	if cfg.JSONBodyLimit <= 0 {
+		cfg.JSONBodyLimit = DefaultJSONBodyLimit
+	}
+	if cfg.FormBodyLimit <= 0 {
+		cfg.FormBodyLimit = DefaultFormBodyLimit
+	}
+	cfg.Concurrency.withDefaults()
+	cfg.RateLimits.withDefaults()
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = 24 * time.Hour
 	}
@@ -169,6 +188,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, reg: reg, metrics: newMetrics(reg)}
+	if !cfg.RateLimits.Off {
+		s.reads = newLimiter(cfg.RateLimits.Reads, cfg.RateLimits.Addresses, deps.Now)
+		s.writes = newLimiter(cfg.RateLimits.Writes, cfg.RateLimits.Addresses, deps.Now)
+	}
 	var err error
 	if s.bundle, err = i18n.Load(); err != nil {
 		return nil, err

@@ -313,7 +313,7 @@ func serverEnv(data, stripe string) []string {
 		}
 	}
 	return append(env, "TERROIR_DATA="+data, "TERROIR_ADMIN_EMAIL="+crashAdmin, "TERROIR_ADMIN_PASSWORD="+crashPassword,
-		"TERROIR_QR_KEY="+crashQRKey, "STRIPE_SECRET_KEY=sk_test_123", "STRIPE_WEBHOOK_SECRET="+crashSecret, "STRIPE_API_BASE="+stripe)
+		"TERROIR_QR_KEY="+crashQRKey, "TERROIR_RATE_LIMITS=off", "STRIPE_SECRET_KEY=sk_test_123", "STRIPE_WEBHOOK_SECRET="+crashSecret, "STRIPE_API_BASE="+stripe)
 }
 
 type server struct {

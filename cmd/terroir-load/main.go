@@ -24,7 +24,9 @@
 // shops that run picks from.
 //
 // run computes the signed trace URLs of the lots with TERROIR_QR_KEY (the
-// server must run with the same key), and refuses any URL whose host is not
+// server must run with the same key, and with TERROIR_RATE_LIMITS=off to
+// measure the services: all its clients are one address, which the
+// per-address limits would answer 429), and refuses any URL whose host is not
 // a loopback address. The mix is 80 % QR scans, 8 % catalogue (JSON and the
 // /shop page), 8 % till sales, 4 % online orders each followed by a signed
 // checkout.session.completed webhook. It stops at --duration or --requests,

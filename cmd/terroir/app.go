@@ -42,7 +42,11 @@ type config struct {
 	TrustedProxies []string
 	// MapTiles is a tile server's URL template drawn under the trace
 	// page's map (TERROIR_MAP_TILES; none by default).
-	MapTiles    string
+	MapTiles string
+	// MaxRequests and RateLimits bound the work per request
+	// (TERROIR_MAX_REQUESTS, TERROIR_RATE_LIMITS; limits.go).
+	MaxRequests string
+	RateLimits  string
 	BackupDir   string // scheduled backups (backup.go)
 	BackupEvery string
 	BackupKeep  string
@@ -69,6 +73,8 @@ func configFrom(getenv func(string) string) config {
 		StripeAPIVersions: strings.FieldsFunc(getenv("STRIPE_WEBHOOK_API_VERSIONS"), func(r rune) bool { return r == ',' }),
 		TrustedProxies:    strings.FieldsFunc(getenv("TERROIR_TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }),
 		MapTiles:          getenv("TERROIR_MAP_TILES"),
+		MaxRequests:       getenv("TERROIR_MAX_REQUESTS"),
+		RateLimits:        getenv("TERROIR_RATE_LIMITS"),
 		BackupDir:         getenv("TERROIR_BACKUP_DIR"),
 		BackupEvery:       or(getenv("TERROIR_BACKUP_EVERY"), "24h"),
 		BackupKeep:        or(getenv("TERROIR_BACKUP_KEEP"), "7"),

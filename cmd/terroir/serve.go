@@ -86,8 +86,12 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}()
 	defer func() { stopScans(); <-scansDone }()
 
+	concurrency, rateLimits, err := loadLimits(cfg.MaxRequests, cfg.RateLimits)
+	if err != nil {
+		return errorf(stderr, "%v", err)
+	}
 	handler, err := web.New(web.Config{PublicURL: cfg.PublicURL, Version: version, CacheTTL: cacheTTL(a.store), TrustedProxies: cfg.TrustedProxies,
-		MapTiles: cfg.MapTiles},
+		MapTiles: cfg.MapTiles, Concurrency: concurrency, RateLimits: rateLimits},
 		web.Deps{Store: a.store, Accounts: a.accounts, Traceability: a.trace, Shops: a.shops, Stock: a.stock, Catalog: a.catalog,
 			Codes: codes, Scans: scans, Orders: a.orders, Payments: a.payments, Replay: a.replay, Alerts: a.alerts, BackupSchedule: schedule, Logger: log})
 	if err != nil {

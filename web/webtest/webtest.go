@@ -81,6 +81,9 @@ type Options struct {
 	EvidenceSyncLots int
 	// MapTiles is web.Config.MapTiles: an operator's tile server.
 	MapTiles string
+	// Configure, when set, changes the server's configuration last (the
+	// concurrency caps, rate limits and body limits of issue 14).
+	Configure func(*web.Config)
 }
 
 // New starts a server on a fresh store with one admin user.
@@ -148,7 +151,18 @@ func NewWith(t testing.TB, opts Options) *Env {
 	// One process owns the test store, as in production on the embedded
 	// store, so caches live as long as there (their own invalidations are
 	// complete; the TTL only bounds other instances' changes).
-	srv, err := web.New(web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute, TrustedProxies: opts.TrustedProxies, EvidenceSyncLots: opts.EvidenceSyncLots, MapTiles: opts.MapTiles}, web.Deps{
+	cfg := web.Config{Version: "test", PublicURL: e.Server.URL, CacheTTL: 10 * time.Minute, TrustedProxies: opts.TrustedProxies, EvidenceSyncLots: opts.EvidenceSyncLots, MapTiles: opts.MapTiles}
+	// Tests send hundreds of anonymous requests from 127.0.0.1 in a moment
+	// (floods of orders, scans, page crawls) and hundreds at once to prove
+	// races lose nothing: the per-address limits are off and the groups'
+	// caps far above those floods unless a test sets them (Configure), as
+	// load_test.go does.
+	cfg.RateLimits.Off = true
+	cfg.Concurrency = web.Concurrency{Public: 4096, API: 4096, Pages: 4096}
+	if opts.Configure != nil {
+		opts.Configure(&cfg)
+	}
+	srv, err := web.New(cfg, web.Deps{
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
 		Replay: replay.NewService(replay.NewStore(store), now), Alerts: e.Alerts, BackupSchedule: opts.BackupSchedule,
 		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog,
