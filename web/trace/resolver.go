@@ -28,10 +28,6 @@ const (
 	linksetType = "application/linkset+json"
 )
 
-// linkTypes are the link types every Digital Link of ours has, in the
-// order the description file lists them.
-var linkTypes = []string{linkPIP, linkDefault, linkTraceability, linkCertificationInfo}
-
 // link is one target of an RFC 9264 linkset: "title" in the request's
 // language and "title*" (RFC 9264 §4.2.4.2, internationalised target
 // attribute) with the title in every language the site speaks.
