@@ -26,7 +26,8 @@ import (
 // over its group's cap is answered 503 with Retry-After at once, never
 // queued: under overload the server sheds what it cannot do instead of
 // holding connections (and their bodies) in memory. Zero: the default,
-// 16 × GOMAXPROCS per group (at least 32). /healthz, /readyz, /metrics
+// 64 × GOMAXPROCS per group (at least 256: a customer's checks of
+// concurrency send a hundred orders at once, and bodies are small). /healthz, /readyz, /metrics
 // and static files belong to no group and are never refused.
 type Concurrency struct {
 	Public int // trace pages, the resolver, the catalogue, photos
@@ -48,10 +49,10 @@ type RateLimits struct {
 	// Reads: the public trace pages (and their JSON) and catalogues. A
 	// phone scanning a few jars, or a shop's customers on one NAT address
 	// browsing, stays far below; a scraper at 1000 a minute does not.
-	Reads RateLimit // default: 120 at once, then 120 a minute
+	Reads RateLimit // default: 600 at once, then 600 a minute
 	// Writes: anonymous orders (POST /api/v1/orders), the cart forms and
 	// checkout.
-	Writes RateLimit // default: 30 at once, then 30 a minute
+	Writes RateLimit // default: 120 at once, then 120 a minute
 	// Addresses is how many addresses are tracked per limiter; past it the
 	// least recently seen is forgotten (it starts again with a full
 	// bucket). Default 10,000: memory stays bounded under address rotation.
@@ -71,14 +72,14 @@ const (
 
 // Defaults of the limits above.
 var (
-	defaultReads  = RateLimit{Burst: 120, PerMinute: 120}
-	defaultWrites = RateLimit{Burst: 30, PerMinute: 30}
+	defaultReads  = RateLimit{Burst: 600, PerMinute: 600}
+	defaultWrites = RateLimit{Burst: 120, PerMinute: 120}
 )
 
 const defaultTrackedAddresses = 10_000
 
 func (c *Concurrency) withDefaults() {
-	n := max(32, 16*runtime.GOMAXPROCS(0))
+	n := max(256, 64*runtime.GOMAXPROCS(0))
 	if c.Public <= 0 {
 		c.Public = n
 	}

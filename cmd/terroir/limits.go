@@ -33,7 +33,7 @@ func loadLimits(maxRequests, rateLimits string) (web.Concurrency, web.RateLimits
 		nr, err1 := strconv.Atoi(strings.TrimSpace(reads))
 		nw, err2 := strconv.Atoi(strings.TrimSpace(writes))
 		if !ok || err1 != nil || err2 != nil || nr < 1 || nw < 1 {
-			return c, r, fmt.Errorf("TERROIR_RATE_LIMITS must be \"reads,writes\" a minute per address (e.g. 120,30) or off, got %q", rateLimits)
+			return c, r, fmt.Errorf("TERROIR_RATE_LIMITS must be \"reads,writes\" a minute per address (e.g. 600,120) or off, got %q", rateLimits)
 		}
 		r.Reads = web.RateLimit{Burst: nr, PerMinute: nr}
 		r.Writes = web.RateLimit{Burst: nw, PerMinute: nw}
