@@ -1,8 +1,6 @@
 package backoffice
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"slices"
 
@@ -11,7 +9,6 @@ import (
 	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/orders"
-	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/i18n"
 	"github.com/terroir-coop/terroir/web/page"
 )
@@ -42,19 +39,10 @@ func platformNav(l *i18n.Locale, shop, status string, outbox bool) page.SubNav {
 }
 
 // orderLine is a line of an order with the lots it came from.
-type orderLine struct {
-	SKU, Name        string
-	Units            int64
-	UnitPrice, Total string
-	Lots             []orderLot
-}
-
-type orderLot struct {
-	Lot        string
-	Units      int64
-	BestBefore string
-	TraceURL   string
-}
+type (
+	orderLine = page.OrderLine
+	orderLot  = page.OrderLot
+)
 
 // platformOrder is one order of the list, with its packing list.
 type platformOrder struct {
@@ -154,7 +142,7 @@ func (h *Handlers) platformOrder(c *gin.Context, formErr error, which string, co
 		CanCancel:  o.Status == orders.StatusPendingPayment || o.Status == orders.StatusPaid,
 		CanRefund:  o.Status == orders.StatusPaid || o.Status == orders.StatusFulfilled || o.Status == orders.StatusDelivered}
 	v.Styles = []string{"store.css"}
-	if v.Lines, err = h.orderLines(ctx, l, o); err != nil {
+	if v.Lines, err = page.OrderLines(ctx, l, o, h.d.Products, h.d.Records, h.d.Codes); err != nil {
 		page.Fail(c, err)
 		return
 	}
@@ -180,35 +168,6 @@ func (h *Handlers) channelOrder(c *gin.Context) (orders.Order, error) {
 		err = orders.ErrOrderNotFound
 	}
 	return o, err
-}
-
-// orderLines joins an order with the catalogue's names in the page's
-// language and each lot's signed trace link; a lot that cannot be read is
-// shown without its link.
-func (h *Handlers) orderLines(ctx context.Context, l *i18n.Locale, o orders.Order) ([]orderLine, error) {
-	var out []orderLine
-	for _, ln := range o.Lines {
-		name := o.Names[ln.SKU]
-		if p, err := h.d.Products.Product(ctx, ln.SKU); err == nil {
-			name = p.Names.In(l.Code())
-		}
-		lv := orderLine{SKU: ln.SKU, Name: name, Units: ln.Units,
-			UnitPrice: l.Money(ln.UnitPrice, o.Total.Currency), Total: l.Money(ln.Amount, o.Total.Currency)}
-		for _, lu := range ln.Lots {
-			ol := orderLot{Lot: lu.Lot, Units: lu.Units}
-			lot, err := h.d.Records.PublicLot(ctx, lu.Lot)
-			switch {
-			case err == nil:
-				ol.TraceURL = h.d.Codes.URL(traceability.RefOf(lot, ""))
-				ol.BestBefore = lot.BestBefore
-			case !errors.Is(err, traceability.ErrLotNotFound) && problem.CodeOf(err) != problem.NotFound:
-				return nil, err
-			}
-			lv.Lots = append(lv.Lots, ol)
-		}
-		out = append(out, lv)
-	}
-	return out, nil
 }
 
 // afterOrderForm ends a fulfilment form: back to the order with a flash

@@ -1,17 +1,12 @@
 package storefront
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/orders"
-	"github.com/terroir-coop/terroir/traceability"
-	"github.com/terroir-coop/terroir/web/i18n"
 	"github.com/terroir-coop/terroir/web/page"
 )
 
@@ -30,19 +25,10 @@ type orderView struct {
 	PlatformLink string
 }
 
-type orderLine struct {
-	SKU, Name        string
-	Units            int64
-	UnitPrice, Total string
-	Lots             []orderLot
-}
-
-type orderLot struct {
-	Lot        string
-	Units      int64
-	BestBefore string
-	TraceURL   string
-}
+type (
+	orderLine = page.OrderLine
+	orderLot  = page.OrderLot
+)
 
 type historyRow struct{ At, Status, Note string }
 
@@ -61,7 +47,7 @@ func (h *Handlers) Order(c *gin.Context) {
 	if o.Status == orders.StatusPendingPayment {
 		v.PayURL = o.CheckoutURL
 	}
-	if v.Lines, err = h.orderLines(ctx, l, o); err != nil {
+	if v.Lines, err = page.OrderLines(ctx, l, o, h.d.Products, h.d.Lots, h.d.Codes); err != nil {
 		page.Fail(c, err)
 		return
 	}
@@ -75,33 +61,4 @@ func (h *Handlers) Order(c *gin.Context) {
 		v.PlatformLink = "/platform/" + url.PathEscape(o.Channel) + "/orders/" + url.PathEscape(o.ID)
 	}
 	h.d.Pages.Render(c, http.StatusOK, "storefront/order", v)
-}
-
-// orderLines joins an order with the catalogue's names in the page's
-// language and each lot's signed trace link. A lot that cannot be read is
-// shown without its link rather than failing the page.
-func (h *Handlers) orderLines(ctx context.Context, l *i18n.Locale, o orders.Order) ([]orderLine, error) {
-	var out []orderLine
-	for _, ln := range o.Lines {
-		name := o.Names[ln.SKU]
-		if p, err := h.d.Products.Product(ctx, ln.SKU); err == nil {
-			name = p.Names.In(l.Code())
-		}
-		lv := orderLine{SKU: ln.SKU, Name: name, Units: ln.Units,
-			UnitPrice: l.Money(ln.UnitPrice, o.Total.Currency), Total: l.Money(ln.Amount, o.Total.Currency)}
-		for _, lu := range ln.Lots {
-			ol := orderLot{Lot: lu.Lot, Units: lu.Units}
-			lot, err := h.d.Lots.PublicLot(ctx, lu.Lot)
-			switch {
-			case err == nil:
-				ol.TraceURL = h.d.Codes.URL(traceability.RefOf(lot, ""))
-				ol.BestBefore = lot.BestBefore
-			case !errors.Is(err, traceability.ErrLotNotFound) && problem.CodeOf(err) != problem.NotFound:
-				return nil, err
-			}
-			lv.Lots = append(lv.Lots, ol)
-		}
-		out = append(out, lv)
-	}
-	return out, nil
 }
