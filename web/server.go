@@ -219,7 +219,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.deps.Evidence, s.ownEvidence = deps.Evidence, true
 	}
 	s.trace = trace.New(trace.Deps{Records: deps.Traceability, Products: deps.Catalog, Scans: deps.Scans, Codes: deps.Codes,
-		Pages: s.pages, Now: deps.Now, CacheTTL: cfg.CacheTTL, MapTiles: cfg.MapTiles})
+		Places: placeNames{shops: deps.Shops, coops: deps.Traceability},
+		Pages:  s.pages, Now: deps.Now, CacheTTL: cfg.CacheTTL, MapTiles: cfg.MapTiles})
 	deps.Traceability.OnLotChange(s.trace.Forget)
 	deps.Traceability.OnCertificationChange(s.trace.ForgetAll)
 	deps.Traceability.OnParcelChange(s.trace.ForgetAll) // rare: an outline replaces a point
@@ -359,4 +360,21 @@ func checkMapTiles(t string) error {
 		return fmt.Errorf("map tiles %q: want an http(s) URL template with {z}, {x} and {y}", t)
 	}
 	return nil
+}
+
+// placeNames names the places of a trace page's custody list: a shop's
+// name, else a cooperative's.
+type placeNames struct {
+	shops *shops.Service
+	coops *traceability.Service
+}
+
+func (p placeNames) PlaceName(ctx context.Context, code string) string {
+	if sh, err := p.shops.Shop(ctx, code); err == nil {
+		return sh.Name
+	}
+	if c, err := p.coops.CooperativeName(ctx, code); err == nil {
+		return c.Name
+	}
+	return ""
 }

@@ -250,3 +250,32 @@ func TestATracePageIgnoresTheFirstVisitorsQuery(t *testing.T) {
 		t.Fatal("the language links lost the signature")
 	}
 }
+
+// TestTraceCustodyNamesPlacesAndSumsSales: the custody list reads shops and
+// the cooperative by name, and a lot's sales in one shop are one line with
+// their total, not one line per jar sold.
+func TestTraceCustodyNamesPlacesAndSumsSales(t *testing.T) {
+	e := webtest.New(t)
+	f := newShops(t, e, false)
+	if st := f.receive(t, e, f.trd, "TAROUDANNT", 10); st != 201 {
+		t.Fatalf("receipt: %d", st)
+	}
+	for range 3 {
+		if st := e.JSON("POST", "/api/v1/shops/TAROUDANNT/sales", f.trd, map[string]any{"lines": []map[string]any{{"sku": "SAF-1G", "units": 2}}, "payment": "cash"}, nil); st != 201 {
+			t.Fatalf("sale: %d", st)
+		}
+	}
+	_, page := getPage(t, e, traceURL(t, e, f.packed.Code, ""), "fr")
+	i := strings.Index(page, `id="custody"`)
+	if i < 0 {
+		t.Fatal("no custody section")
+	}
+	custody := page[i:]
+	custody = custody[:strings.Index(custody, "</section>")]
+	if !strings.Contains(custody, "Boutique solidaire de Taroudannt") || strings.Contains(custody, "TAROUDANNT") {
+		t.Errorf("custody does not name the shop:\n%s", custody)
+	}
+	if n := strings.Count(custody, "Vendu"); n != 1 || !strings.Contains(custody, "<bdi>6</bdi>") {
+		t.Errorf("%d sale lines, want one of 6 units:\n%s", n, custody)
+	}
+}

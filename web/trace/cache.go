@@ -29,6 +29,9 @@ type entry struct {
 	// products is the product as shown, per language (read once at fill:
 	// a scan never reads the catalogue).
 	products map[string]product
+	// places names the custody's places (shops, cooperatives) by code,
+	// read once at fill like products.
+	places map[string]string
 
 	mu    sync.Mutex
 	pages map[string][]byte
@@ -49,8 +52,8 @@ func (c *cache) get(code string) *entry {
 	return e
 }
 
-func (c *cache) put(code string, rec traceability.TraceRecord, products map[string]product) *entry {
-	e := &entry{rec: rec, built: c.now(), pages: map[string][]byte{}, products: products}
+func (c *cache) put(code string, rec traceability.TraceRecord, products map[string]product, places map[string]string) *entry {
+	e := &entry{rec: rec, built: c.now(), pages: map[string][]byte{}, products: products, places: places}
 	c.mu.Lock()
 	if len(c.entries) >= cacheMaxEntries {
 		// Drop an arbitrary tenth: cheap, and hot lots come straight back.

@@ -53,6 +53,11 @@ func scannerOf(c *gin.Context) traceability.Scanner {
 	return traceability.Scanner{ID: h(addr + "|" + c.Request.UserAgent()), Address: h(addr)}
 }
 
+// Places names an organisation by its code ("" when unknown).
+type Places interface {
+	PlaceName(ctx context.Context, code string) string
+}
+
 // Deps are what the trace pages need.
 type Deps struct {
 	Records  Records
@@ -62,6 +67,8 @@ type Deps struct {
 	Pages    *page.Renderer
 	Now      func() time.Time
 	CacheTTL time.Duration // how long another instance's change may stay unseen
+	// Places names shops and cooperatives for the custody list; nil: codes.
+	Places Places
 	// MapTiles is an operator's tile server URL template ({z}/{x}/{y}),
 	// drawn under the origin map; empty (the default): no tile, and the
 	// page asks nothing of another host.
@@ -325,7 +332,59 @@ func (h *Handlers) entryOf(ctx context.Context, code string) (*entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.cache.put(code, rec, h.productsOf(ctx, rec.Lot)), nil
+	return h.cache.put(code, rec, h.productsOf(ctx, rec.Lot), h.placesOf(ctx, rec)), nil
+}
+
+// placesOf names the places of a record's custody ("SIROUA-SAFRAN →
+// TAROUDANNT" is two codes): a consumer reads names, not codes.
+func (h *Handlers) placesOf(ctx context.Context, rec traceability.TraceRecord) map[string]string {
+	if h.d.Places == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, cu := range rec.Custody {
+		for _, code := range strings.Split(cu.Place, custodyArrow) {
+			if _, done := out[code]; !done {
+				out[code] = h.d.Places.PlaceName(ctx, code)
+			}
+		}
+	}
+	return out
+}
+
+// custodyArrow joins the places of a shipment (traceability's events).
+const custodyArrow = " → "
+
+// custodyLines are the custody steps as the page shows them: places by
+// name, and a lot's sales summed per shop into one line (the last sale's
+// date) — a consumer reads where the jars went, and a lot of 250 jars does
+// not list 250 sales.
+func custodyLines(l *i18n.Locale, e *entry) []labelled[traceability.CustodyStep] {
+	name := func(place string) string {
+		parts := strings.Split(place, custodyArrow)
+		for i, p := range parts {
+			if n := e.places[p]; n != "" {
+				parts[i] = n
+			}
+		}
+		return strings.Join(parts, custodyArrow)
+	}
+	var out []labelled[traceability.CustodyStep]
+	sold := map[string]int{} // place → index in out
+	for _, cu := range e.rec.Custody {
+		if cu.Event == traceability.EventSold {
+			if i, ok := sold[cu.Place]; ok {
+				out[i].Line.Quantity += cu.Quantity
+				out[i].Line.Date = cu.Date
+				continue
+			}
+			sold[cu.Place] = len(out)
+		}
+		step := cu
+		step.Place = name(cu.Place)
+		out = append(out, labelled[traceability.CustodyStep]{step, l.Term("event", cu.Event)})
+	}
+	return out
 }
 
 // answer is the public JSON of API.md.
@@ -482,9 +541,7 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 	for _, cl := range rec.Claims {
 		v.Claims = append(v.Claims, labelled[traceability.ClaimStatus]{cl, l.Term("status", cl.Status)})
 	}
-	for _, cu := range rec.Custody {
-		v.Custody = append(v.Custody, labelled[traceability.CustodyStep]{cu, l.Term("event", cu.Event)})
-	}
+	v.Custody = custodyLines(l, sc.entry)
 	for _, co := range rec.Corrections {
 		if v.CorrectedLots == nil {
 			v.CorrectedLots = map[string]bool{}
