@@ -25,10 +25,7 @@ type orderView struct {
 	PlatformLink string
 }
 
-type (
-	orderLine = page.OrderLine
-	orderLot  = page.OrderLot
-)
+type orderLine = page.OrderLine
 
 type historyRow struct{ At, Status, Note string }
 
