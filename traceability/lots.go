@@ -111,7 +111,13 @@ type Lot struct {
 	// PublicLot and Trace, never stored.
 	Quality *Quality `json:"quality" bson:"-"`
 
-	Events    []Event   `json:"events" bson:"events"`
+	// Events is the lot's whole history, in chain order, as read by the
+	// store. Stored, the lot's document holds only the events after Sealed;
+	// the older ones are sealed in blocks of their own (store.go, lot_events).
+	Events []Event `json:"events" bson:"events"`
+	// Sealed counts the events stored in blocks outside the lot's document
+	// (a multiple of eventBlock).
+	Sealed    int64     `json:"-" bson:"sealed,omitempty"`
 	Seq       int64     `json:"-" bson:"seq"`
 	LastHash  string    `json:"-" bson:"last_hash"`
 	CreatedBy string    `json:"created_by" bson:"created_by"`
@@ -174,6 +180,8 @@ func (l *Lot) appendEvent(e Event) Event {
 	var prev *Event
 	if n := len(l.Events); n > 0 {
 		prev = &l.Events[n-1]
+	} else if l.Seq > 0 {
+		prev = &Event{Seq: l.Seq, Hash: l.LastHash} // a head read without its history
 	}
 	e.Lot, e.Unit = l.Code, l.Unit
 	sealed := SealEvent(prev, e)
@@ -688,10 +696,10 @@ func (s *Service) JustifyFlag(ctx context.Context, actor access.Actor, code, fla
 		}
 		now := s.now().UTC()
 		l.Flags[i].Justification, l.Flags[i].JustifiedBy, l.Flags[i].JustifiedAt = text, actor.Email, now
-		prevSeq := l.Seq
+		before := l
 		e := l.appendEvent(Event{Type: EventJustified, At: now, Actor: actor.Email, Place: l.Cooperative,
 			Note: l.Flags[i].Reason + " — " + text})
-		if err := s.store.justify(ctx, l.Code, prevSeq, l.Flags, e); err != nil {
+		if err := s.store.justify(ctx, before, l.Flags, e); err != nil {
 			return err
 		}
 		lot = l
@@ -787,7 +795,8 @@ func (s *Service) ShipUnits(ctx context.Context, code string, units int64, shop,
 // RecordCustody appends a custody event (received, sold, returned) to a
 // packed lot without changing its available quantity. Callers hold Atomically.
 func (s *Service) RecordCustody(ctx context.Context, code, eventType string, units int64, place, actor string) error {
-	l, err := s.store.lot(ctx, NormalizeLotCode(code))
+	// The head is enough to append: a sale never reads the lot's history.
+	l, err := s.store.lotHead(ctx, NormalizeLotCode(code))
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 
@@ -235,7 +236,18 @@ func (s *Store) insertLot(ctx context.Context, l *Lot) error {
 	}
 }
 
+// lot reads a lot with its whole history.
 func (s *Store) lot(ctx context.Context, code string) (Lot, error) {
+	l, err := s.lotHead(ctx, code)
+	if err != nil {
+		return l, err
+	}
+	return l, s.unseal(ctx, &l)
+}
+
+// lotHead reads a lot's document alone: its counters, head hash and the
+// events after Sealed, which is all appending an event needs.
+func (s *Store) lotHead(ctx context.Context, code string) (Lot, error) {
 	var l Lot
 	err := s.db.Collection("lots").FindOne(ctx, bson.M{"_id": code}).Decode(&l)
 	if mongodb.IsNotFound(err) {
@@ -244,13 +256,102 @@ func (s *Store) lot(ctx context.Context, code string) (Lot, error) {
 	return l, err
 }
 
+// A lot's history is stored in two parts, so that appending an event costs
+// the same on the thousandth sale as on the first: the lot's document keeps
+// its counters, head hash and the events after Sealed (at most about
+// eventBlock), and every full block of eventBlock older events is sealed
+// once into a document of its own in lot_events, "<code>|<block>", never
+// rewritten. Reading the history is one lookup per block; a lot with fewer
+// than eventBlock events is read in one. Documents written before blocks
+// existed hold every event and are sealed at their next append.
+const eventBlock = 32
+
+type eventBlockDoc struct {
+	ID     string  `bson:"_id"`
+	Lot    string  `bson:"lot"`
+	Events []Event `bson:"events"`
+}
+
+func eventBlockID(code string, n int64) string { return fmt.Sprintf("%s|%06d", code, n) }
+
+// unseal puts the sealed blocks of l's history before its document's events.
+func (s *Store) unseal(ctx context.Context, l *Lot) error {
+	if l.Sealed == 0 {
+		return nil
+	}
+	events := make([]Event, 0, int(l.Sealed)+len(l.Events))
+	for n := int64(0); n*eventBlock < l.Sealed; n++ {
+		var b eventBlockDoc
+		if err := s.db.Collection("lot_events").FindOne(ctx, bson.M{"_id": eventBlockID(l.Code, n)}).Decode(&b); err != nil {
+			return fmt.Errorf("lot %s: events block %d: %w", l.Code, n, err)
+		}
+		events = append(events, b.Events...)
+	}
+	l.Events = append(events, l.Events...)
+	return nil
+}
+
+// sealing turns update, which appends e to the lot read as before, into the
+// same update with the lot's document keeping at most eventBlock events:
+// full blocks are written to lot_events first (a replace of a block whose
+// content the events fix, so a retry or a crash between the two writes
+// leaves nothing wrong: an unreferenced block is ignored and rewritten).
+// Callers hold Atomically like every guarded lot update.
+func (s *Store) sealing(ctx context.Context, before Lot, e Event, update bson.M) (bson.M, error) {
+	var tail []Event
+	for _, ev := range before.Events {
+		if ev.Seq > before.Sealed {
+			tail = append(tail, ev)
+		}
+	}
+	// Only a complete view of the unsealed events can replace them; a caller
+	// that read the lot without its events appends as before.
+	if len(tail)+1 <= eventBlock || int64(len(tail)) != before.Seq-before.Sealed {
+		return update, nil
+	}
+	tail = append(tail, e)
+	sealed := before.Sealed
+	for len(tail) > eventBlock {
+		b := eventBlockDoc{ID: eventBlockID(before.Code, sealed/eventBlock), Lot: before.Code, Events: tail[:eventBlock]}
+		if _, err := s.db.Collection("lot_events").ReplaceOne(ctx, bson.M{"_id": b.ID}, b, options.Replace().SetUpsert(true)); err != nil {
+			return nil, err
+		}
+		tail, sealed = tail[eventBlock:], sealed+eventBlock
+	}
+	out := bson.M{}
+	for op, fields := range update {
+		f := bson.M{}
+		for k, v := range fields.(bson.M) {
+			if !(op == "$push" && k == "events") {
+				f[k] = v
+			}
+		}
+		if len(f) > 0 {
+			out[op] = f
+		}
+	}
+	set, _ := out["$set"].(bson.M)
+	if set == nil {
+		set = bson.M{}
+		out["$set"] = set
+	}
+	set["events"], set["sealed"] = tail, sealed
+	return out, nil
+}
+
 func (s *Store) lots(ctx context.Context, coop string, flaggedOnly bool, pg mongodb.Page) ([]Lot, error) {
 	filter := bson.M{"coop": coop}
 	if flaggedOnly {
 		filter["flags.0"] = bson.M{"$exists": true}
 	}
-	return mongodb.FindPage[Lot](ctx, s.db.Collection("lots"), filter,
+	out, err := mongodb.FindPage[Lot](ctx, s.db.Collection("lots"), filter,
 		bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}, pg)
+	for i := range out {
+		if err == nil {
+			err = s.unseal(ctx, &out[i])
+		}
+	}
+	return out, err
 }
 
 // eachLot calls fn for every lot, in code order, streaming.
@@ -265,6 +366,9 @@ func (s *Store) eachLot(ctx context.Context, fn func(Lot) error) error {
 		if err := cur.Decode(&l); err != nil {
 			return err
 		}
+		if err := s.unseal(ctx, &l); err != nil {
+			return err
+		}
 		if err := fn(l); err != nil {
 			return err
 		}
@@ -276,7 +380,7 @@ func (s *Store) eachLot(ctx context.Context, fn func(Lot) error) error {
 // sequence the caller read and on the available quantity, so that even
 // without the caller's lock nothing could be consumed twice.
 func (s *Store) consume(ctx context.Context, before Lot, amount int64, e Event, outputs []EventRef) error {
-	if err := s.updateLotGuarded(ctx, before.Code, before.Seq, amount, bson.M{
+	if err := s.updateLotEvent(ctx, before, amount, e, bson.M{
 		"$inc":  bson.M{"available": -amount},
 		"$push": bson.M{"events": e, "outputs": bson.M{"$each": outputs}},
 		"$set":  bson.M{"seq": e.Seq, "last_hash": e.Hash},
@@ -285,6 +389,17 @@ func (s *Store) consume(ctx context.Context, before Lot, amount int64, e Event, 
 	}
 	s.lotChanged(before.Code)
 	return nil
+}
+
+// updateLotEvent applies update, which appends e to the lot read as before,
+// guarded like updateLotGuarded, sealing a full block of older events on
+// the way (sealing).
+func (s *Store) updateLotEvent(ctx context.Context, before Lot, minAvailable int64, e Event, update bson.M) error {
+	update, err := s.sealing(ctx, before, e, update)
+	if err != nil {
+		return err
+	}
+	return s.updateLotGuarded(ctx, before.Code, before.Seq, minAvailable, update)
 }
 
 // updateLotGuarded applies update to the lot code if its sequence is still
@@ -309,7 +424,7 @@ func (s *Store) updateLotGuarded(ctx context.Context, code string, seq, minAvail
 // appendLotEvent appends an event that moves the available quantity by
 // delta (negative to take out), guarded like consume.
 func (s *Store) appendLotEvent(ctx context.Context, before Lot, delta int64, e Event) error {
-	if err := s.updateLotGuarded(ctx, before.Code, before.Seq, max(-delta, 0), bson.M{
+	if err := s.updateLotEvent(ctx, before, max(-delta, 0), e, bson.M{
 		"$inc":  bson.M{"available": delta},
 		"$push": bson.M{"events": e},
 		"$set":  bson.M{"seq": e.Seq, "last_hash": e.Hash},
@@ -328,7 +443,7 @@ func (s *Store) correctLot(ctx context.Context, before Lot, delta int64, e Event
 	for k, v := range set {
 		fields[k] = v
 	}
-	if err := s.updateLotGuarded(ctx, before.Code, before.Seq, max(-delta, 0), bson.M{
+	if err := s.updateLotEvent(ctx, before, max(-delta, 0), e, bson.M{
 		"$inc":  bson.M{"available": delta, "corrections": delta},
 		"$push": bson.M{"events": e},
 		"$set":  fields,
@@ -349,14 +464,14 @@ func (s *Store) correctHarvest(ctx context.Context, id string, quantity int64, f
 	return err
 }
 
-func (s *Store) justify(ctx context.Context, code string, prevSeq int64, flags []Flag, e Event) error {
-	if err := s.updateLotGuarded(ctx, code, prevSeq, 0, bson.M{
+func (s *Store) justify(ctx context.Context, before Lot, flags []Flag, e Event) error {
+	if err := s.updateLotEvent(ctx, before, 0, e, bson.M{
 		"$set":  bson.M{"flags": flags, "seq": e.Seq, "last_hash": e.Hash},
 		"$push": bson.M{"events": e},
 	}); err != nil {
 		return err
 	}
-	s.lotChanged(code)
+	s.lotChanged(before.Code)
 	return nil
 }
 
@@ -588,7 +703,7 @@ func (s *Store) deleteBlob(ctx context.Context, id string) error {
 // lot's flags (with those the result raised) in one update, guarded like
 // consume.
 func (s *Store) recordLabResult(ctx context.Context, before Lot, e Event, r LabResult, flags []Flag) error {
-	if err := s.updateLotGuarded(ctx, before.Code, before.Seq, 0, bson.M{
+	if err := s.updateLotEvent(ctx, before, 0, e, bson.M{
 		"$push": bson.M{"events": e, "lab_results": r},
 		"$set":  bson.M{"flags": flags, "seq": e.Seq, "last_hash": e.Hash},
 	}); err != nil {
