@@ -1,0 +1,96 @@
+package webtest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/terroir-coop/terroir/web/api"
+)
+
+// contractHost stands for the test server in the document's servers, so
+// one router serves every test server.
+const contractHost = "http://terroir.test"
+
+var contract struct {
+	once   sync.Once
+	router routers.Router
+	err    error
+}
+
+// contractRouter is the router of the served OpenAPI document, built once.
+func contractRouter() (routers.Router, error) {
+	contract.once.Do(func() {
+		doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPIDocument())
+		if err != nil {
+			contract.err = fmt.Errorf("openapi.json: %w", err)
+			return
+		}
+		doc.Servers = openapi3.Servers{{URL: contractHost + "/api/v1"}}
+		// Binary answers are checked for their declared media type only,
+		// and so are CSV files: a statement's CSV holds two tables of
+		// different widths, which kin-openapi's CSV decoder refuses.
+		for _, t := range []string{"image/png", "image/jpeg", "application/pdf", "application/zip", "application/gzip"} {
+			openapi3filter.RegisterBodyDecoder(t, openapi3filter.FileBodyDecoder)
+		}
+		openapi3filter.RegisterBodyDecoder("text/csv", openapi3filter.PlainBodyDecoder)
+		contract.router, contract.err = legacy.NewRouter(doc)
+	})
+	return contract.router, contract.err
+}
+
+// CheckAnswer validates an answer of the JSON API against the served
+// OpenAPI document: its status must be declared for the operation, its
+// media type too, and its body must match the schema. It returns nil for
+// a path outside /api/v1 or one the document does not know (an unknown
+// path is answered 404 by the router, and TestOpenAPICoversEveryRoute
+// checks that every route is in the document).
+func CheckAnswer(method, path string, status int, header http.Header, body []byte) error {
+	u, err := url.Parse(path)
+	if err != nil || !strings.HasPrefix(u.Path, "/api/v1/") {
+		return nil
+	}
+	router, err := contractRouter()
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest(method, contractHost+u.RequestURI(), nil)
+	if err != nil {
+		return nil
+	}
+	route, params, err := router.FindRoute(req)
+	if err != nil {
+		return nil // not an operation of the document
+	}
+	if method == http.MethodHead {
+		return nil
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+		Status:                 status,
+		Header:                 header,
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	in.SetBodyBytes(body)
+	return openapi3filter.ValidateResponse(context.Background(), in)
+}
+
+// checkContract fails the test (Errorf) when an answer contradicts the
+// document.
+func (e *Env) checkContract(method, path string, resp *http.Response, body []byte) {
+	e.T.Helper()
+	if resp.Header.Get("Content-Encoding") != "" {
+		return // the test asked for a compressed answer and reads it as such
+	}
+	if err := CheckAnswer(method, path, resp.StatusCode, resp.Header, body); err != nil {
+		e.T.Errorf("%s %s → %d contradicts openapi.json: %v\nbody: %.600s", method, path, resp.StatusCode, err, body)
+	}
+}

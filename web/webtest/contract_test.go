@@ -1,0 +1,60 @@
+package webtest
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+)
+
+// TestCheckAnswerCatchesWhatTheDocumentDoesNotSay takes a real answer of
+// the API and doctors it: the validator that Do applies to every answer
+// must refuse a field added or renamed without the document, a wrong type,
+// an undeclared status and an undeclared media type, and accept the answer
+// as it was.
+func TestCheckAnswerCatchesWhatTheDocumentDoesNotSay(t *testing.T) {
+	e := New(t)
+	e.Cooperative("SIROUA", "saffron")
+	path := "/api/v1/cooperatives/SIROUA"
+	resp, body := e.Do("GET", path, e.AdminToken, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
+	}
+	if err := CheckAnswer("GET", path, resp.StatusCode, resp.Header, body); err != nil {
+		t.Fatalf("the real answer is refused: %v", err)
+	}
+	doctor := func(change func(map[string]any)) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatal(err)
+		}
+		change(m)
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for name, tc := range map[string]struct {
+		status int
+		header http.Header
+		body   []byte
+	}{
+		"a field added": {200, resp.Header, doctor(func(m map[string]any) { m["nickname"] = "x" })},
+		"a field renamed": {200, resp.Header, doctor(func(m map[string]any) {
+			m["cooperative_code"] = m["code"]
+			delete(m, "code")
+		})},
+		"a wrong type":              {200, resp.Header, doctor(func(m map[string]any) { m["name"] = 7 })},
+		"an undeclared status":      {http.StatusTeapot, resp.Header, body},
+		"an undeclared media type":  {200, http.Header{"Content-Type": {"text/html; charset=utf-8"}}, body},
+		"an error of another shape": {404, resp.Header, []byte(`{"message":"not found"}`)},
+	} {
+		if err := CheckAnswer("GET", path, tc.status, tc.header, tc.body); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// Outside the API nothing is checked.
+	if err := CheckAnswer("GET", "/shop/EU-PLATFORM", http.StatusTeapot, nil, nil); err != nil {
+		t.Errorf("a page was checked: %v", err)
+	}
+}
