@@ -298,7 +298,9 @@ func completeOperations(doc map[string]any) error {
 			add("503", "Unavailable")
 			if op["requestBody"] != nil {
 				add("400", "Error")
-				add("413", "Error") // the route's body limit
+			}
+			if op["requestBody"] != nil || method == "post" || method == "put" {
+				add("413", "Error") // the route's body limit, body or not
 			}
 			if (method == "post" || method == "put") && !ownIdempotencyPaths[p] || p == "/orders" && method == "post" {
 				add("409", "Error") // the first request with this key is still in progress

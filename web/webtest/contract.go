@@ -73,6 +73,15 @@ func CheckAnswer(method, path string, status int, header http.Header, body []byt
 	if method == http.MethodHead {
 		return nil
 	}
+	// Every query parameter a test sends must be one the operation
+	// declares: a parameter a handler reads but the document omits shows
+	// up as soon as a test uses it.
+	for name := range u.Query() {
+		if route.Operation.Parameters.GetByInAndName(openapi3.ParameterInQuery, name) == nil &&
+			route.PathItem.Parameters.GetByInAndName(openapi3.ParameterInQuery, name) == nil {
+			return fmt.Errorf("query parameter %q is not declared for %s %s", name, method, route.Path)
+		}
+	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
 		Status:                 status,

@@ -53,8 +53,31 @@ func TestCheckAnswerCatchesWhatTheDocumentDoesNotSay(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
+	// A query parameter the operation does not declare is refused too.
+	if err := CheckAnswer("GET", path+"?nonsense=1", resp.StatusCode, resp.Header, body); err == nil {
+		t.Error("an undeclared query parameter: accepted")
+	}
 	// Outside the API nothing is checked.
 	if err := CheckAnswer("GET", "/shop/EU-PLATFORM", http.StatusTeapot, nil, nil); err != nil {
 		t.Errorf("a page was checked: %v", err)
+	}
+}
+
+// BenchmarkCheckAnswer measures what validating one answer adds to a test's
+// request: a cooperative (small) and the full list of the plausibility
+// ranges (a large answer).
+func BenchmarkCheckAnswer(b *testing.B) {
+	e := New(b)
+	e.Cooperative("SIROUA", "saffron")
+	for _, path := range []string{"/api/v1/cooperatives/SIROUA", "/api/v1/plausibility"} {
+		resp, body := e.Do("GET", path, e.AdminToken, nil)
+		b.Run(path, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if err := CheckAnswer("GET", path, resp.StatusCode, resp.Header, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
