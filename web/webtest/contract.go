@@ -1,8 +1,10 @@
 package webtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -92,14 +94,52 @@ func CheckAnswer(method, path string, status int, header http.Header, body []byt
 	return openapi3filter.ValidateResponse(context.Background(), in)
 }
 
+// CheckAccepted validates a request the API accepted (answered 2xx)
+// against the document: its JSON body must match the operation's request
+// schema and its query and header parameters their schemas, so a request
+// schema that refuses what the server takes (or a required field the
+// server does without) fails. Bodies of other media types (files,
+// multipart forms) are not checked.
+func CheckAccepted(method, path string, header http.Header, body []byte) error {
+	u, err := url.Parse(path)
+	if err != nil || !strings.HasPrefix(u.Path, "/api/v1/") {
+		return nil
+	}
+	router, err := contractRouter()
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest(method, contractHost+u.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return nil
+	}
+	req.Header = header.Clone()
+	route, params, err := router.FindRoute(req)
+	if err != nil {
+		return nil
+	}
+	opts := &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
+	if mt, _, _ := mime.ParseMediaType(header.Get("Content-Type")); len(body) > 0 && mt != "application/json" {
+		opts.ExcludeRequestBody = true
+	}
+	return openapi3filter.ValidateRequest(context.Background(),
+		&openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts})
+}
+
 // checkContract fails the test (Errorf) when an answer contradicts the
-// document.
-func (e *Env) checkContract(method, path string, resp *http.Response, body []byte) {
+// document, or a request the API accepted does.
+func (e *Env) checkContract(req *http.Request, reqBody []byte, resp *http.Response, body []byte) {
 	e.T.Helper()
+	method, path := req.Method, req.URL.RequestURI()
 	if resp.Header.Get("Content-Encoding") != "" {
 		return // the test asked for a compressed answer and reads it as such
 	}
 	if err := CheckAnswer(method, path, resp.StatusCode, resp.Header, body); err != nil {
 		e.T.Errorf("%s %s → %d contradicts openapi.json: %v\nbody: %.600s", method, path, resp.StatusCode, err, body)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if err := CheckAccepted(method, path, req.Header, reqBody); err != nil {
+			e.T.Errorf("%s %s was accepted (%d) but its request contradicts openapi.json: %v\nrequest body: %.600s", method, path, resp.StatusCode, err, reqBody)
+		}
 	}
 }

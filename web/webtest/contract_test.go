@@ -81,3 +81,25 @@ func BenchmarkCheckAnswer(b *testing.B) {
 		})
 	}
 }
+
+// TestCheckAcceptedCatchesARequestTheDocumentRefuses: a body the server
+// accepted passes; the same body with an undeclared field, a wrong type or
+// without a required field does not.
+func TestCheckAcceptedCatchesARequestTheDocumentRefuses(t *testing.T) {
+	h := http.Header{"Content-Type": {"application/json"}}
+	path := "/api/v1/cooperatives/SIROUA/packings"
+	for body, ok := range map[string]bool{
+		`{"lot":"SAF-X","sku":"SAF-1G","units":10,"best_before":"2029-06-30","serials":true}`: true,
+		`{"lot":"SAF-X","sku":"SAF-1G","units":10,"colour":"red"}`:                            false,
+		`{"lot":"SAF-X","sku":"SAF-1G","units":"ten"}`:                                        false,
+		`{"lot":"SAF-X","units":10}`:                                                          false,
+	} {
+		err := CheckAccepted("POST", path, h, []byte(body))
+		if (err == nil) != ok {
+			t.Errorf("%s: %v", body, err)
+		}
+	}
+	if err := CheckAccepted("GET", "/api/v1/catalog?channel=EU-PLATFORM&limit=ten", http.Header{}, nil); err == nil {
+		t.Error("a limit that is not an integer: accepted")
+	}
+}
