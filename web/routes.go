@@ -328,8 +328,10 @@ func (s *Server) notFound(c *gin.Context) {
 	page.Fail(c, problem.New(problem.NotFound, "page not found"))
 }
 
-// Route is a method and path the server answers.
-type Route struct{ Method, Path string }
+// Route is a method and path the server answers, and the name of the
+// method that answers it ("GetLot"; the OpenAPI document's operationId
+// starts with it).
+type Route struct{ Method, Path, Handler string }
 
 // Routes lists the routes of a handler made by New (for documentation
 // checks and the authorization matrix); nil for any other handler.
@@ -340,7 +342,8 @@ func Routes(h http.Handler) []Route {
 	}
 	var out []Route
 	for _, r := range s.engine.Routes() {
-		out = append(out, Route{Method: r.Method, Path: r.Path})
+		name := r.Handler[strings.LastIndex(r.Handler, ".")+1:]
+		out = append(out, Route{Method: r.Method, Path: r.Path, Handler: strings.TrimSuffix(name, "-fm")})
 	}
 	return out
 }

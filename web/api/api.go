@@ -1,6 +1,31 @@
 // Package api is the JSON API of ../shared/API.md under /api/v1: one file
 // per resource, and openapi.json, the OpenAPI document a running server
-// serves (a test checks that every route is in it).
+// serves.
+//
+// The document is generated, and checked three ways so it cannot drift:
+//   - openapi.src.json is the hand-kept part: paths, summaries, query
+//     parameters, which schema each answer and request body has, the error
+//     statuses a handler returns, and the schemas of answers written as
+//     gin.H. openapi_gen_test.go completes it into openapi.json: the
+//     schemas of the Go types the handlers write and decode (reflected by
+//     internal/oapigen with encoding/json's rules: json tags, omitempty and
+//     omitzero → not required, time.Time → date-time, answers' objects
+//     closed to undeclared properties, request bodies closed as
+//     decodeJSON closes them), every templated path's parameters, and what
+//     the middleware answers in front of every operation (401, 413 on a
+//     body, 500, 503 with Retry-After; on creating requests the
+//     Idempotency-Key header, 409 and 422, and Idempotent-Replayed on their
+//     2xx answers). TestOpenAPIIsGenerated fails when the committed
+//     openapi.json differs from what the generator makes: a field added to
+//     a Go type fails until `go test ./web/api -run TestOpenAPIIsGenerated
+//     -update` is run.
+//   - web/webtest validates every /api/v1 answer of every test against the
+//     document with kin-openapi (status declared, media type declared, body
+//     matching its schema), so a handler that answers another type or
+//     status fails the test that sees it; web's TestOpenAPICoversEveryRoute
+//     checks every route is an operation whose operationId names its
+//     handler.
+//   - Redocly CLI lints the document (openapi_lint_test.go): no errors.
 //
 // Conventions: bodies are decoded strictly (decode.go: unknown fields,
 // wrong types and trailing data → 400 naming the field); lists are never

@@ -56,11 +56,14 @@ func (h *Handlers) CreateOrder(c *gin.Context) {
 		page.Fail(c, err)
 		return
 	}
-	placed, _, err := h.d.Orders.Create(c.Request.Context(), orders.NewOrder{Channel: req.Channel, Lines: req.Lines, Customer: req.Customer},
+	placed, replayed, err := h.d.Orders.Create(c.Request.Context(), orders.NewOrder{Channel: req.Channel, Lines: req.Lines, Customer: req.Customer},
 		c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		page.Fail(c, err)
 		return
+	}
+	if replayed {
+		c.Header("Idempotent-Replayed", "true") // as web's generic replays say it
 	}
 	c.JSON(http.StatusCreated, viewOrder(placed.Order, placed.Token))
 }

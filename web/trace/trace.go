@@ -387,6 +387,10 @@ func custodyLines(l *i18n.Locale, e *entry) []labelled[traceability.CustodyStep]
 	return out
 }
 
+// Answer is the public JSON of GET /api/v1/trace/{code}, named so that
+// web/api's OpenAPI document is generated from it.
+type Answer = answer
+
 // answer is the public JSON of API.md.
 type answer struct {
 	Code        string                     `json:"code"`

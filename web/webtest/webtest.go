@@ -197,6 +197,10 @@ func (e *Env) Token(email, password string) string {
 }
 
 // Do sends a request with a raw body and returns the response and its body.
+// An answer of the JSON API is validated against the served OpenAPI
+// document (contract.go): an undeclared status or media type, or a body
+// that does not match its schema, fails the test; so does a request the
+// API accepted that the document would refuse.
 func (e *Env) Do(method, path, token string, body []byte, header ...string) (*http.Response, []byte) {
 	e.T.Helper()
 	req, err := http.NewRequest(method, e.URL(path), bytes.NewReader(body))
@@ -221,6 +225,7 @@ func (e *Env) Do(method, path, token string, body []byte, header ...string) (*ht
 	if err != nil {
 		e.T.Fatal(err)
 	}
+	e.checkContract(req, body, resp, b)
 	return resp, b
 }
 
