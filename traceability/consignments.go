@@ -376,7 +376,7 @@ func (s *Service) consignmentLine(ctx context.Context, field, coop, zone string,
 		}
 		if amount > l.Available {
 			return ConsignmentLine{}, refusal(problem.InsufficientStock, field+".quantity",
-				"lot %s has %s available, %s declared", l.Code, FormatQuantity(l.Available, l.Unit), FormatQuantity(amount, unit))
+				"lot %s has %s available, %s declared", l.Code, Amount{l.Available, l.Unit}, Amount{amount, unit})
 		}
 		line.Content = amount
 	}
@@ -413,7 +413,7 @@ func (s *Service) consignmentLine(ctx context.Context, field, coop, zone string,
 		return ConsignmentLine{}, problem.Field(field+".gross_mass", "must be a mass, such as {\"amount\": 12, \"unit\": \"kg\"}")
 	}
 	if gross < line.NetMass {
-		return ConsignmentLine{}, problem.Field(field+".gross_mass", "%s is less than the net mass %s", FormatQuantity(gross, Milligram), FormatQuantity(line.NetMass, Milligram))
+		return ConsignmentLine{}, problem.Field(field+".gross_mass", "%s is less than the net mass %s", Amount{gross, Milligram}, Amount{line.NetMass, Milligram})
 	}
 	line.GrossMass = gross
 	if q, err := s.qualityOf(ctx, l); err == nil && q != nil {
@@ -442,15 +442,15 @@ func (s *Service) netMass(field string, l Lot, line ConsignmentLine, declared Qu
 		}
 		tolerance := max(1000, line.Content/200)
 		if abs64(net-line.Content) > tolerance {
-			return 0, problem.Field(field+".net_mass", "is %s but the line holds %s of lot %s", FormatQuantity(net, Milligram), FormatQuantity(line.Content, Milligram), l.Code)
+			return 0, problem.Field(field+".net_mass", "is %s but the line holds %s of lot %s", Amount{net, Milligram}, Amount{line.Content, Milligram}, l.Code)
 		}
 		return net, nil
 	case Millilitre:
 		if !given {
-			return 0, problem.Field(field+".net_mass", "is required: %s of %s is a volume", FormatQuantity(line.Content, Millilitre), l.ProductKind)
+			return 0, problem.Field(field+".net_mass", "is required: %s of %s is a volume", Amount{line.Content, Millilitre}, l.ProductKind)
 		}
 		if lo, hi := line.Content*800, line.Content*1100; net < lo || net > hi {
-			return 0, problem.Field(field+".net_mass", "%s does not fit %s of %s (a density of 0.8 to 1.1 g/ml)", FormatQuantity(net, Milligram), FormatQuantity(line.Content, Millilitre), l.ProductKind)
+			return 0, problem.Field(field+".net_mass", "%s does not fit %s of %s (a density of 0.8 to 1.1 g/ml)", Amount{net, Milligram}, Amount{line.Content, Millilitre}, l.ProductKind)
 		}
 		return net, nil
 	}

@@ -78,7 +78,7 @@ func (s *Service) CorrectLot(ctx context.Context, actor access.Actor, code strin
 		delta := amount - l.CurrentQuantity()
 		switch {
 		case delta == 0:
-			return problem.Field("quantity", "lot %s already holds %s", l.Code, FormatQuantity(amount, unit))
+			return problem.Field("quantity", "lot %s already holds %s", l.Code, Amount{amount, unit})
 		case delta > 0 && l.Source == SourceHarvest:
 			return problem.Field("quantity", "an origin lot grows only by correcting its harvests, whose parcels' limits apply")
 		case delta > 0 && l.Source == SourcePacking:
@@ -139,7 +139,7 @@ func dependents(l Lot, delta int64) error {
 		}
 	}
 	err := problem.New(problem.Conflict, "lot %s cannot be corrected to %s: %s of it is already used by %s",
-		l.Code, FormatQuantity(l.CurrentQuantity()+delta, l.Unit), FormatQuantity(used, l.Unit), strings.Join(names, ", "))
+		l.Code, Amount{l.CurrentQuantity() + delta, l.Unit}, Amount{used, l.Unit}, strings.Join(names, ", "))
 	err.Details = deps
 	return err
 }
@@ -210,7 +210,7 @@ func (s *Service) CorrectHarvest(ctx context.Context, actor access.Actor, coop, 
 		}
 		delta := amount - h.Quantity
 		if delta == 0 {
-			return problem.Field("quantity", "harvest %s is already %s", h.ID, FormatQuantity(amount, Milligram))
+			return problem.Field("quantity", "harvest %s is already %s", h.ID, Amount{amount, Milligram})
 		}
 		p, err := s.store.parcel(ctx, h.Parcel)
 		if err != nil {

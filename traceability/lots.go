@@ -58,6 +58,20 @@ type Flag struct {
 	Justification string    `json:"justification,omitempty" bson:"justification,omitempty"`
 	JustifiedBy   string    `json:"justified_by,omitempty" bson:"justified_by,omitempty"`
 	JustifiedAt   time.Time `json:"justified_at,omitzero" bson:"justified_at,omitempty"`
+	// Harvest is what a harvest flag is about (nil for other kinds): the
+	// Reason is English with the harvest's ID, for the API; pages write
+	// this in their language with names, not IDs.
+	Harvest *FlaggedHarvest `json:"-" bson:"harvest,omitempty"`
+}
+
+// FlaggedHarvest names the harvest a flag is about, as people know it.
+type FlaggedHarvest struct {
+	ID         string `json:"id" bson:"id"`
+	Date       string `json:"date" bson:"date"`
+	Crop       string `json:"crop" bson:"crop"`
+	ParcelName string `json:"parcel_name" bson:"parcel_name"`
+	AreaM2     int64  `json:"area_m2" bson:"area_m2"`
+	Quantity   int64  `json:"quantity" bson:"quantity"` // mg
 }
 
 // Lot is a quantity of one product kind that can be traced. Its code is its
@@ -272,7 +286,8 @@ func (s *Service) buildOriginLot(ctx context.Context, actor access.Actor, coop, 
 			Member: m.ID, MemberName: m.Name, Gender: m.Gender, Village: m.Village,
 		})
 		if h.Flag != "" {
-			lot.Flags = append(lot.Flags, Flag{ID: id.New("flg"), Kind: "harvest", Reason: "harvest " + h.ID + ": " + h.Flag, RaisedAt: now})
+			lot.Flags = append(lot.Flags, Flag{ID: id.New("flg"), Kind: "harvest", Reason: "harvest " + h.ID + ": " + h.Flag, RaisedAt: now,
+				Harvest: &FlaggedHarvest{ID: h.ID, Date: h.Date, Crop: h.Crop, ParcelName: p.Name, AreaM2: p.AreaM2, Quantity: h.Quantity}})
 		}
 	}
 	claims, err := s.originClaims(ctx, coop, kind, lot.Origin)
@@ -387,7 +402,7 @@ func (s *Service) Transform(ctx context.Context, actor access.Actor, coop string
 			}
 			if amount > l.Available {
 				return problem.New(problem.InsufficientStock, "lot %s has %s available, %s asked",
-					code, FormatQuantity(l.Available, l.Unit), FormatQuantity(amount, unit)).At(field + ".quantity")
+					code, Amount{l.Available, l.Unit}, Amount{amount, unit}).At(field + ".quantity")
 			}
 			taken = append(taken, takenInput{l, amount})
 		}
@@ -588,7 +603,7 @@ func (s *Service) Pack(ctx context.Context, actor access.Actor, coop string, req
 		}
 		if need > src.Available {
 			return problem.New(problem.InsufficientStock, "%d × %s needs %s; lot %s has %s available", req.Units,
-				FormatQuantity(p.UnitSize, p.UnitSizeUnit), FormatQuantity(need, src.Unit), src.Code, FormatQuantity(src.Available, src.Unit)).At("units")
+				Amount{p.UnitSize, p.UnitSizeUnit}, Amount{need, src.Unit}, src.Code, Amount{src.Available, src.Unit}).At("units")
 		}
 		now := s.now().UTC()
 		shares, err := s.currentShares(ctx, src)

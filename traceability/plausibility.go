@@ -301,8 +301,8 @@ func HarvestLimit(field, crop string, seasonTotalMg, areaM2 int64) error {
 		}
 		err := problem.New(problem.Unprocessable,
 			"%s of %s on %s m² in a season is more than any field gives: the limit is %s on that area (%s kg/ha, ten times the top of the plausible range)",
-			FormatQuantity(seasonTotalMg, Milligram), problem.Kind(crop), strconv.FormatInt(areaM2, 10),
-			FormatQuantity(roundSignificant(r.Limit*float64(areaM2), 3), Milligram), strconv.FormatFloat(r.Limit/mgPerM2PerKgPerHa, 'f', -1, 64))
+			Amount{seasonTotalMg, Milligram}, problem.Kind(crop), strconv.FormatInt(areaM2, 10),
+			Amount{roundSignificant(r.Limit*float64(areaM2), 3), Milligram}, strconv.FormatFloat(r.Limit/mgPerM2PerKgPerHa, 'f', -1, 64))
 		err.Field = field
 		return err
 	}
@@ -334,8 +334,8 @@ func TransformationLimit(process, inputKind string, inputTotal int64, outputs []
 			if limit := r.Limit * float64(inputTotal); float64(o.Amount) > limit {
 				err := problem.New(problem.Unprocessable,
 					"%s of %s cannot give %s of %s: at most %s, ten times the top of its plausible range",
-					problem.Step(process), FormatQuantity(inputTotal, inUnit), FormatQuantity(o.Amount, productKinds[o.Kind]), problem.Kind(o.Kind),
-					FormatQuantity(int64(limit), productKinds[o.Kind]))
+					problem.Step(process), Amount{inputTotal, inUnit}, Amount{o.Amount, productKinds[o.Kind]}, problem.Kind(o.Kind),
+					Amount{int64(limit), productKinds[o.Kind]})
 				err.Field = "outputs"
 				return err
 			}
@@ -349,7 +349,7 @@ func TransformationLimit(process, inputKind string, inputTotal int64, outputs []
 	if counted > float64(inputTotal)*(1+1e-9) {
 		err := problem.New(problem.Unprocessable,
 			"%s of %s cannot give outputs holding %s: the outputs would hold more than the inputs, and no process makes matter (volumes are weighed at their lowest plausible density)",
-			problem.Step(process), FormatQuantity(inputTotal, inUnit), FormatQuantity(int64(math.Ceil(counted)), inUnit))
+			problem.Step(process), Amount{inputTotal, inUnit}, Amount{int64(math.Ceil(counted)), inUnit})
 		err.Field = "outputs"
 		return err
 	}

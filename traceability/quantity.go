@@ -100,12 +100,30 @@ func Dimension(u Unit) string {
 	return ""
 }
 
-// FormatQuantity renders a base amount for people: it picks the largest
-// display unit (kg, g, mg; l, ml) in which the amount is written exactly with
-// at most three decimals, so nothing is rounded away on a trace page or audit
-// report — 1250000 mg is "1.25 kg", 1000001 mg is "1000.001 g", 500 mg is
-// "500 mg". Pieces and unknown units are printed as they are.
+// FormatQuantity renders a base amount for people, in English symbols: it
+// picks the largest display unit (kg, g, mg; l, ml) in which the amount is
+// written exactly with at most three decimals, so nothing is rounded away on
+// a trace page or audit report — 1250000 mg is "1.25 kg", 1000001 mg is
+// "1000.001 g", 500 mg is "500 mg". Pieces and unknown units are printed as
+// they are. Pages write the same choice in their reader's language (web/i18n's
+// Locale.Quantity); messages carry a Measure, which prints as this.
 func FormatQuantity(amount int64, unit Unit) string {
+	return ShowQuantity(amount, unit).String()
+}
+
+// Shown is a base amount as people read it: a number in a display unit,
+// chosen as FormatQuantity says. Whole and Fraction are its digits before
+// and after the decimal point (Fraction has no trailing zero and is empty
+// for a whole number), so a page can write them with its own separators.
+type Shown struct {
+	Negative bool
+	Whole    uint64
+	Fraction string
+	Unit     string // display unit: kg, g, mg, l, ml, pcs (or the unknown unit as stored)
+}
+
+// ShowQuantity is how FormatQuantity writes an amount, in parts.
+func ShowQuantity(amount int64, unit Unit) Shown {
 	type display struct {
 		name  string
 		scale int64
@@ -120,32 +138,62 @@ func FormatQuantity(amount int64, unit Unit) string {
 	for _, d := range ladder {
 		// Exact with three decimals means divisible by scale/1000.
 		if abs64(amount) >= d.scale && amount%(d.scale/1000) == 0 {
-			return formatScaled(amount, d.scale) + " " + d.name
+			return scaled(amount, d.scale, d.name)
 		}
 	}
-	return strconv.FormatInt(amount, 10) + " " + string(unit)
+	return scaled(amount, 1, string(unit))
 }
 
-// formatScaled writes amount/scale in decimal without floating point, with
-// trailing zeros of the fraction removed.
-func formatScaled(amount, scale int64) string {
-	sign := ""
+// String is the English form: "1.25 kg", "-3 pcs".
+func (s Shown) String() string {
+	n := strconv.FormatUint(s.Whole, 10)
+	if s.Fraction != "" {
+		n += "." + s.Fraction
+	}
+	if s.Negative {
+		n = "-" + n
+	}
+	return n + " " + s.Unit
+}
+
+// Amount is a quantity in a base unit as a message argument: the English
+// message prints it as FormatQuantity does, a page in its language and
+// symbols ("250 pièces", "1,25 kg", "250 قطعة"), as with a problem.Term.
+type Amount struct {
+	Amount int64
+	Unit   Unit
+}
+
+// String is FormatQuantity of the amount.
+func (a Amount) String() string { return FormatQuantity(a.Amount, a.Unit) }
+
+// scaled splits amount/scale into whole and fractional digits without
+// floating point, with trailing zeros of the fraction removed.
+func scaled(amount, scale int64, name string) Shown {
+	s := Shown{Unit: name}
 	// Work in uint64 so that math.MinInt64 does not overflow on negation.
 	u := uint64(amount)
 	if amount < 0 {
-		sign = "-"
+		s.Negative = true
 		u = uint64(-(amount + 1)) + 1
 	}
-	whole := u / uint64(scale)
+	s.Whole = u / uint64(scale)
 	frac := u % uint64(scale)
-	s := sign + strconv.FormatUint(whole, 10)
 	if frac == 0 {
 		return s
 	}
 	digits := len(strconv.FormatInt(scale, 10)) - 1
 	fs := strconv.FormatUint(frac, 10)
 	fs = strings.Repeat("0", digits-len(fs)) + fs
-	return s + "." + strings.TrimRight(fs, "0")
+	s.Fraction = strings.TrimRight(fs, "0")
+	return s
+}
+
+// formatScaled writes amount/scale in decimal, trailing zeros of the
+// fraction removed ("235.4").
+func formatScaled(amount, scale int64) string {
+	s := scaled(amount, scale, "")
+	return strings.TrimSuffix(s.String(), " ")
 }
 
 func abs64(v int64) int64 {

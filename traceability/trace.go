@@ -31,7 +31,10 @@ type TraceStep struct {
 	Date        string `json:"date"` // YYYY-MM-DD
 	Lot         string `json:"lot"`
 	ProductKind string `json:"product_kind"`
-	Quantity    string `json:"quantity"` // formatted for people
+	Quantity    string `json:"quantity"` // formatted for people, in English symbols
+	// Amount is the same quantity in its base unit, for a page to write in
+	// its language.
+	Amount Amount `json:"-"`
 }
 
 // CustodyStep is a move of the packed units after packing (shipped to a
@@ -50,8 +53,12 @@ type TraceCorrection struct {
 	Lot         string `json:"lot"`
 	ProductKind string `json:"product_kind"`
 	Date        string `json:"date"` // YYYY-MM-DD
-	From        string `json:"from"` // formatted for people
+	From        string `json:"from"` // formatted for people, in English symbols
 	To          string `json:"to"`
+	// FromAmount and ToAmount are the same in base units (a page writes
+	// them in its language).
+	FromAmount Amount `json:"-"`
+	ToAmount   Amount `json:"-"`
 }
 
 // TraceRecord is everything the public trace page shows of a lot.
@@ -116,7 +123,7 @@ func (s *Service) Trace(ctx context.Context, code string) (TraceRecord, error) {
 				step = "packing"
 			}
 			made = append(made, TraceStep{Step: step, Date: cur.CreatedAt.Format("2006-01-02"), Lot: cur.Code,
-				ProductKind: cur.ProductKind, Quantity: FormatQuantity(cur.CurrentQuantity(), cur.Unit)})
+				ProductKind: cur.ProductKind, Quantity: FormatQuantity(cur.CurrentQuantity(), cur.Unit), Amount: Amount{cur.CurrentQuantity(), cur.Unit}})
 		}
 		corrections = append(corrections, traceCorrections(cur))
 		for _, in := range cur.Inputs {
@@ -156,7 +163,7 @@ func (s *Service) Trace(ctx context.Context, code string) (TraceRecord, error) {
 		rec.Origin = append(rec.Origin, TraceOrigin{Parcel: o.Parcel, ParcelName: o.ParcelName, Commune: o.Commune,
 			Village: o.Village, HarvestDate: o.Date, Lon: o.Lon, Lat: o.Lat})
 		rec.Steps = append(rec.Steps, TraceStep{Step: "harvest", Date: o.Date, ProductKind: o.Crop,
-			Quantity: FormatQuantity(qty, Milligram)})
+			Quantity: FormatQuantity(qty, Milligram), Amount: Amount{qty, Milligram}})
 	}
 	if err := s.traceOutlines(ctx, rec.Origin); err != nil {
 		return TraceRecord{}, err
@@ -192,7 +199,8 @@ func traceCorrections(l Lot) []TraceCorrection {
 			continue
 		}
 		out = append(out, TraceCorrection{Lot: l.Code, ProductKind: l.ProductKind, Date: e.At.Format(time.DateOnly),
-			From: FormatQuantity(q, l.Unit), To: FormatQuantity(q+e.Quantity, l.Unit)})
+			From: FormatQuantity(q, l.Unit), To: FormatQuantity(q+e.Quantity, l.Unit),
+			FromAmount: Amount{q, l.Unit}, ToAmount: Amount{q + e.Quantity, l.Unit}})
 		q += e.Quantity
 	}
 	return out

@@ -311,7 +311,7 @@ func TestHarvestCorrectionForm(t *testing.T) {
 		t.Fatalf("correct: %d", resp.StatusCode)
 	}
 	_, page = b.get("/coop/SIROUA/harvests")
-	if !strings.Contains(page, `Corrigé <span dir="ltr">1 kg → 1.1 kg</span> · un panier oublié`) {
+	if !strings.Contains(page, `Corrigé <span dir="ltr">1 kg → 1,1 kg</span> · un panier oublié`) {
 		t.Error("the harvest list does not show the correction")
 	}
 	if l := getLot(t, f.e, f.manager, f.lot.Code); l.Quantity.Amount != 1_100_000 || l.Events[len(l.Events)-1].Type != "corrected" {

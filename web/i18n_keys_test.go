@@ -87,6 +87,8 @@ func TestEveryLanguageHasEveryKey(t *testing.T) {
 		"country":      orders.ShipsTo(),
 		"role":         {string(access.Admin), string(access.CoopManager), string(access.ShopManager), string(access.Auditor)},
 		"dimension":    {traceability.DimensionMass, traceability.DimensionVolume, traceability.DimensionCount},
+		// The display units of Locale.Quantity (traceability.ShowQuantity's ladder).
+		"unit": {"mg", "g", "kg", "ml", "l", "pcs"},
 	}
 	for v, codes := range vocab {
 		for _, code := range codes {

@@ -219,8 +219,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.deps.Evidence, s.ownEvidence = deps.Evidence, true
 	}
 	s.trace = trace.New(trace.Deps{Records: deps.Traceability, Products: deps.Catalog, Scans: deps.Scans, Codes: deps.Codes,
-		Places: placeNames{shops: deps.Shops, coops: deps.Traceability},
-		Pages:  s.pages, Now: deps.Now, CacheTTL: cfg.CacheTTL, MapTiles: cfg.MapTiles})
+		Places: placeNames{shops: deps.Shops, coops: deps.Traceability}, Channels: channels,
+		Pages: s.pages, Now: deps.Now, CacheTTL: cfg.CacheTTL, MapTiles: cfg.MapTiles})
 	deps.Traceability.OnLotChange(s.trace.Forget)
 	deps.Traceability.OnCertificationChange(s.trace.ForgetAll)
 	deps.Traceability.OnParcelChange(s.trace.ForgetAll) // rare: an outline replaces a point

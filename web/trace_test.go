@@ -275,7 +275,95 @@ func TestTraceCustodyNamesPlacesAndSumsSales(t *testing.T) {
 	if !strings.Contains(custody, "Boutique solidaire de Taroudannt") || strings.Contains(custody, "TAROUDANNT") {
 		t.Errorf("custody does not name the shop:\n%s", custody)
 	}
-	if n := strings.Count(custody, "Vendu"); n != 1 || !strings.Contains(custody, "<bdi>6</bdi>") {
+	if n := strings.Count(custody, "Vendu"); n != 1 || !strings.Contains(custody, "<bdi>6 pièces</bdi>") {
 		t.Errorf("%d sale lines, want one of 6 units:\n%s", n, custody)
+	}
+}
+
+// TestTracePageShowsWhoMadeItAndWhereToBuyIt: the consumer sees the
+// product's picture, who made it (women and men counted with plurals, in
+// French and Arabic, units in the language), and the shops that have it in
+// stock — only those, and none on a copied or unknown code.
+func TestTracePageShowsWhoMadeItAndWhereToBuyIt(t *testing.T) {
+	e := webtest.New(t)
+	f := newShops(t, e, false)
+	if st, apiErr, _ := photoUpload(t, e, e.AdminToken, "SAF-1G", "photo", encodePNG(t, testImage(600, 600, false))); st != 201 {
+		t.Fatalf("photo: %d %+v", st, apiErr)
+	}
+	// Taroudannt has jars; Agadir prices the product but holds none; the
+	// platform holds none and has no price.
+	if st := f.receive(t, e, f.trd, "TAROUDANNT", 10); st != 201 {
+		t.Fatalf("receipt: %d", st)
+	}
+	path := traceURL(t, e, f.packed.Code, "")
+	_, fr := getPage(t, e, path, "fr")
+	product := section(fr, "product")
+	if !strings.Contains(product, `<img class="photo" src="/photos/`) || !strings.Contains(product, `loading="lazy"`) ||
+		!strings.Contains(product, `width="96" height="96"`) || !strings.Contains(product, `alt="Safran de Taliouine 1 g"`) {
+		t.Errorf("product card without its small lazy picture:\n%s", product)
+	}
+	who := section(fr, "made-by")
+	for _, want := range []string{"Qui l'a fait", "Coopérative SIROUA", "Taliouine, Taroudannt", "Siroua", "1 : 1 femme"} {
+		if !strings.Contains(who, want) {
+			t.Errorf("who made it lacks %q:\n%s", want, who)
+		}
+	}
+	buy := section(fr, "buy")
+	if !strings.Contains(buy, `href="/shop/TAROUDANNT/SAF-1G"`) || !strings.Contains(buy, "Boutique solidaire de Taroudannt") || !strings.Contains(buy, "120,00\u00a0DH") {
+		t.Errorf("no link to the shop that has it:\n%s", buy)
+	}
+	if strings.Contains(buy, "AGADIR") || strings.Contains(buy, "EU-PLATFORM") {
+		t.Errorf("a shop without stock is offered:\n%s", buy)
+	}
+	if st, _ := getPage(t, e, "/shop/TAROUDANNT/SAF-1G", "fr"); st != 200 {
+		t.Errorf("the buy link's page answers %d", st)
+	}
+	// The picture it shows is small: the page and the picture together
+	// stay far below 100 KB.
+	i := strings.Index(product, `src="`) + len(`src="`)
+	src := product[i : i+strings.Index(product[i:], `"`)]
+	resp, img := e.Do("GET", strings.ReplaceAll(src, "&amp;", "&"), "", nil)
+	if resp.StatusCode != 200 || len(img) == 0 || len(img)+len(fr) > 60_000 {
+		t.Errorf("picture %s: %d, %d bytes with a page of %d", src, resp.StatusCode, len(img), len(fr))
+	}
+	// Arabic: the same in Arabic words and units.
+	_, ar := getPage(t, e, path, "ar")
+	if w := section(ar, "made-by"); !strings.Contains(w, "من صنعه") || !strings.Contains(w, "امرأة واحدة") {
+		t.Errorf("Arabic who made it:\n%s", w)
+	}
+	if p := section(ar, "product"); !strings.Contains(p, "<bdi>1 غ</bdi>") {
+		t.Errorf("Arabic net quantity not in Arabic units:\n%s", p)
+	}
+	if p := section(ar, "process"); strings.Contains(p, " g<") || strings.Contains(p, "pcs") || !strings.Contains(p, "20 قطعة") {
+		t.Errorf("Arabic steps not in Arabic units:\n%s", p)
+	}
+	if p := section(fr, "process"); strings.Contains(p, "pcs") || !strings.Contains(p, "20 pièces") {
+		t.Errorf("French steps say pcs:\n%s", p)
+	}
+	// The API keeps its English symbols.
+	var a struct {
+		Product struct{ Quantity, NetQuantity string } `json:"product"`
+	}
+	if st := e.JSON("GET", "/api/v1/trace/"+f.packed.Code, "", nil, &a); st != 200 || a.Product.Quantity != "20 pcs" {
+		t.Errorf("trace JSON quantity: %d %+v", st, a)
+	}
+	// Once Taroudannt has sold out, and Agadir has jars, the link follows.
+	if st := e.JSON("POST", "/api/v1/shops/TAROUDANNT/sales", f.trd, map[string]any{"lines": []map[string]any{{"sku": "SAF-1G", "units": 10}}, "payment": "cash"}, nil); st != 201 {
+		t.Fatalf("sale: %d", st)
+	}
+	if st := f.receive(t, e, f.aga, "AGADIR", 5); st != 201 {
+		t.Fatalf("receipt: %d", st)
+	}
+	_, fr = getPage(t, e, path, "fr")
+	if buy := section(fr, "buy"); !strings.Contains(buy, `href="/shop/AGADIR/SAF-1G"`) || strings.Contains(buy, "TAROUDANNT") {
+		t.Errorf("after the sale and the receipt:\n%s", buy)
+	}
+	// A copied label and an unknown code: nothing to buy, no valid claim.
+	j := strings.Index(path, "?s=")
+	for _, bad := range []string{path[:j] + "?s=AAAAAAAAAAAAAA", "/t/SAF-00000000X"} {
+		_, page := getPage(t, e, bad, "fr")
+		if strings.Contains(page, `id="buy"`) || strings.Contains(page, "/shop/") || strings.Contains(page, `class="claim valid"`) {
+			t.Errorf("%s offers the product or a valid claim", bad)
+		}
 	}
 }

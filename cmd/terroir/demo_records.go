@@ -181,6 +181,9 @@ func seedDemoRecords(ctx context.Context, a *app) (string, error) {
 			saffronJars = packed.Code
 		}
 	}
+	if err := seedDemoFlag(ctx, a); err != nil {
+		return "", err
+	}
 	if err := seedDemoOrders(ctx, a, a.publicURL); err != nil {
 		return "", err
 	}

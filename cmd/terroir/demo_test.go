@@ -102,4 +102,33 @@ func TestSeedingTwiceDuplicatesNothing(t *testing.T) {
 			t.Errorf("%s has no picture (%v)", ch.product.SKU, err)
 		}
 	}
+	// A flagged harvest, justified, and parcels drawn by their outline.
+	flagged, err := a.trace.Flags(ctx, accounts.System, "SIROUA-SAFRAN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	justified := 0
+	for _, fl := range flagged {
+		for _, f := range fl.Flags {
+			if f.Kind == "harvest" && f.Justification == demoJustification && f.Harvest != nil && f.Harvest.ParcelName == demoFlaggedParcel {
+				justified++
+			}
+		}
+	}
+	if justified != 1 {
+		t.Errorf("the demo's flagged harvest: %d justified harvest flags in %+v", justified, flagged)
+	}
+	parcels, err := a.trace.Parcels(ctx, accounts.System, "SIROUA-SAFRAN", mongodb.Page{Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outlines := 0
+	for _, p := range parcels {
+		if p.Location.Type == "Polygon" {
+			outlines++
+		}
+	}
+	if outlines < 2 {
+		t.Errorf("%d of %d saffron parcels have a walked outline", outlines, len(parcels))
+	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -38,8 +40,11 @@ var rawID = regexp.MustCompile(`/?\b[a-z]{3}_[a-z0-9]{8,}\b`)
 // (same-origin links, bounded), in French and in Arabic at 360 px, and
 // fails when a page scrolls sideways, shows a raw identifier, is not
 // right-to-left in Arabic, or has a serious or critical axe-core
-// violation. Screenshots of each role's landing page are kept
-// ($TERROIR_SCREENSHOTS, or the test's temporary directory).
+// violation. Each role also makes one mistake in one of its forms, in
+// French and in Arabic (formMistakes), and the refusal must be in the
+// page's language, in the form, with the field marked and what was typed
+// kept. Screenshots of each role's landing page and of each refused form
+// are kept ($TERROIR_SCREENSHOTS, or the test's temporary directory).
 func TestEveryPageOfEveryDemoRoleFitsAPhone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crawls the demo in a browser")
@@ -59,6 +64,12 @@ func TestEveryPageOfEveryDemoRoleFitsAPhone(t *testing.T) {
 			ctx := browsertest.New(t, crawlWidth, crawlHeight, 5*time.Minute) // a fresh profile: a session of its own
 			landing := login(t, ctx, base, u.Email)
 			browsertest.Screenshot(t, ctx, shots, "landing-"+strings.Split(u.Email, "@")[0])
+			if fm, ok := formMistakes()[u.Email]; ok {
+				for _, lang := range []string{"fr", "ar"} {
+					checkFormMistake(t, ctx, base, fm, lang)
+					browsertest.Screenshot(t, ctx, shots, "mistake-"+strings.Split(u.Email, "@")[0]+"-"+lang)
+				}
+			}
 			queue := []string{landing}
 			visited := map[string]bool{landing: true}
 			for n := 0; len(queue) > 0 && n < pagesPerRole; n++ {
@@ -251,4 +262,119 @@ func sep(p string) string {
 		return "&"
 	}
 	return "?"
+}
+
+// formMistake is one wrong entry in one form of a role's pages.
+type formMistake struct {
+	path, form string            // the page, and the CSS selector of its form
+	fill       map[string]string // field name → what is typed ("today": the day's date)
+	field      string            // the field that is wrong: marked, its value kept
+}
+
+// formMistakes are the demo roles' mistakes, by e-mail: a cooperative
+// manager records a harvest of a negative mass, a shop manager writes off
+// more jars than the shop holds, the admin gives a cooperative a code with
+// spaces. The auditor reads and fills no form.
+func formMistakes() map[string]formMistake {
+	harvest := func(coop string) formMistake {
+		return formMistake{path: "/coop/" + coop + "/harvests", form: `form[action="/coop/` + coop + `/harvests"]`,
+			fill: map[string]string{"date": "today", "amount": "-5"}, field: "amount"}
+	}
+	writeOff := func(shop string) formMistake {
+		return formMistake{path: "/shop-admin/" + shop, form: "form#adjust",
+			fill: map[string]string{"kind": "loss", "units": "9999", "reason": "casse"}, field: "units"}
+	}
+	return map[string]formMistake{
+		"admin@terroir.demo": {path: "/admin", form: `form[action="/admin/cooperatives"]`,
+			fill: map[string]string{"code": "coop du douar", "name": "Coopérative du douar", "commune": "Tata", "province": "Tata"}, field: "code"},
+		"safran@terroir.demo":     harvest("SIROUA-SAFRAN"),
+		"argan@terroir.demo":      harvest("TIWIZWINE"),
+		"pamm@terroir.demo":       harvest("TIFAOUT"),
+		"taroudannt@terroir.demo": writeOff("TAROUDANNT"),
+		"plateforme@terroir.demo": writeOff("EU-PLATFORM"),
+	}
+}
+
+// englishWords are words of the English messages that no French or
+// Arabic refusal contains.
+var englishWords = regexp.MustCompile(`(?i)\b(the|must|is|has|have|only|cannot|already|available|required|whole|got|should|than|more|not|field)\b`)
+
+// latinWord is a word in Latin letters, which an Arabic refusal may hold
+// only as a code (in capitals) or as what was typed.
+var latinWord = regexp.MustCompile(`[A-Za-z]{3,}`)
+
+// checkFormMistake fills fm's form in lang, sends it without the
+// browser's own checks (a phone's browser may not make them) and checks
+// the refusal.
+func checkFormMistake(t *testing.T, ctx context.Context, base string, fm formMistake, lang string) {
+	t.Helper()
+	u := fm.path + sep(fm.path) + "lang=" + lang
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+u), chromedp.WaitReady(`body`)); err != nil {
+		t.Errorf("%s: %v", u, err)
+		return
+	}
+	type refusal struct {
+		Found           bool
+		Message, Value  string
+		Invalid, Action string
+	}
+	fill, _ := json.Marshal(fm.fill)
+	sel, _ := json.Marshal(fm.form)
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const f = document.querySelector(`+string(sel)+`);
+		if (!f) return false;
+		for (const d of document.querySelectorAll("details")) d.open = true;
+		for (const [name, v] of Object.entries(`+string(fill)+`)) {
+			f.elements[name].value = v === "today" ? new Date().toISOString().slice(0, 10) : v;
+		}
+		f.submit();
+		return true;
+	})()`))
+	if err != nil {
+		t.Errorf("%s: fill the form %s: %v", u, fm.form, err)
+		return
+	}
+	var got refusal
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err = chromedp.Run(ctx, chromedp.Evaluate[refusal](`(() => {
+			const f = document.querySelector(`+string(sel)+`);
+			const e = f && f.querySelector("p.error");
+			if (!e || document.readyState !== "complete") return {Found: false};
+			const bad = f.querySelector("[aria-invalid=true]");
+			return {Found: true, Message: e.innerText, Value: f.elements[`+fmt.Sprintf("%q", fm.field)+`].value,
+				Invalid: bad ? bad.name : "", Action: f.getAttribute("action") || ""};
+		})()`))
+		if err == nil && got.Found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s: no refusal in the form %s after sending %v (%v)", u, fm.form, fm.fill, err)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got.Invalid != fm.field {
+		t.Errorf("%s: the refusal %q marks the field %q, want %q", u, got.Message, got.Invalid, fm.field)
+	}
+	if got.Value != fm.fill[fm.field] {
+		t.Errorf("%s: the field %s holds %q after the refusal, the person typed %q", u, fm.field, got.Value, fm.fill[fm.field])
+	}
+	msg := strings.ReplaceAll(got.Message, fm.fill[fm.field], "")
+	switch lang {
+	case "fr":
+		if w := englishWords.FindString(msg); w != "" {
+			t.Errorf("%s: English word %q in the French refusal %q", u, w, got.Message)
+		}
+	case "ar":
+		if !strings.ContainsFunc(msg, func(r rune) bool { return r >= 0x0600 && r <= 0x06FF }) {
+			t.Errorf("%s: the Arabic refusal %q has no Arabic", u, got.Message)
+		}
+		for _, w := range latinWord.FindAllString(msg, -1) {
+			if w != strings.ToUpper(w) { // a code (SAF-…, MAD) is in capitals
+				t.Errorf("%s: Latin word %q in the Arabic refusal %q", u, w, got.Message)
+				break
+			}
+		}
+	}
 }

@@ -71,7 +71,7 @@ func (h *Handlers) LotQR(c *gin.Context) {
 
 // netLabel is the net-quantity mention of a packed unit.
 func netLabel(l *i18n.Locale, amount int64, unit traceability.Unit) string {
-	q := traceability.FormatQuantity(amount, unit)
+	q := l.Quantity(amount, unit)
 	switch unit {
 	case traceability.Milligram:
 		return l.T("label.net_mass", q)
@@ -131,7 +131,7 @@ func (h *Handlers) LotLabels(c *gin.Context) {
 	// Labels are printed in French (labels.WriteSheet says why).
 	fr := h.d.Bundle.Locale("fr")
 	base := labels.Label{Lot: l.Code, BestBefore: l.BestBefore, Product: fr.Kind(l.ProductKind),
-		NetQuantity: fr.T("label.lot_quantity", traceability.FormatQuantity(l.Quantity, l.Unit))}
+		NetQuantity: fr.T("label.lot_quantity", fr.Quantity(l.Quantity, l.Unit))}
 	if l.Source == traceability.SourcePacking {
 		base.NetQuantity = netLabel(fr, l.UnitSize, l.UnitSizeOf)
 		if p, err := h.d.Catalog.Product(ctx, l.SKU); err == nil && p.Names.FR != "" {

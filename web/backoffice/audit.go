@@ -40,6 +40,7 @@ type balanceLine struct {
 type flaggedRow struct {
 	traceability.FlaggedLot
 	KindName string
+	Flags    []flagRow // the lot's flags written in the page's language
 }
 
 type auditView struct {
@@ -86,7 +87,7 @@ func (h *Handlers) seasonCorrections(c *gin.Context, coop string, season int) ([
 				continue
 			}
 			out = append(out, auditCorrection{Lot: lot.Code, KindName: l.Kind(lot.ProductKind), At: dateOf(e.At),
-				From: traceability.FormatQuantity(q, lot.Unit), To: traceability.FormatQuantity(q+e.Quantity, lot.Unit), Reason: e.Note, By: e.Actor, when: e.At})
+				From: l.Quantity(q, lot.Unit), To: l.Quantity(q+e.Quantity, lot.Unit), Reason: e.Note, By: e.Actor, when: e.At})
 			q += e.Quantity
 		}
 	}
@@ -131,7 +132,7 @@ func (h *Handlers) AuditPage(c *gin.Context) {
 		return
 	}
 	for _, f := range flagged {
-		v.Flagged = append(v.Flagged, flaggedRow{FlaggedLot: f, KindName: l.Kind(f.ProductKind)})
+		v.Flagged = append(v.Flagged, flaggedRow{FlaggedLot: f, KindName: l.Kind(f.ProductKind), Flags: flagRows(l, f.Flags)})
 		v.OpenFlags += f.Open
 	}
 	for y := current; y > current-seasonsShown; y-- {
@@ -141,7 +142,7 @@ func (h *Handlers) AuditPage(c *gin.Context) {
 		v.Seasons = append(v.Seasons, seasonOption{Year: season, Label: seasonLabel(season), Selected: true})
 	}
 	for _, r := range rows {
-		q := func(n int64) string { return traceability.FormatQuantity(n, r.Unit) }
+		q := func(n int64) string { return l.Quantity(n, r.Unit) }
 		line := balanceLine{BalanceRow: r, KindName: l.Kind(r.ProductKind), Harvested: q(r.Harvested), Produced: q(r.Produced),
 			Transformed: q(r.Transformed), Packed: q(r.Packed), Shipped: q(r.Shipped), Adjusted: q(r.Adjusted),
 			OnHand: q(r.OnHand), Losses: q(r.Losses), Corrections: q(r.Corrections), TransformationLoss: q(r.TransformationLoss),

@@ -96,7 +96,7 @@ func (h *Handlers) showConsignments(c *gin.Context, formErr error, which string)
 			if lot.Available <= 0 {
 				continue
 			}
-			avail := traceability.FormatQuantity(lot.Available, lot.Unit)
+			avail := l.Quantity(lot.Available, lot.Unit)
 			if lot.Source == traceability.SourcePacking {
 				avail = l.T("units_count", lot.Available)
 			}
@@ -226,7 +226,7 @@ func (h *Handlers) showConsignment(c *gin.Context, formErr error, which string) 
 	v := &consignmentView{Page: h.d.Pages.Page(c, l.T("consignment")+" "+cs.ID), coopTop: top, C: cs, Status: l.Term("consignment_status", cs.Status),
 		NetKg: traceability.FormatMassKg(cs.NetMass), GrossKg: traceability.FormatMassKg(cs.GrossMass), CSVURL: base + "/sheet.csv", PDFURL: base + "/sheet.pdf"}
 	for _, ln := range cs.Lines {
-		content := traceability.FormatQuantity(ln.Content, ln.Unit)
+		content := l.Quantity(ln.Content, ln.Unit)
 		if ln.Units > 0 {
 			content = l.T("units_count", ln.Units) + " · " + content
 		}

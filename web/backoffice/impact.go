@@ -95,7 +95,7 @@ func perMille(l *i18n.Locale, n int64) string {
 func impactRowOf(l *i18n.Locale, f orders.ImpactFigures) impactRow {
 	cur := f.PaidToMembers.Currency
 	return impactRow{Code: f.Cooperative, Name: f.Name, Active: l.Number(int64(f.ActiveMembers.Total)), Women: l.Number(int64(f.ActiveMembers.Women)),
-		Grams: traceability.FormatQuantity(f.Grams.Total.Amount, traceability.Milligram), Paid: l.Money(f.PaidToMembers.Amount, cur),
+		Grams: l.Quantity(f.Grams.Total.Amount, traceability.Milligram), Paid: l.Money(f.PaidToMembers.Amount, cur),
 		PaidWomen: l.Money(f.PaidToWomen.Amount, cur), WomenShare: perMille(l, f.WomenPerMille)}
 }
 
@@ -129,7 +129,7 @@ func (h *Handlers) ImpactPage(c *gin.Context) {
 	}
 	v := &impactView{Page: h.d.Pages.Page(c, l.T("impact_title")), Season: season, SeasonLabel: strconv.Itoa(season) + "–" + strconv.Itoa(season+1), Prev: season - 1, Cooperative: rep.Name, From: rep.From, To: rep.To,
 		CSVURL: "/impact.csv" + q, Figures: impactRowOf(l, f), Men: f.ActiveMembers.Men,
-		GramsWomen: traceability.FormatQuantity(f.Grams.Women.Amount, traceability.Milligram),
+		GramsWomen: l.Quantity(f.Grams.Women.Amount, traceability.Milligram),
 		Earnings:   l.Money(f.Earnings.Amount, cur), Retention: l.Money(f.Retention.Amount, cur),
 		AdvPaid: l.Money(f.MemberAdvances.Paid.Amount, cur), AdvRepaid: l.Money(f.MemberAdvances.Repaid.Amount, cur),
 		AdvOut: l.Money(f.MemberAdvances.Outstanding.Amount, cur), WomenPerMille: int(f.WomenPerMille), WomenWidth: int(f.WomenPerMille * 300 / 1000)}

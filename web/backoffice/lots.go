@@ -45,8 +45,8 @@ type lotRow struct {
 
 func rowOf(l *i18n.Locale, lot traceability.Lot) lotRow {
 	return lotRow{Code: lot.Code, Kind: lot.ProductKind, KindName: l.Kind(lot.ProductKind), Source: l.Term("source", lot.Source), SKU: lot.SKU,
-		BestBefore: lot.BestBefore, Quantity: traceability.FormatQuantity(lot.CurrentQuantity(), lot.Unit),
-		Available: traceability.FormatQuantity(lot.Available, lot.Unit), OpenFlags: lot.OpenFlags(), Created: lot.CreatedAt.Format("2006-01-02")}
+		BestBefore: lot.BestBefore, Quantity: l.Quantity(lot.CurrentQuantity(), lot.Unit),
+		Available: l.Quantity(lot.Available, lot.Unit), OpenFlags: lot.OpenFlags(), Created: lot.CreatedAt.Format("2006-01-02")}
 }
 
 type lotsView struct {
@@ -199,7 +199,7 @@ func (h *Handlers) lotForms(c *gin.Context, v *lotsView) error {
 	}
 	for _, p := range products {
 		if p.Cooperative == code {
-			v.Products = append(v.Products, option{p.SKU, p.Names.In(l.Code()) + " · " + traceability.FormatQuantity(p.UnitSize, p.UnitSizeUnit)})
+			v.Products = append(v.Products, option{p.SKU, p.Names.In(l.Code()) + " · " + l.Quantity(p.UnitSize, p.UnitSizeUnit)})
 		}
 	}
 	return nil
@@ -433,6 +433,26 @@ type claimRow struct {
 type flagRow struct {
 	traceability.Flag
 	Which string // the form's name: the flag's ID
+	Text  string // the finding in the page's language (flagText)
+}
+
+// flagText is a flag's finding as the page's reader reads it: a harvest
+// flag names the harvest's day, parcel and quantity in the language; other
+// flags keep the reason they were raised with.
+func flagText(l *i18n.Locale, f traceability.Flag) string {
+	h := f.Harvest
+	if h == nil {
+		return f.Reason
+	}
+	return l.T("flag_harvest", h.Date, h.ParcelName, l.Quantity(h.Quantity, traceability.Milligram), l.Number(h.AreaM2), l.Kind(h.Crop))
+}
+
+func flagRows(l *i18n.Locale, flags []traceability.Flag) []flagRow {
+	out := make([]flagRow, 0, len(flags))
+	for _, f := range flags {
+		out = append(out, flagRow{Flag: f, Which: f.ID, Text: flagText(l, f)})
+	}
+	return out
 }
 
 type lotView struct {
@@ -466,10 +486,10 @@ type lotView struct {
 	Corrected       bool
 }
 
-func refRows(refs []traceability.EventRef) []refRow {
+func refRows(l *i18n.Locale, refs []traceability.EventRef) []refRow {
 	out := make([]refRow, 0, len(refs))
 	for _, r := range refs {
-		out = append(out, refRow{Lot: r.Lot, Amount: traceability.FormatQuantity(r.Quantity, r.Unit)})
+		out = append(out, refRow{Lot: r.Lot, Amount: l.Quantity(r.Quantity, r.Unit)})
 	}
 	return out
 }
@@ -496,27 +516,25 @@ func (h *Handlers) showLot(c *gin.Context, formErr error, which string) {
 		return
 	}
 	v := &lotView{Page: h.d.Pages.Page(c, l.T("lot")), Lot: lot, KindName: l.Kind(lot.ProductKind), Source: l.Term("source", lot.Source),
-		Cooperative: coop, Quantity: traceability.FormatQuantity(lot.CurrentQuantity(), lot.Unit), Available: traceability.FormatQuantity(lot.Available, lot.Unit),
-		Inputs: refRows(lot.Inputs), Outputs: refRows(lot.Outputs),
+		Cooperative: coop, Quantity: l.Quantity(lot.CurrentQuantity(), lot.Unit), Available: l.Quantity(lot.Available, lot.Unit),
+		Inputs: refRows(l, lot.Inputs), Outputs: refRows(l, lot.Outputs),
 		CanManage: actor.ManageCoop(lot.Cooperative) == nil, CanAudit: actor.ReadCoop(lot.Cooperative) == nil,
 		CorrectionUnits: unitsOf(lot.Unit), Corrected: lot.Corrected()}
 	if lot.Process != "" {
 		v.Process = l.Term("step", lot.Process)
 	}
 	if lot.UnitSize > 0 {
-		v.UnitSize = traceability.FormatQuantity(lot.UnitSize, lot.UnitSizeOf)
+		v.UnitSize = l.Quantity(lot.UnitSize, lot.UnitSizeOf)
 	}
 	for _, cl := range claims {
 		v.Claims = append(v.Claims, claimRow{ClaimStatus: cl, Label: l.Term("status", cl.Status)})
 	}
-	for _, f := range lot.Flags {
-		v.Flags = append(v.Flags, flagRow{Flag: f, Which: f.ID})
-	}
+	v.Flags = flagRows(l, lot.Flags)
 	for _, o := range lot.Origin {
-		v.Origin = append(v.Origin, originRow{OriginLine: o, Amount: traceability.FormatQuantity(o.Quantity, traceability.Milligram)})
+		v.Origin = append(v.Origin, originRow{OriginLine: o, Amount: l.Quantity(o.Quantity, traceability.Milligram)})
 	}
 	for _, e := range lot.Events {
-		v.Events = append(v.Events, eventRow{Event: e, Label: l.Term("event", e.Type), Amount: traceability.FormatQuantity(e.Quantity, e.Unit), Short: e.Hash[:min(12, len(e.Hash))],
+		v.Events = append(v.Events, eventRow{Event: e, Label: l.Term("event", e.Type), Amount: l.Quantity(e.Quantity, e.Unit), Short: e.Hash[:min(12, len(e.Hash))],
 			Note: eventNote(l, e)})
 	}
 	v.Category, v.LabResults = qualityRows(l, lot)

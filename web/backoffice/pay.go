@@ -48,7 +48,7 @@ type payRow struct {
 
 func payRowOf(l *i18n.Locale, m orders.MemberStatement) payRow {
 	cur := m.Balance.Currency
-	r := payRow{Member: m.Member, Name: m.Name, Grams: traceability.FormatQuantity(m.Grams.Amount, traceability.Milligram),
+	r := payRow{Member: m.Member, Name: m.Name, Grams: l.Quantity(m.Grams.Amount, traceability.Milligram),
 		Opening: l.Money(m.OpeningBalance.Amount, cur), Earnings: l.Money(m.Earnings.Amount, cur), Retention: l.Money(m.Retention.Amount, cur),
 		Advances: l.Money(m.Advances.Amount, cur), Repaid: l.Money(m.AdvanceRepaid.Amount, cur), Payouts: l.Money(m.Payouts.Amount, cur),
 		Balance: l.Money(m.Balance.Amount, cur), Owed: l.Money(m.AdvanceLeft.Amount, cur), Negative: m.Balance.Amount < 0}
@@ -292,7 +292,7 @@ func (h *Handlers) MemberSlipPage(c *gin.Context) {
 	v := &slipView{Page: h.d.Pages.Page(c, l.T("slip_title")+" · "+s.Name), coopTop: top, Month: slip.Month, Row: payRowOf(l, s), Member: s,
 		Lots: strings.Join(s.Lots, " "), Generated: slip.Generated.UTC().Format("2006-01-02 15:04")}
 	for _, d := range slip.Deliveries {
-		sd := slipDelivery{Date: d.Date, Grams: traceability.FormatQuantity(d.Grams.Amount, traceability.Milligram), Lot: d.Lot}
+		sd := slipDelivery{Date: d.Date, Grams: l.Quantity(d.Grams.Amount, traceability.Milligram), Lot: d.Lot}
 		if d.Advance != nil {
 			sd.Advance, sd.Method = l.Money(d.Advance.Amount, d.Advance.Currency), l.Term("pay_method", d.Method)
 		}

@@ -301,6 +301,7 @@ type harvestRow struct {
 	CropName    string
 	Amount      string
 	Corrections []correctionLine
+	FlagText    string // the plausibility finding in the page's language
 }
 
 // correctionLine is an entry of a harvest's correction history, written
@@ -339,9 +340,12 @@ func harvestRows(l *i18n.Locale, hs []traceability.Harvest, parcels map[string]t
 	out := make([]harvestRow, 0, len(hs))
 	for _, h := range hs {
 		r := harvestRow{Harvest: h, ParcelName: parcels[h.Parcel].Name, MemberName: members[h.Member].Name,
-			CropName: l.Kind(h.Crop), Amount: traceability.FormatQuantity(h.Quantity, h.Unit)}
+			CropName: l.Kind(h.Crop), Amount: l.Quantity(h.Quantity, h.Unit)}
+		if h.Flag != "" {
+			r.FlagText = l.T("flag_harvest_season", l.Kind(h.Crop), l.Number(parcels[h.Parcel].AreaM2))
+		}
 		for _, c := range h.Corrections {
-			r.Corrections = append(r.Corrections, correctionLine{From: traceability.FormatQuantity(c.From, h.Unit), To: traceability.FormatQuantity(c.To, h.Unit),
+			r.Corrections = append(r.Corrections, correctionLine{From: l.Quantity(c.From, h.Unit), To: l.Quantity(c.To, h.Unit),
 				Reason: c.Reason, By: c.By, At: dateOf(c.At)})
 		}
 		out = append(out, r)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/terroir-coop/terroir/internal/problem"
+	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/i18n"
 )
 
@@ -149,5 +150,56 @@ func TestLanguagesDefaultFirst(t *testing.T) {
 	}
 	if strings.Join(codes, " ") != "fr ar en" || b.Locale("ar").Dir() != "rtl" || b.Locale("fr").Name() != "Français" {
 		t.Fatalf("languages %v", codes)
+	}
+}
+
+func TestQuantitiesInThePagesLanguage(t *testing.T) {
+	b := bundle(t)
+	tests := []struct {
+		lang   string
+		amount int64
+		unit   traceability.Unit
+		want   string
+	}{
+		{"fr", 1_250_000, traceability.Milligram, "1,25 kg"},
+		{"fr", 1_000_001, traceability.Milligram, "1\u00a0000,001 g"},
+		{"fr", 500, traceability.Milligram, "500 mg"},
+		{"fr", 6_500, traceability.Millilitre, "6,5 l"},
+		{"fr", 1, traceability.Piece, "1 pièce"},
+		{"fr", 250, traceability.Piece, "250 pièces"},
+		{"en", 1_250_000, traceability.Milligram, "1.25 kg"},
+		{"en", 250, traceability.Piece, "250 pieces"},
+		{"en", 1, traceability.Piece, "1 piece"},
+		{"ar", 1_250_000, traceability.Milligram, "1,25 كغ"},
+		{"ar", 300_000, traceability.Milligram, "300 غ"},
+		{"ar", 250, traceability.Millilitre, "250 مل"},
+		{"ar", 1, traceability.Piece, "قطعة واحدة"},
+		{"ar", 2, traceability.Piece, "قطعتان"},
+		{"ar", 3, traceability.Piece, "3 قطع"},
+		{"ar", 11, traceability.Piece, "11 قطعة"},
+		{"ar", 250, traceability.Piece, "250 قطعة"},
+		{"fr", 1_050, traceability.Milligram, "1,05 g"}, // a leading zero of the fraction is kept
+		{"fr", 7, "box", "7 box"},                       // a unit the catalogue does not name: as stored
+	}
+	for _, tt := range tests {
+		if got := b.Locale(tt.lang).Quantity(tt.amount, tt.unit); got != tt.want {
+			t.Errorf("%s %d %s: %q, want %q", tt.lang, tt.amount, tt.unit, got, tt.want)
+		}
+	}
+	// In a message, an Amount is the English symbol in the API's text and
+	// the language's on a page.
+	err := problem.Field("units", "lot %s has %s available", "SAF-1", traceability.Amount{Amount: 40, Unit: traceability.Piece})
+	if err.Message != "lot SAF-1 has 40 pcs available" {
+		t.Errorf("English message: %q", err.Message)
+	}
+	if got := b.Locale("fr").T(err.MessageKey(), err.Args...); !strings.Contains(got, "40 pièces") {
+		t.Errorf("French message: %q", got)
+	}
+	for _, lang := range []string{"fr", "ar"} {
+		for _, n := range []int64{0, 1, 2, 5, 12, 250} {
+			if got := b.Locale(lang).Quantity(n, traceability.Piece); strings.Contains(got, "pcs") {
+				t.Errorf("%s: %d pieces written %q", lang, n, got)
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/terroir-coop/terroir/internal/problem"
+	"github.com/terroir-coop/terroir/traceability"
 )
 
 // Locale is one language: its catalogue and its number formats.
@@ -55,6 +57,11 @@ func (l *Locale) T(key string, args ...any) string {
 				names[k] = l.Term(t.Vocabulary, code)
 			}
 			named[i] = strings.Join(names, l.p.Sprintf("list_separator"))
+		case traceability.Amount:
+			if &named[0] == &args[0] {
+				named = append([]any(nil), args...)
+			}
+			named[i] = l.Quantity(t.Amount, t.Unit)
 		}
 	}
 	return l.p.Sprintf(key, named...)
@@ -91,6 +98,38 @@ func (l *Locale) MoneyPattern(currency string) string {
 		return l.p.Sprintf(key, "%s")
 	}
 	return "%s\u00a0" + currency
+}
+
+// Quantity writes a base amount as the language does, in the display unit
+// traceability.FormatQuantity picks (so nothing is rounded away): the
+// number with the language's separators, the unit's symbol or word from
+// the catalogue ("unit.kg", "unit.pcs" — pieces with the language's
+// plurals: "1 pièce", "250 pièces", "قطعتان", "11 قطعة"). A unit the
+// catalogue does not name is written as FormatQuantity does.
+func (l *Locale) Quantity(amount int64, unit traceability.Unit) string {
+	s := traceability.ShowQuantity(amount, unit)
+	key := "unit." + s.Unit
+	if !l.keys[key] && !l.bundle.Locale(Source).keys[key] {
+		return s.String()
+	}
+	if s.Fraction == "" && s.Whole <= math.MaxInt64 {
+		n := int64(s.Whole)
+		if s.Negative {
+			n = -n
+		}
+		if unit == traceability.Piece {
+			return l.p.Sprintf(key, n) // a plural entry: its forms write the number
+		}
+		return l.p.Sprintf(key, l.p.Sprintf("%d", n))
+	}
+	num := l.p.Sprintf("%d", s.Whole) + l.decimal
+	for _, d := range s.Fraction {
+		num += l.p.Sprintf("%d", d-'0') // the language's digits, leading zeros kept
+	}
+	if s.Negative {
+		num = "-" + num
+	}
+	return l.p.Sprintf(key, num)
 }
 
 // Money writes an amount of minor units of a currency as the language

@@ -364,7 +364,7 @@ func (h *Handlers) Product(c *gin.Context) {
 		}
 	}
 	v.Description = p.Descriptions.In(l.Code())
-	v.UnitSize = traceability.FormatQuantity(p.UnitSize, p.UnitSizeUnit)
+	v.UnitSize = l.Quantity(p.UnitSize, p.UnitSizeUnit)
 	v.Coop = m.coops[p.Cooperative]
 	if v.Coop.Kind != "" && l.Has("coop_kind."+v.Coop.Kind) {
 		v.CoopKind = l.Term("coop_kind", v.Coop.Kind)

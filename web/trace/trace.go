@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
+	"github.com/terroir-coop/terroir/web/catalogcache"
 	"github.com/terroir-coop/terroir/web/i18n"
 	"github.com/terroir-coop/terroir/web/page"
 )
@@ -53,6 +56,13 @@ func scannerOf(c *gin.Context) traceability.Scanner {
 	return traceability.Scanner{ID: h(addr + "|" + c.Request.UserAgent()), Address: h(addr)}
 }
 
+// Channels are the sales channels' catalogues in memory (web/catalogcache),
+// which say whether a channel has a product in stock without a database
+// read.
+type Channels interface {
+	Channel(ctx context.Context, channel string) (*catalogcache.Channel, error)
+}
+
 // Places names an organisation by its code ("" when unknown).
 type Places interface {
 	PlaceName(ctx context.Context, code string) string
@@ -69,6 +79,9 @@ type Deps struct {
 	CacheTTL time.Duration // how long another instance's change may stay unseen
 	// Places names shops and cooperatives for the custody list; nil: codes.
 	Places Places
+	// Channels say which shops have the product in stock, for the page's
+	// links to buy it again; nil: no links.
+	Channels Channels
 	// MapTiles is an operator's tile server URL template ({z}/{x}/{y}),
 	// drawn under the origin map; empty (the default): no tile, and the
 	// page asks nothing of another host.
@@ -382,7 +395,10 @@ func custodyLines(l *i18n.Locale, e *entry) []labelled[traceability.CustodyStep]
 		}
 		step := cu
 		step.Place = name(cu.Place)
-		out = append(out, labelled[traceability.CustodyStep]{step, l.Term("event", cu.Event)})
+		out = append(out, labelled[traceability.CustodyStep]{Line: step, Label: l.Term("event", cu.Event)})
+	}
+	for i := range out {
+		out[i].Amount = l.Quantity(out[i].Line.Quantity, e.rec.Lot.Unit)
 	}
 	return out
 }
@@ -423,7 +439,23 @@ type product struct {
 	NetQuantity string `json:"net_quantity,omitempty"`
 	BestBefore  string `json:"best_before,omitempty"`
 	Quantity    string `json:"quantity"`
+	// Photo is the catalogue's picture of the product (its thumbnail).
+	Photo *photo `json:"photo,omitempty"`
+	// channels price the product: where it may be bought again, when in stock.
+	channels []string
 }
+
+// photo is the product's thumbnail as the page shows it: small (the
+// thumbnail the catalogue listing serves, drawn at half its width) and
+// lazy, with its size written so nothing moves when it arrives.
+type photo struct {
+	URL  string `json:"url"`
+	W, H int    `json:"-"`
+}
+
+// photoWidth is the width the trace page draws the product's picture at,
+// in CSS pixels: beside the name on a 360 px phone.
+const photoWidth = 96
 
 type cooperative struct {
 	Code     string `json:"code"`
@@ -436,17 +468,27 @@ type cooperative struct {
 // read of the catalogue.
 func (h *Handlers) productsOf(ctx context.Context, l traceability.Lot) map[string]product {
 	var names *catalog.Names
+	var pic *photo
+	var channels []string
 	if l.SKU != "" && h.d.Products != nil {
 		if prod, err := h.d.Products.Product(ctx, l.SKU); err == nil {
 			names = &prod.Names
+			if id := prod.Photo; catalog.ValidPhotoID(id) {
+				w, ht := catalog.ThumbSize(catalog.PhotoSize(id))
+				pic = &photo{URL: "/photos/" + id + ".jpg?size=thumb", W: photoWidth, H: max(1, ht*photoWidth/max(w, 1))}
+			}
+			for ch := range prod.Prices {
+				channels = append(channels, ch)
+			}
+			slices.Sort(channels)
 		}
 	}
 	out := map[string]product{}
 	for _, loc := range h.bundle.Languages() {
 		p := product{SKU: l.SKU, GTIN: l.GTIN, Kind: l.ProductKind, Name: loc.Kind(l.ProductKind),
-			BestBefore: l.BestBefore, Quantity: traceability.FormatQuantity(l.Quantity, l.Unit)}
+			BestBefore: l.BestBefore, Quantity: loc.Quantity(l.Quantity, l.Unit), Photo: pic, channels: channels}
 		if l.UnitSize > 0 {
-			p.NetQuantity = traceability.FormatQuantity(l.UnitSize, l.UnitSizeOf)
+			p.NetQuantity = loc.Quantity(l.UnitSize, l.UnitSizeOf)
 		}
 		if names != nil {
 			p.Name = names.In(loc.Code())
@@ -466,7 +508,12 @@ func (h *Handlers) writeJSON(c *gin.Context, sc scanned) {
 		Process: nonNil(rec.Steps), Claims: nonNil(rec.Claims), Quality: rec.Quality, Custody: nonNil(rec.Custody),
 		Corrected: rec.Corrected, Corrections: nonNil(rec.Corrections),
 		Scans: sc.scans, URL: h.d.Codes.PublicURL + sc.ref.CanonicalPath()}
-	en := h.bundle.Locale(i18n.Source) // the API speaks English
+	// The API speaks English: quantities in the API's symbols.
+	a.Product.Quantity = traceability.FormatQuantity(l.Quantity, l.Unit)
+	if l.UnitSize > 0 {
+		a.Product.NetQuantity = traceability.FormatQuantity(l.UnitSize, l.UnitSizeOf)
+	}
+	en := h.bundle.Locale(i18n.Source)
 	switch {
 	case sc.state == stateCounterfeit:
 		a.Warning = en.T("tr_counterfeit")
@@ -489,29 +536,45 @@ func nonNil[T any](v []T) []T {
 // view is what the trace template shows.
 type view struct {
 	page.Page
-	Problem   string // malformed or unknown; empty for a found lot
-	State     string
-	Cloned    string
-	Serial    string
-	Product   product
-	Rec       traceability.TraceRecord
-	Producers string // "12 (8 femmes)"
-	Steps     []labelled[traceability.TraceStep]
-	Claims    []labelled[traceability.ClaimStatus]
-	Custody   []labelled[traceability.CustodyStep]
-	Map       *mapView
-	Report    string
-	Category  string // "Catégorie I (ISO 3632)" in the page's language, when the lot shows one
+	Problem  string // malformed or unknown; empty for a found lot
+	State    string
+	Cloned   string
+	Serial   string
+	Product  product
+	Rec      traceability.TraceRecord
+	Who      who
+	Buy      []buyLink
+	Steps    []labelled[traceability.TraceStep]
+	Claims   []labelled[traceability.ClaimStatus]
+	Custody  []labelled[traceability.CustodyStep]
+	Map      *mapView
+	Report   string
+	Category string // "Catégorie I (ISO 3632)" in the page's language, when the lot shows one
 	// CorrectedLots are the lots of the record with a corrected event: their
 	// steps are marked, and Corrections lists them.
 	CorrectedLots map[string]bool
 	Corrections   []labelled[traceability.TraceCorrection]
 }
 
-// labelled is a record's line with its vocabulary named in the language.
+// labelled is a record's line with its vocabulary named in the language,
+// and its quantity written in the language ("250 pièces", "300 غ").
 type labelled[T any] struct {
-	Line  T
-	Label string
+	Line   T
+	Label  string
+	Amount string
+}
+
+// who is the "who made it" card: the cooperative, its place, the villages
+// of the producers behind the lot, and how many women and men they are.
+type who struct {
+	Place     string // "Taliouine, Taroudannt"
+	Villages  string // the producers' villages, in the language's list
+	Producers string // "3 : 2 femmes et 1 homme"
+}
+
+// buyLink is a shop that has the product in stock, with its product page.
+type buyLink struct {
+	Name, City, URL, Price string
 }
 
 const reportAddress = "mailto:signalement@terroir.ma"
@@ -536,14 +599,16 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 	v := &view{State: sc.state, Serial: sc.serial, Rec: rec, Product: sc.entry.products[l.Code()], Report: reportAddress}
 	v.Page = h.d.Pages.PublicPage(c, v.Product.Name+" · "+rec.Cooperative.Name)
 	v.Styles = []string{"trace.css"}
-	if rec.Producers > 0 {
-		v.Producers = l.T("tr_producers_count", rec.Producers, l.T("women_count", rec.Women))
+	v.Who = whoMadeIt(l, rec)
+	if sc.state != stateCounterfeit {
+		// A copied label sells nothing: no link to buy, no claim to trust.
+		v.Buy = h.buyLinks(c.Request.Context(), l, v.Product)
+		for _, cl := range rec.Claims {
+			v.Claims = append(v.Claims, labelled[traceability.ClaimStatus]{Line: cl, Label: l.Term("status", cl.Status)})
+		}
 	}
 	for _, st := range rec.Steps {
-		v.Steps = append(v.Steps, labelled[traceability.TraceStep]{st, l.Term("step", st.Step)})
-	}
-	for _, cl := range rec.Claims {
-		v.Claims = append(v.Claims, labelled[traceability.ClaimStatus]{cl, l.Term("status", cl.Status)})
+		v.Steps = append(v.Steps, labelled[traceability.TraceStep]{Line: st, Label: l.Term("step", st.Step), Amount: l.Quantity(st.Amount.Amount, st.Amount.Unit)})
 	}
 	v.Custody = custodyLines(l, sc.entry)
 	for _, co := range rec.Corrections {
@@ -551,7 +616,8 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 			v.CorrectedLots = map[string]bool{}
 		}
 		v.CorrectedLots[co.Lot] = true
-		v.Corrections = append(v.Corrections, labelled[traceability.TraceCorrection]{co, l.Kind(co.ProductKind)})
+		v.Corrections = append(v.Corrections, labelled[traceability.TraceCorrection]{Line: co, Label: l.Kind(co.ProductKind),
+			Amount: l.Quantity(co.FromAmount.Amount, co.FromAmount.Unit) + " → " + l.Quantity(co.ToAmount.Amount, co.ToAmount.Unit)})
 	}
 	if sc.cloned() {
 		v.Cloned = l.T("tr_cloned", sc.scans)
@@ -569,4 +635,61 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 		sc.entry.setPage(cacheKey, b)
 	}
 	writeHTML(c, http.StatusOK, b)
+}
+
+// whoMadeIt says who is behind the lot: its cooperative's place, the
+// villages of its producers and how many women and men they are, with the
+// language's plurals ("2 femmes et 1 homme", "امرأتان ورجل واحد").
+func whoMadeIt(l *i18n.Locale, rec traceability.TraceRecord) who {
+	w := who{Place: rec.Cooperative.Commune}
+	if p := rec.Cooperative.Province; p != "" && p != w.Place {
+		w.Place = strings.TrimPrefix(w.Place+", "+p, ", ")
+	}
+	var villages []string
+	for _, o := range rec.Origin {
+		if o.Village != "" && !slices.Contains(villages, o.Village) {
+			villages = append(villages, o.Village)
+		}
+	}
+	w.Villages = strings.Join(villages, l.T("list_separator"))
+	if rec.Producers > 0 {
+		women, men := rec.Women, rec.Producers-rec.Women
+		var split string
+		switch {
+		case men == 0:
+			split = l.T("women_count", women)
+		case women == 0:
+			split = l.T("men_count", men)
+		default:
+			split = l.T("tr_women_and_men", l.T("women_count", women), l.T("men_count", men))
+		}
+		w.Producers = l.T("tr_producers_split", rec.Producers, split)
+	}
+	return w
+}
+
+// buyLinks are the shops that have the product in stock now, each with its
+// product page in that shop's catalogue, from the channels' catalogues in
+// memory (no database read on a warm channel). A cached page keeps them for
+// the cache's TTL: a shop that has just sold its last jar may show a little
+// longer, and its product page then says it is out of stock.
+func (h *Handlers) buyLinks(ctx context.Context, l *i18n.Locale, p product) []buyLink {
+	if h.d.Channels == nil || p.SKU == "" {
+		return nil
+	}
+	var out []buyLink
+	for _, code := range p.channels {
+		ch, err := h.d.Channels.Channel(ctx, code)
+		if err != nil {
+			continue // a channel that cannot be read now is not offered
+		}
+		it, ok := ch.Item(p.SKU)
+		if !ok || it.AvailableUnits <= 0 {
+			continue
+		}
+		sh := ch.Shop()
+		out = append(out, buyLink{Name: sh.Name, City: sh.City, Price: l.Money(it.Price.Amount, it.Price.Currency),
+			URL: "/shop/" + url.PathEscape(sh.Code) + "/" + url.PathEscape(p.SKU)})
+	}
+	return out
 }
