@@ -87,6 +87,7 @@ func Indexes() []mongodb.Index {
 		{Collection: "certifications", Keys: []string{"holder"}},
 		{Collection: "settings"},
 		{Collection: "scans", Keys: []string{"coop"}},
+		{Collection: "scan_batches"},
 		{Collection: "blobs"},
 		{Collection: "blob_chunks"},
 		{Collection: "evidence_jobs", Keys: []string{"coop"}},
@@ -520,34 +521,6 @@ func (s *Store) scanStat(ctx context.Context, key string) (ScanStat, error) {
 		return ScanStat{Key: key}, nil
 	}
 	return st, err
-}
-
-// addScans adds delta scans to a code's counter and returns the new count.
-// It reads then writes (first scan time, threshold), so it runs inside
-// Atomically.
-func (s *Store) addScans(ctx context.Context, p ScanStat, delta, units int64) (int64, error) {
-	var count int64
-	err := s.db.Atomically(ctx, func(ctx context.Context) error {
-		cur, err := s.scanStat(ctx, p.Key)
-		if err != nil {
-			return err
-		}
-		first := p.FirstScan
-		if cur.Count > 0 && cur.FirstScan.Before(first) {
-			first = cur.FirstScan
-		}
-		count = cur.Count + delta
-		l := Lot{Source: SourcePacking, Quantity: units}
-		if units == 0 {
-			l.Source = SourceHarvest
-		}
-		_, err = s.db.Collection("scans").UpdateOne(ctx, bson.M{"_id": p.Key}, bson.M{"$set": bson.M{
-			"lot": p.Lot, "serial": p.Serial, "coop": p.Coop, "count": count, "first_scan": first,
-			"last_scan": p.LastScan, "suspicious": suspicious(l, p.Serial, count),
-		}}, options.UpdateOne().SetUpsert(true))
-		return err
-	})
-	return count, err
 }
 
 func (s *Store) suspiciousScans(ctx context.Context, coop string) ([]ScanStat, error) {

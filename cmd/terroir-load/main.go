@@ -4,6 +4,7 @@
 //	terroir-load seed --data DIR [--scale default|small|large]
 //	terroir-load run --url http://127.0.0.1:8080 --data DIR --duration 30s --concurrency 16 \
 //	    --admin-email E --admin-password P --webhook-secret whsec_… [--mix full|writes|sales|cold] [--pid PID]
+//	    [--scanners N]
 //
 // seed writes documents straight into the store with batched InsertMany (the
 // server must be stopped: the embedded store is owned by one process), then
@@ -35,7 +36,10 @@
 // --mix cold scans every lot once in a random order, so that no scan finds
 // a cache of the server warm (it may run up to 3 minutes, for the large
 // scale). With --pid, the server's CPU time per request and its resident
-// memory after the run are read from /proc.
+// memory after the run are read from /proc. With --scanners N the scans come
+// from N distinct clients named in X-Forwarded-For (the server trusting
+// 127.0.0.1 as a proxy), so the scan counters of many codes move, as they
+// do when many phones scan.
 package main
 
 import (
@@ -53,7 +57,7 @@ const usage = `usage: terroir-load <command> [flags]
 commands:
   seed   --data DIR [--scale default|small|large]  seed a network into a stopped embedded store
   run    --url http://127.0.0.1:PORT --data DIR    drive the mix against a running server (loopback only)
-         [--mix full|writes|sales|cold] [--concurrency 16] [--duration 30s] [--pid PID]
+         [--mix full|writes|sales|cold] [--concurrency 16] [--duration 30s] [--pid PID] [--scanners N]
 `
 
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {

@@ -82,6 +82,13 @@ type options struct {
 	// ServerPID, when not 0, is the server's process: its CPU time and
 	// resident memory are read from /proc before and after the run.
 	ServerPID int
+	// Scanners, when not 0, makes scans come from that many distinct
+	// clients: each scan names one in X-Forwarded-For (an address of the
+	// benchmarking range 198.18.0.0/15, a header only: no traffic goes
+	// there). The server must trust the load tool as a proxy
+	// (TERROIR_TRUSTED_PROXIES=127.0.0.1), or its per-address limits count
+	// every scan as one client's and stop counting after 50.
+	Scanners int
 }
 
 // results of a load run, per kind.
@@ -112,6 +119,7 @@ func runCmd(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	secret := fs.String("webhook-secret", getenv("STRIPE_WEBHOOK_SECRET"), "STRIPE_WEBHOOK_SECRET of the server")
 	mixName := fs.String("mix", "full", "full (80 % scans), writes (sales and orders), sales (till sales only) or cold (each lot scanned once)")
 	pid := fs.Int("pid", 0, "the server's process ID: report its CPU time per request and its memory")
+	scanners := fs.Int("scanners", 0, "scans come from this many distinct clients (X-Forwarded-For; the server must trust 127.0.0.1 as a proxy)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -130,8 +138,8 @@ func runCmd(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	if m.cold {
 		maxDuration = 3 * time.Minute
 	}
-	if *duration <= 0 || *duration > maxDuration || *concurrency < 1 || *concurrency > 256 || *requests < 1 {
-		fmt.Fprintf(stderr, "terroir-load: --duration must be in (0, %s], --concurrency in 1..256, --requests ≥ 1\n", maxDuration)
+	if *duration <= 0 || *duration > maxDuration || *concurrency < 1 || *concurrency > 256 || *requests < 1 || *scanners < 0 || *scanners > 1<<17 {
+		fmt.Fprintf(stderr, "terroir-load: --duration must be in (0, %s], --concurrency in 1..256, --requests ≥ 1, --scanners in 0..131072\n", maxDuration)
 		return 2
 	}
 	path := *manifestPath
@@ -158,13 +166,19 @@ func runCmd(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	}
 	res, err := load(context.Background(), options{BaseURL: strings.TrimRight(*base, "/"), Manifest: man, QRKey: strings.TrimSpace(qrKey),
 		AdminEmail: *adminEmail, AdminPassword: *adminPassword, WebhookSecret: *secret, Duration: *duration, MaxRequests: *requests,
-		Concurrency: *concurrency, Mix: m, Progress: stdout, ServerPID: *pid})
+		Concurrency: *concurrency, Mix: m, Progress: stdout, ServerPID: *pid, Scanners: *scanners})
 	if err != nil {
 		fmt.Fprintf(stderr, "terroir-load: %v\n", err)
 		return 1
 	}
 	res.print(stdout)
 	return 0
+}
+
+// scannerAddr is the n-th address of the benchmarking range 198.18.0.0/15
+// (RFC 2544), as a client behind a proxy would be named.
+func scannerAddr(n int) string {
+	return fmt.Sprintf("198.%d.%d.%d", 18+n>>16&1, n>>8&0xff, n&0xff)
 }
 
 // loopbackOnly refuses any base URL that is not http(s) on a loopback host.
@@ -347,6 +361,13 @@ func load(ctx context.Context, opts options) (*results, error) {
 	var coldNext atomic.Int64
 	coldOrder := rand.Perm(len(traceURLs))
 	shopCodes := append(slices.Clone(opts.Manifest.Tills), opts.Manifest.Platform)
+	var scanSeq atomic.Int64
+	scan := func(path string) (int, []byte, error) {
+		if opts.Scanners == 0 {
+			return c.do("GET", path, "", nil)
+		}
+		return c.do("GET", path, "", nil, "X-Forwarded-For", scannerAddr(int(scanSeq.Add(1)%int64(opts.Scanners))))
+	}
 
 	worker := func(rng *rand.Rand) {
 		for ctx.Err() == nil && sent.Add(1) <= opts.MaxRequests {
@@ -359,10 +380,10 @@ func load(ctx context.Context, opts options) (*results, error) {
 				if i >= int64(len(coldOrder)) {
 					return // every lot scanned once
 				}
-				st, _, err := c.do("GET", traceURLs[coldOrder[i]], "", nil)
+				st, _, err := scan(traceURLs[coldOrder[i]])
 				record(kindScan, time.Since(t0), st, err, false)
 			case r < m.scan:
-				st, _, err := c.do("GET", traceURLs[rng.IntN(len(traceURLs))], "", nil)
+				st, _, err := scan(traceURLs[rng.IntN(len(traceURLs))])
 				record(kindScan, time.Since(t0), st, err, false)
 			case r < m.scan+m.catalogJSON:
 				shop := shopCodes[rng.IntN(len(shopCodes))]

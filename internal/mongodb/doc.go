@@ -40,6 +40,13 @@
 // may see a change while it is being made (or undone). Pages and exports
 // read that way; anything that reads in order to write runs in Atomically.
 //
+// Writes that may be lost and redone (a fold of counters whose batch is
+// kept until the fold is done) skip the fsync with Unsynced, and many
+// single-document updates go as few commands with UpdateEach (bulk.go),
+// outside Atomically. The embedded store's write-ahead log is kept short by
+// a checkpointer that costs nothing while the store is quiet
+// (checkpoint.go).
+//
 // Backups (backup.go, archive.go) are consistent snapshots in the
 // mongodump archive format with a manifest; Restore checks an archive
 // whole before it writes. On the embedded store writes wait only while

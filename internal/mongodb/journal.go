@@ -197,6 +197,7 @@ func (s *Store) write(ctx context.Context, do func(ctx context.Context, t *tx) e
 		return do(ctx, nil)
 	}
 	ctx = context.WithValue(ctx, viaJournal{}, true)
+	s.writes.Add(1) // the checkpointer's sign of activity (checkpoint.go)
 	t, _ := ctx.Value(txKey{}).(*tx)
 	if t == nil {
 		if err := s.lockWrites(ctx); err != nil {
@@ -208,6 +209,9 @@ func (s *Store) write(ctx context.Context, do func(ctx context.Context, t *tx) e
 		}
 		if err := do(ctx, nil); err != nil {
 			return s.classify(err)
+		}
+		if isUnsynced(ctx) {
+			return nil // durable with the next fsync (Unsynced)
 		}
 		return s.classify(s.syncWAL()) // acknowledged: durable
 	}
@@ -412,6 +416,7 @@ func (s *Store) recoverJournal(ctx context.Context) (Recovery, error) {
 // Collection (so was not journaled) makes that Atomically fail and roll
 // back, so a missed write cannot go unnoticed.
 func (s *Store) noticeStrayWrite(ctx context.Context, e *event.CommandStartedEvent) {
+	s.commands.Add(1)
 	switch e.CommandName {
 	case "insert", "update", "delete", "findAndModify":
 	default:
