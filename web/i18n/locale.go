@@ -3,6 +3,7 @@ package i18n
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -40,6 +41,10 @@ func (l *Locale) Dir() string { return l.dir }
 // (its file names them): it is offered only on the pages of those it
 // completes.
 func (l *Locale) Partial() bool { return len(l.groups) > 0 }
+
+// Groups are the page groups a partial catalogue's file names (nil for a
+// complete one).
+func (l *Locale) Groups() []string { return slices.Clone(l.groups) }
 
 // Completes reports whether a page of group can be shown in the language
 // with no key missing: always for a complete catalogue, for a partial one
