@@ -21,6 +21,20 @@ type Names struct {
 	AR string `json:"ar" bson:"ar"`
 }
 
+// Has reports whether the product has a name of its own in a language (In
+// falls back to French for the others).
+func (n Names) Has(lang string) bool {
+	switch lang {
+	case "fr":
+		return n.FR != ""
+	case "en":
+		return n.EN != ""
+	case "ar":
+		return n.AR != ""
+	}
+	return false
+}
+
 // In returns the name in a language, falling back to French.
 func (n Names) In(lang string) string {
 	switch {

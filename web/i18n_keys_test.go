@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"text/template/parse"
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/currency"
@@ -19,6 +18,7 @@ import (
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/i18n"
+	"github.com/terroir-coop/terroir/web/page"
 	"github.com/terroir-coop/terroir/web/webtest"
 )
 
@@ -48,7 +48,7 @@ func TestEveryLanguageHasEveryKey(t *testing.T) {
 			if tmpl.Tree == nil {
 				continue
 			}
-			walkTemplate(tmpl.Tree.Root, func(key string) { used[key] = name + " " + tmpl.Name() })
+			page.WalkKeys(tmpl.Tree.Root, func(key string) { used[key] = name + " " + tmpl.Name() }, nil)
 		}
 	}
 	if len(used) < 300 {
@@ -112,77 +112,6 @@ func TestEveryLanguageHasEveryKey(t *testing.T) {
 			t.Errorf("%s lacks %d keys:\n%s", l.Code(), len(missing), strings.Join(missing, "\n"))
 		}
 	}
-}
-
-// walkTemplate calls found for the literal keys of the translation calls
-// in a template tree: .L.T "key", $l.T "key", and .L.Term "vocabulary"
-// "code" when both are literals.
-func walkTemplate(n parse.Node, found func(string)) {
-	switch x := n.(type) {
-	case *parse.ListNode:
-		if x == nil {
-			return
-		}
-		for _, c := range x.Nodes {
-			walkTemplate(c, found)
-		}
-	case *parse.ActionNode:
-		walkTemplate(x.Pipe, found)
-	case *parse.PipeNode:
-		if x == nil {
-			return
-		}
-		for _, c := range x.Cmds {
-			walkTemplate(c, found)
-		}
-	case *parse.CommandNode:
-		if len(x.Args) >= 2 {
-			method := lastIdent(x.Args[0])
-			if s, ok := x.Args[1].(*parse.StringNode); ok {
-				switch {
-				case method == "T":
-					found(s.Text)
-				case method == "Term" && len(x.Args) >= 3:
-					if code, ok := x.Args[2].(*parse.StringNode); ok {
-						found(s.Text + "." + code.Text)
-					}
-				}
-			}
-		}
-		for _, a := range x.Args {
-			walkTemplate(a, found)
-		}
-	case *parse.IfNode:
-		walkTemplate(x.Pipe, found)
-		walkTemplate(x.List, found)
-		walkTemplate(x.ElseList, found)
-	case *parse.RangeNode:
-		walkTemplate(x.Pipe, found)
-		walkTemplate(x.List, found)
-		walkTemplate(x.ElseList, found)
-	case *parse.WithNode:
-		walkTemplate(x.Pipe, found)
-		walkTemplate(x.List, found)
-		walkTemplate(x.ElseList, found)
-	case *parse.TemplateNode:
-		walkTemplate(x.Pipe, found)
-	}
-}
-
-func lastIdent(n parse.Node) string {
-	var idents []string
-	switch x := n.(type) {
-	case *parse.FieldNode:
-		idents = x.Ident
-	case *parse.VariableNode:
-		idents = x.Ident
-	case *parse.ChainNode:
-		idents = x.Field
-	}
-	if len(idents) == 0 {
-		return ""
-	}
-	return idents[len(idents)-1]
 }
 
 func moduleRoot(t *testing.T) string {

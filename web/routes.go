@@ -306,7 +306,7 @@ func (s *Server) notFound(c *gin.Context) {
 	// answered as a public trace page, as its uncompressed form is.
 	if m := c.Request.Method; (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions) && s.trace.Uncompress(c) {
 		page.AnswerAs(c, page.PublicPages)
-		s.language(c)
+		s.languageIn(c, groupTrace)
 		if !s.admit(c, s.reads) { // a trace page read like the others
 			return
 		}
@@ -318,7 +318,7 @@ func (s *Server) notFound(c *gin.Context) {
 	// resolver standard asks; not a generic 404.
 	if m := c.Request.Method; (m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions) && strings.HasPrefix(c.Request.URL.Path, "/01/") {
 		page.AnswerAs(c, page.PublicPages)
-		s.language(c)
+		s.languageIn(c, groupTrace)
 		s.trace.Unrouted(c)
 		return
 	}

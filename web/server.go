@@ -97,6 +97,9 @@ type Deps struct {
 	Replay       *replay.Service    // Idempotency-Key replays of creating API requests
 	Codes        traceability.Codes // public URL and signer of QR trace codes
 	Scans        *traceability.ScanBuffer
+	// Bundle is the message catalogues; i18n.Load() when nil (tests give
+	// catalogues whose fallbacks show, to prove a page has none).
+	Bundle *i18n.Bundle
 	// Alerts are the orders service's alerts (its Config.OnAlert records
 	// into it): counted on /metrics, the recent ones on the admin page. Nil:
 	// an empty log of its own.
@@ -121,6 +124,7 @@ type Server struct {
 	reg     *prometheus.Registry
 	engine  *gin.Engine
 	bundle  *i18n.Bundle
+	groupOf map[string]string // route pattern → page group (language.go)
 	pages   *page.Renderer
 	// assetVersion names the static files' content (?v= of their URLs).
 	assetVersion string
@@ -193,8 +197,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.writes = newLimiter(cfg.RateLimits.Writes, cfg.RateLimits.Addresses, deps.Now)
 	}
 	var err error
-	if s.bundle, err = i18n.Load(); err != nil {
-		return nil, err
+	if s.bundle = deps.Bundle; s.bundle == nil {
+		if s.bundle, err = i18n.Load(); err != nil {
+			return nil, err
+		}
 	}
 	own, _ := fs.Sub(assets, ".")
 	static, _ := fs.Sub(assets, "static")
@@ -202,6 +208,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.pages, err = page.NewRenderer(page.Options{Bundle: s.bundle, Version: s.assetVersion, FlashKey: cfg.CookieKey, SecureCookies: s.secureCookies()},
 		map[string]fs.FS{"web": own, "trace": trace.Templates, "storefront": storefront.Templates, "backoffice": backoffice.Templates})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.defineGroups(); err != nil {
 		return nil, err
 	}
 

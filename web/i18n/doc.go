@@ -40,6 +40,16 @@
 //     "180,00 درهم". Arithmetic never sees this: amounts stay int64 minor
 //     units.
 //
+// A partial catalogue names, in "groups", the page groups it is written
+// for (locales/zgh.json: "trace", "harvest"), and may say in "review" and
+// "review_note" that it awaits a native speaker's review. It is not among
+// Languages(): the server declares each group's keys (DefineGroups), and
+// the language is offered (LanguagesFor, NegotiateFor) only on the pages of
+// a group it has every key of. What it lacks falls back to French, the
+// region's first language, not to English. x/text has no plural rules for
+// zgh, so its plural entries are exact cases ("=0", "=1") and "other"; Load
+// refuses a named form it could not select.
+//
 // There is no package state: Load builds a Bundle, which web.New makes once
 // and hands to the handlers. A Bundle and its Locales are immutable and safe
 // for concurrent use.

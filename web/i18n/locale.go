@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -22,6 +23,11 @@ type Locale struct {
 	decimal         string
 	keys            map[string]bool
 	bundle          *Bundle
+	// A partial catalogue: the page groups its file names, those it
+	// completes (Bundle.DefineGroups), and its review status.
+	groups             []string
+	complete           map[string]bool
+	review, reviewNote string
 }
 
 // Code is the language's tag: "fr", "en", "ar".
@@ -32,6 +38,28 @@ func (l *Locale) Name() string { return l.name }
 
 // Dir is the writing direction, "ltr" or "rtl".
 func (l *Locale) Dir() string { return l.dir }
+
+// Partial reports whether the catalogue covers some page groups only
+// (its file names them): it is offered only on the pages of those it
+// completes.
+func (l *Locale) Partial() bool { return len(l.groups) > 0 }
+
+// Groups are the page groups a partial catalogue's file names (nil for a
+// complete one).
+func (l *Locale) Groups() []string { return slices.Clone(l.groups) }
+
+// Completes reports whether a page of group can be shown in the language
+// with no key missing: always for a complete catalogue, for a partial one
+// when Bundle.DefineGroups found every key of the group in it.
+func (l *Locale) Completes(group string) bool { return !l.Partial() || l.complete[group] }
+
+// Review is who still has to read the catalogue ("awaiting review by a
+// native speaker (machine-drafted 2026-12)"); empty for a reviewed one.
+func (l *Locale) Review() string { return l.review }
+
+// ReviewNote says Review to the reader, in the language; empty for a
+// reviewed catalogue.
+func (l *Locale) ReviewNote() string { return l.reviewNote }
 
 // Has reports whether the language's file has the key.
 func (l *Locale) Has(key string) bool { return l.keys[key] }

@@ -18,6 +18,7 @@ const (
 	csrfKey      = "terroir.csrf"
 	answerKey    = "terroir.answer"
 	rendererKey  = "terroir.renderer"
+	groupKey     = "terroir.page_group"
 )
 
 // Actor is the acting user; anonymous when no one is logged in.
@@ -43,6 +44,15 @@ func Locale(c *gin.Context) *i18n.Locale {
 
 // SetLocale records the negotiated language (web's language middleware).
 func SetLocale(c *gin.Context, l *i18n.Locale) { c.Set(localeKey, l) }
+
+// Group is the page group the request's page belongs to ("trace",
+// "harvest"): the pages a partial catalogue may be written for. Empty for
+// the other pages, which are offered in the complete languages only.
+func Group(c *gin.Context) string { return c.GetString(groupKey) }
+
+// SetGroup records the request's page group (web's language middleware,
+// which negotiates the language among those the group is offered in).
+func SetGroup(c *gin.Context, group string) { c.Set(groupKey, group) }
 
 // RequestID is the request's ID, echoed in X-Request-ID and in 5xx bodies.
 func RequestID(c *gin.Context) string { return c.GetString(requestIDKey) }

@@ -85,7 +85,9 @@ func (r *Renderer) PublicPage(c *gin.Context, title string) Page {
 // only those query parameters are carried over; without, all of them.
 func (r *Renderer) languageLinks(c *gin.Context, l *i18n.Locale, keep ...string) []LangLink {
 	var out []LangLink
-	for _, other := range r.bundle.Languages() {
+	// A partial catalogue is offered only on the pages of a group it
+	// completes (the Tamazight one on the trace and harvest pages).
+	for _, other := range r.bundle.LanguagesFor(Group(c)) {
 		q := c.Request.URL.Query()
 		if keep != nil {
 			kept := url.Values{}

@@ -484,13 +484,16 @@ func (h *Handlers) productsOf(ctx context.Context, l traceability.Lot) map[strin
 		}
 	}
 	out := map[string]product{}
-	for _, loc := range h.bundle.Languages() {
+	// Every language a trace page may be shown in, the partial catalogues'
+	// too: a product named in none of them (Tamazight) is named by its
+	// kind, in the language, rather than in French.
+	for _, loc := range append(h.bundle.Languages(), h.bundle.Partial()...) {
 		p := product{SKU: l.SKU, GTIN: l.GTIN, Kind: l.ProductKind, Name: loc.Kind(l.ProductKind),
 			BestBefore: l.BestBefore, Quantity: loc.Quantity(l.Quantity, l.Unit), Photo: pic, channels: channels}
 		if l.UnitSize > 0 {
 			p.NetQuantity = loc.Quantity(l.UnitSize, l.UnitSizeOf)
 		}
-		if names != nil {
+		if names != nil && (names.Has(loc.Code()) || !loc.Partial()) {
 			p.Name = names.In(loc.Code())
 		}
 		out[loc.Code()] = p

@@ -81,6 +81,8 @@ type Options struct {
 	EvidenceSyncLots int
 	// MapTiles is web.Config.MapTiles: an operator's tile server.
 	MapTiles string
+	// Bundle, when set, is the server's catalogues (web.Deps.Bundle).
+	Bundle *i18n.Bundle
 	// Configure, when set, changes the server's configuration last (the
 	// concurrency caps, rate limits and body limits of issue 14).
 	Configure func(*web.Config)
@@ -166,7 +168,7 @@ func NewWith(t testing.TB, opts Options) *Env {
 		Codes: e.Codes, Scans: e.Scans, Orders: e.Orders, Payments: e.Payments,
 		Replay: replay.NewService(replay.NewStore(store), now), Alerts: e.Alerts, BackupSchedule: opts.BackupSchedule,
 		Store: store, Accounts: e.Accounts, Traceability: e.Traceability, Shops: e.Shops, Stock: e.Stock, Catalog: e.Catalog,
-		Logger: slog.New(slog.DiscardHandler), Now: now,
+		Logger: slog.New(slog.DiscardHandler), Now: now, Bundle: opts.Bundle,
 	})
 	if err != nil {
 		t.Fatal(err)
