@@ -63,6 +63,9 @@ var pageGroups = map[string]pageGroup{
 		keys: func() []string {
 			keys := []string{"tr_title_problem", "tr_producers_count", "women_count", "tr_cloned", "iso3632_category",
 				"tr_map_label", "tr_map_km", "tr_map_m", "list_separator",
+				// Who made it, and quantities in the page's language.
+				"men_count", "tr_women_and_men", "tr_producers_split",
+				"unit.mg", "unit.g", "unit.kg", "unit.ml", "unit.l", "unit.pcs",
 				// The errors a trace page answers with the light error page.
 				"unknown code: this product was not registered by a Terroir cooperative", "err_internal"}
 			keys = append(keys, vocabulary("kind", traceability.ProductKinds())...) // the product's name when the catalogue has none in the language; corrections
@@ -83,6 +86,8 @@ var pageGroups = map[string]pageGroup{
 				"harvests", "off_title", "my_cooperative", "records", "members", "parcels", "lots", "sh_holdings", "stm_title",
 				"pay_title", "consignments", "audit", "imp_nav", "previous", "next", "saved", "correction_saved", "harvests_imported",
 				"field_error", "field_row", "err_title", "err_internal",
+				// Quantities and harvest flags in the page's language.
+				"unit.mg", "unit.g", "unit.kg", "unit.ml", "unit.l", "unit.pcs", "flag_harvest", "flag_harvest_season",
 				// The offline page's script.
 				"off_waiting", "off_refused", "off_sent", "off_fix", "off_remove", "off_offline", "off_online", "off_login",
 				"off_saved", "off_status_waiting", "off_status_refused",
