@@ -10,7 +10,14 @@
 // (catalog.Service.OnChange) or a certificate's new status
 // (traceability.Service.OnCertificationChange) drops every channel.
 // Changes made by another instance behind the same load balancer show
-// within the TTL. No handler touches the cache's freshness.
+// within the TTL (plus one build, while a rebuild is under way). No
+// handler touches the cache's freshness.
+//
+// Rendered pages (KeepPage) are kept for all channels within one byte
+// budget, least recently used first out; a product page stays until its
+// own shelf moves or the channel is rebuilt, a list page until any shelf
+// moves. A lot's own change (a new lab result) shows on the product pages
+// at the next rebuild, within the TTL.
 package catalogcache
 
 import (
