@@ -119,12 +119,13 @@ var (
 type Service struct {
 	store *Store
 	now   func() time.Time
+	memo  *readMemo // what trace records share (tracerecord.go)
 }
 
 // NewService returns a service over store; now is the clock (time.Now in
 // production, fixed in tests).
 func NewService(store *Store, now func() time.Time) *Service {
-	return &Service{store: store, now: now}
+	return &Service{store: store, now: now, memo: newReadMemo(store, now)}
 }
 
 // CreateCooperative registers a cooperative. Admins only. A duplicate code

@@ -2,7 +2,6 @@ package traceability
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -99,7 +98,7 @@ func (s *Service) Trace(ctx context.Context, code string) (TraceRecord, error) {
 		return TraceRecord{}, err
 	}
 	rec := TraceRecord{Lot: l, Quality: l.Quality}
-	if rec.Cooperative, err = s.store.cooperative(ctx, l.Cooperative); err != nil {
+	if rec.Cooperative, err = s.traceCooperative(ctx, l.Cooperative); err != nil {
 		return TraceRecord{}, err
 	}
 	// Walk up the inputs: every ancestor made by transformation or packing
@@ -173,7 +172,7 @@ func (s *Service) Trace(ctx context.Context, code string) (TraceRecord, error) {
 	rec.Steps = append(rec.Steps, made...)
 	slices.SortStableFunc(rec.Steps, func(a, b TraceStep) int { return strings.Compare(a.Date, b.Date) })
 	for _, cl := range l.Claims {
-		c, err := s.store.certification(ctx, cl.Certification)
+		c, err := s.traceCertification(ctx, cl.Certification)
 		if err != nil {
 			return TraceRecord{}, err
 		}
@@ -213,13 +212,9 @@ func (s *Service) traceOutlines(ctx context.Context, origin []TraceOrigin) error
 	for i, o := range origin {
 		g, ok := outlines[o.Parcel]
 		if !ok {
-			p, err := s.store.parcel(ctx, o.Parcel)
-			switch {
-			case errors.Is(err, ErrParcelNotFound):
-			case err != nil:
+			var err error
+			if g, err = s.traceOutline(ctx, o.Parcel); err != nil {
 				return err
-			case p.Location.Type == "Polygon" || p.Location.Type == "MultiPolygon":
-				g = &p.Location
 			}
 			outlines[o.Parcel] = g
 		}

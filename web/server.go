@@ -52,6 +52,11 @@ type Config struct {
 	// With the embedded store one process owns the data, so cmd/terroir
 	// sets it long; with a replica set and several instances, short.
 	CacheTTL time.Duration
+	// CacheBytes is the memory budget of the page caches: half for the
+	// trace records and pages, half for the catalogues' rendered pages,
+	// each evicting least recently used (DefaultCacheBytes when zero;
+	// TERROIR_CACHE_BYTES).
+	CacheBytes int64
 	// EvidenceSyncLots: a season of at most this many lots is made while
 	// the request waits, a larger one in the background (0: the default,
 	// 200; negative: always in the background).
@@ -167,6 +172,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = 10 * time.Second
 	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
 	if len(cfg.CookieKey) < 16 {
 		cfg.CookieKey = make([]byte, 32)
 		_, _ = rand.Read(cfg.CookieKey)
@@ -215,8 +223,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 
 	// The caches follow the services' announcements, subscribed once here.
-	channels := catalogcache.New(catalogcache.Sources{Products: deps.Catalog, Shelves: deps.Stock, Certificates: deps.Traceability, Shops: deps.Shops},
-		deps.Now, cfg.CacheTTL)
+	channels := catalogcache.NewWithBudget(catalogcache.Sources{Products: deps.Catalog, Shelves: deps.Stock, Certificates: deps.Traceability, Shops: deps.Shops},
+		deps.Now, cfg.CacheTTL, cfg.CacheBytes/2)
 	deps.Stock.OnChange(channels.ShelfChanged)
 	deps.Catalog.OnChange(channels.ProductChanged)
 	deps.Traceability.OnCertificationChange(channels.CertificationChanged)
@@ -229,8 +237,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.trace = trace.New(trace.Deps{Records: deps.Traceability, Products: deps.Catalog, Scans: deps.Scans, Codes: deps.Codes,
 		Places: placeNames{shops: deps.Shops, coops: deps.Traceability}, Channels: channels,
-		Pages: s.pages, Now: deps.Now, CacheTTL: cfg.CacheTTL, MapTiles: cfg.MapTiles})
+		Pages: s.pages, Now: deps.Now, CacheTTL: cfg.CacheTTL, CacheBytes: cfg.CacheBytes / 2, MapTiles: cfg.MapTiles})
 	deps.Traceability.OnLotChange(s.trace.Forget)
+	deps.Catalog.OnChange(s.trace.ProductChanged)
 	deps.Traceability.OnCertificationChange(s.trace.ForgetAll)
 	deps.Traceability.OnParcelChange(s.trace.ForgetAll) // rare: an outline replaces a point
 
@@ -244,6 +253,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		Channels: channels, Shops: deps.Shops, Stock: deps.Stock, Orders: deps.Orders, Accounts: deps.Accounts, Payments: deps.Payments,
 		Quality: deps.Traceability, Evidence: deps.Evidence, Consignments: deps.Traceability,
 		Codes: deps.Codes, Backups: deps.Store, MemberPay: deps.MemberPay, LotShares: deps.Traceability, Bundle: s.bundle, Version: cfg.Version, TokenTTL: cfg.TokenTTL, Now: deps.Now})
+	registerCacheMetrics(reg, s.trace, channels)
 	registerBackupMetrics(reg, deps.Store)
 	registerAlertMetrics(reg, deps.Alerts)
 	s.engine = s.routes()

@@ -6,9 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -90,7 +94,14 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if err != nil {
 		return errorf(stderr, "%v", err)
 	}
-	handler, err := web.New(web.Config{PublicURL: cfg.PublicURL, Version: version, CacheTTL: cacheTTL(a.store), TrustedProxies: cfg.TrustedProxies,
+	cacheBytes, err := parseBytes("TERROIR_CACHE_BYTES", getenv("TERROIR_CACHE_BYTES"), web.DefaultCacheBytes)
+	if err != nil {
+		return errorf(stderr, "%v", err)
+	}
+	if limit, set := defaultMemoryLimit(getenv, cacheBytes); set {
+		log.Info("soft memory limit", "GOMEMLIMIT", limit, "cache_bytes", cacheBytes)
+	}
+	handler, err := web.New(web.Config{PublicURL: cfg.PublicURL, Version: version, CacheTTL: cacheTTL(a.store), CacheBytes: cacheBytes, TrustedProxies: cfg.TrustedProxies,
 		MapTiles: cfg.MapTiles, Concurrency: concurrency, RateLimits: rateLimits},
 		web.Deps{Store: a.store, Accounts: a.accounts, Traceability: a.trace, Shops: a.shops, Stock: a.stock, Catalog: a.catalog,
 			Codes: codes, Scans: scans, Orders: a.orders, Payments: a.payments, Replay: a.replay, Alerts: a.alerts, BackupSchedule: schedule, Logger: log})
@@ -142,6 +153,46 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// parseBytes reads a size in bytes: a whole number, optionally with a
+// KiB, MiB or GiB suffix (or KB, MB, GB, taken as the binary units); empty
+// is def.
+func parseBytes(name, v string, def int64) (int64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return def, nil
+	}
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}} {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			v, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%s must be a positive size in bytes (e.g. 134217728 or 128MiB), got %q", name, v)
+	}
+	return n * mult, nil
+}
+
+// defaultMemoryLimit gives the Go runtime a soft memory limit when the
+// operator set none: GOMEMLIMIT, when set, is the runtime's own and is
+// left as it is (so is a limit set by anything else before). The default
+// is twice the caches' budget plus 128 MiB for the rest of the server and
+// the embedded store: the collector works harder as the heap nears it,
+// instead of letting garbage double the RSS between collections.
+func defaultMemoryLimit(getenv func(string) string, cacheBytes int64) (int64, bool) {
+	if getenv("GOMEMLIMIT") != "" || debug.SetMemoryLimit(-1) != math.MaxInt64 {
+		return 0, false
+	}
+	limit := 2*cacheBytes + 128<<20
+	debug.SetMemoryLimit(limit)
+	return limit, true
 }
 
 func displayAddr(a net.Addr) string {

@@ -10,11 +10,19 @@
 // (catalog.Service.OnChange) or a certificate's new status
 // (traceability.Service.OnCertificationChange) drops every channel.
 // Changes made by another instance behind the same load balancer show
-// within the TTL. No handler touches the cache's freshness.
+// within the TTL (plus one build, while a rebuild is under way). No
+// handler touches the cache's freshness.
+//
+// Rendered pages (KeepPage) are kept for all channels within one byte
+// budget, least recently used first out; a product page stays until its
+// own shelf moves or the channel is rebuilt, a list page until any shelf
+// moves. A lot's own change (a new lab result) shows on the product pages
+// at the next rebuild, within the TTL.
 package catalogcache
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +30,7 @@ import (
 
 	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/id"
+	"github.com/terroir-coop/terroir/internal/lru"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/shops"
 	"github.com/terroir-coop/terroir/traceability"
@@ -57,6 +66,14 @@ type Sources struct {
 }
 
 // Cache is every channel's catalogue. It is safe for concurrent use.
+//
+// No cliff at expiry: a channel is rebuilt by one goroutine at a time
+// (single flight: concurrent requests for a channel being built wait for
+// that one build), and from three quarters of its TTL on it is rebuilt in
+// the background while requests go on being served the old one, so under
+// steady traffic no request waits for a build. Only a channel never built,
+// dropped by a change of this process, or left unused past its TTL (and
+// not being rebuilt) makes a request wait.
 type Cache struct {
 	src      Sources
 	now      func() time.Time
@@ -64,12 +81,39 @@ type Cache struct {
 	mu       sync.Mutex
 	channels map[string]*Channel
 	dirty    map[string]map[string]bool // shop → skus
+	// epoch counts dropAll: a build begun before a drop is neither joined
+	// nor stored after it.
+	epoch   uint64
+	flights map[string]*flight
+	builds  uint64 // numbers each Channel built (Channel.build)
+	pages   *lru.Cache[string, cachedPage]
 }
 
+// flight is one channel's build in progress.
+type flight struct {
+	epoch uint64
+	done  chan struct{}
+	ch    *Channel
+	err   error
+}
+
+// DefaultPageBytes is the page budget New gives: every product page of
+// five channels of 1 000 SKUs in three languages, gzipped (about 3 KB
+// each), with room for the catalogue's list pages.
+const DefaultPageBytes = 64 << 20
+
 // New returns an empty cache whose channels are rebuilt after ttl (another
-// instance's changes; this process's show at once).
+// instance's changes; this process's show at once), keeping rendered pages
+// within DefaultPageBytes.
 func New(src Sources, now func() time.Time, ttl time.Duration) *Cache {
-	return &Cache{src: src, now: now, ttl: ttl, channels: map[string]*Channel{}, dirty: map[string]map[string]bool{}}
+	return NewWithBudget(src, now, ttl, DefaultPageBytes)
+}
+
+// NewWithBudget is New keeping rendered pages (Channel.KeepPage) within
+// pageBytes, least recently used evicted first.
+func NewWithBudget(src Sources, now func() time.Time, ttl time.Duration, pageBytes int64) *Cache {
+	return &Cache{src: src, now: now, ttl: ttl, channels: map[string]*Channel{}, dirty: map[string]map[string]bool{},
+		flights: map[string]*flight{}, pages: lru.New[string, cachedPage](pageBytes)}
 }
 
 // ShelfChanged marks a shelf as moved (subscribed to shops.Stock.OnChange).
@@ -94,8 +138,14 @@ func (c *Cache) CertificationChanged(string) { c.dropAll() }
 func (c *Cache) dropAll() {
 	c.mu.Lock()
 	c.channels = map[string]*Channel{}
+	c.epoch++
 	c.mu.Unlock()
+	c.pages.Clear() // stale by their build already; their bytes are freed now
 }
+
+// refreshAhead is the part of the TTL after which a channel is rebuilt in
+// the background while the old one is served.
+func (c *Cache) refreshAhead() time.Duration { return c.ttl * 3 / 4 }
 
 // Channel returns a channel's catalogue, building or patching it. An
 // unknown channel is a not_found problem on field "channel".
@@ -103,36 +153,95 @@ func (c *Cache) Channel(ctx context.Context, channel string) (*Channel, error) {
 	channel = id.NormalizeCode(channel)
 	c.mu.Lock()
 	cc := c.channels[channel]
+	var age time.Duration
+	if cc != nil {
+		age = c.now().Sub(cc.built)
+	}
+	fl := c.flights[channel]
+	if fl != nil && fl.epoch != c.epoch {
+		fl = nil // begun before a drop: its result is stale
+	}
+	switch {
+	case cc != nil && age <= c.ttl:
+		if age >= c.refreshAhead() && fl == nil {
+			c.startFlight(ctx, channel) // the old one is served meanwhile
+		}
+	case cc != nil && fl != nil && age <= 2*c.ttl:
+		// Expired, and being rebuilt: serve the old one until it lands.
+	default:
+		if fl == nil {
+			fl = c.startFlight(ctx, channel)
+		}
+		c.mu.Unlock()
+		select {
+		case <-fl.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if fl.err != nil {
+			return nil, fl.err
+		}
+		return c.patched(ctx, channel, fl.ch)
+	}
+	c.mu.Unlock()
+	return c.patched(ctx, channel, cc)
+}
+
+// startFlight begins building channel in its own goroutine, detached from
+// the request that asked (a client that goes away must not fail the others
+// waiting); c.mu is held.
+func (c *Cache) startFlight(ctx context.Context, channel string) *flight {
+	fl := &flight{epoch: c.epoch, done: make(chan struct{})}
+	c.flights[channel] = fl
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		fresh, err := c.build(ctx, channel)
+		c.mu.Lock()
+		if err == nil && fl.epoch == c.epoch {
+			c.builds++
+			fresh.build = c.builds
+			c.channels[channel] = fresh
+		}
+		if c.flights[channel] == fl {
+			delete(c.flights, channel)
+		}
+		c.mu.Unlock()
+		fl.ch, fl.err = fresh, err
+		close(fl.done)
+	}()
+	return fl
+}
+
+// patched is cc with the shelves marked dirty since re-read (by _id): a
+// patched copy, so readers of the old one keep a consistent view.
+func (c *Cache) patched(ctx context.Context, channel string, cc *Channel) (*Channel, error) {
+	c.mu.Lock()
 	dirty := c.dirty[channel]
 	delete(c.dirty, channel)
 	c.mu.Unlock()
-	if cc != nil && c.now().Sub(cc.built) <= c.ttl {
-		if len(dirty) == 0 {
-			return cc, nil
-		}
-		// Patch a copy: readers of the old one keep a consistent view.
-		patched := &Channel{built: cc.built, shop: cc.shop, products: cc.products, valid: cc.valid, shelves: make(map[string]shops.Shelf, len(cc.shelves))}
-		for k, v := range cc.shelves {
-			patched.shelves[k] = v
-		}
-		for sku := range dirty {
-			sh, err := c.src.Shelves.Shelf(ctx, channel, sku)
-			if err != nil && sh.SKU == "" {
-				c.requeue(channel, dirty)
-				return nil, err
-			}
-			patched.shelves[sku] = sh
-		}
-		c.store(channel, cc, patched)
-		return patched, nil
+	if len(dirty) == 0 {
+		return cc, nil
 	}
-	fresh, err := c.build(ctx, channel)
-	if err != nil {
+	patched := &Channel{built: cc.built, build: cc.build, shop: cc.shop, products: cc.products, valid: cc.valid, pages: cc.pages,
+		shelves: maps.Clone(cc.shelves), seq: cc.seq + 1, shelfSeq: maps.Clone(cc.shelfSeq)}
+	if patched.shelfSeq == nil {
+		patched.shelfSeq = map[string]uint64{}
+	}
+	for sku := range dirty {
+		sh, err := c.src.Shelves.Shelf(ctx, channel, sku)
+		if err != nil && sh.SKU == "" {
+			c.requeue(channel, dirty)
+			return nil, err
+		}
+		patched.shelves[sku] = sh
+		patched.shelfSeq[sku] = patched.seq
+	}
+	if !c.store(channel, cc, patched) {
+		// Rebuilt or dropped meanwhile, maybe from shelves read before
+		// these moved: the next request patches the new one too.
 		c.requeue(channel, dirty)
-		return nil, err
 	}
-	c.store(channel, cc, fresh)
-	return fresh, nil
+	return patched, nil
 }
 
 func (c *Cache) build(ctx context.Context, channel string) (*Channel, error) {
@@ -157,7 +266,7 @@ func (c *Cache) build(ctx context.Context, channel string) (*Channel, error) {
 	if err != nil {
 		return nil, err
 	}
-	fresh := &Channel{built: c.now(), shop: sh, products: products, valid: valid, shelves: make(map[string]shops.Shelf, len(list))}
+	fresh := &Channel{built: c.now(), shop: sh, products: products, valid: valid, shelves: make(map[string]shops.Shelf, len(list)), pages: c.pages}
 	for _, s := range list {
 		fresh.shelves[s.SKU] = s
 	}
@@ -170,14 +279,20 @@ func (c *Cache) requeue(channel string, skus map[string]bool) {
 	}
 }
 
-// store replaces old with fresh unless the channel was dropped meanwhile.
-func (c *Cache) store(channel string, old, fresh *Channel) {
+// store replaces old with fresh unless the channel was dropped or rebuilt
+// meanwhile.
+func (c *Cache) store(channel string, old, fresh *Channel) bool {
 	c.mu.Lock()
-	if c.channels[channel] == old {
-		c.channels[channel] = fresh
+	defer c.mu.Unlock()
+	if c.channels[channel] != old {
+		return false
 	}
-	c.mu.Unlock()
+	c.channels[channel] = fresh
+	return true
 }
+
+// PageStats says how full the rendered pages' budget is.
+func (c *Cache) PageStats() lru.Stats { return c.pages.Stats() }
 
 // Channel is one channel's catalogue at one moment. It is immutable once
 // built, and safe for concurrent use.
@@ -188,12 +303,65 @@ type Channel struct {
 	shelves  map[string]shops.Shelf // by sku
 	valid    map[string]bool        // certificates valid today
 
+	// build numbers the channel's builds; seq counts the patches since,
+	// and shelfSeq says at which patch each shelf last moved: a kept page
+	// is current while they are what they were when it was kept.
+	build    uint64
+	seq      uint64
+	shelfSeq map[string]uint64
+	pages    *lru.Cache[string, cachedPage]
+
 	itemsOnce sync.Once
 	items     []Item
 	bySKU     map[string]int
 
 	derivedMu sync.Mutex
 	derived   map[string]any
+}
+
+// cachedPage is a page kept by KeepPage with the channel's state it was
+// rendered from.
+type cachedPage struct {
+	build, seq uint64
+	body       []byte
+}
+
+// KeepPage keeps a page rendered from this channel under key, within the
+// cache's byte budget (least recently used pages go first). sku names the
+// one shelf the page shows, "" a page that shows every shelf (a list): the
+// page is served (Page) until the channel is rebuilt or that shelf moves
+// (for "": any shelf). The bytes are kept as given — callers keep them
+// gzipped to fit three times as many — and must not be modified.
+func (ch *Channel) KeepPage(sku, key string, body []byte) {
+	if ch.pages == nil {
+		return
+	}
+	k := ch.shop.Code + "\x00" + key
+	ch.pages.Put(k, cachedPage{build: ch.build, seq: ch.seqOf(sku), body: body}, int64(len(body)+len(k))+pageOverhead)
+}
+
+// pageOverhead is what a kept page costs beyond its bytes and key (the
+// list element, the map entry, the slice header).
+const pageOverhead = 160
+
+// Page returns the page KeepPage kept under key if the shelves it shows
+// are still those it was rendered from, else nil.
+func (ch *Channel) Page(sku, key string) []byte {
+	if ch.pages == nil {
+		return nil
+	}
+	p, ok := ch.pages.Get(ch.shop.Code + "\x00" + key)
+	if !ok || p.build != ch.build || p.seq != ch.seqOf(sku) {
+		return nil
+	}
+	return p.body
+}
+
+func (ch *Channel) seqOf(sku string) uint64 {
+	if sku == "" {
+		return ch.seq
+	}
+	return ch.shelfSeq[sku]
 }
 
 // Shop is the channel's shop.

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -31,31 +30,12 @@ type memo struct {
 	kinds  []string
 	claims []string
 	coops  map[string]traceability.Cooperative
-
-	mu    sync.Mutex
-	pages map[string][]byte // rendered pages by language, filters and page
 }
 
-// maxMemoPages bounds the rendered pages kept per channel: filter
-// combinations are few, and searches are not kept.
-const maxMemoPages = 512
-
-func (m *memo) page(key string) []byte {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.pages[key]
-}
-
-func (m *memo) keep(key string, b []byte) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.pages == nil {
-		m.pages = map[string][]byte{}
-	}
-	if len(m.pages) < maxMemoPages {
-		m.pages[key] = b
-	}
-}
+// Rendered pages are kept by the channel (catalogcache.Channel.KeepPage),
+// gzipped, within the cache's byte budget: every product page of every
+// channel fits, a product page stays until its own shelf moves, a list
+// page until any shelf does, and searches are not kept.
 
 // memoOf returns the channel's memo, made on first use.
 func (h *Handlers) memoOf(ctx context.Context, ch *catalogcache.Channel) (*memo, error) {
@@ -146,6 +126,13 @@ func writeCatalogue(c *gin.Context, status int, b []byte) {
 	c.Data(status, "text/html; charset=utf-8", b)
 }
 
+// writeKeptCatalogue answers with a page the channel kept gzipped.
+func writeKeptCatalogue(c *gin.Context, z []byte) {
+	c.Header("Cache-Control", "private, max-age=60")
+	c.Header("Vary", "Accept-Language, Cookie")
+	page.WriteGzipped(c, http.StatusOK, "text/html; charset=utf-8", z)
+}
+
 func (h *Handlers) renderCatalogue(c *gin.Context, name string, v any) ([]byte, bool) {
 	b, err := h.d.Pages.Bytes(name, v)
 	if err != nil {
@@ -181,8 +168,8 @@ func (h *Handlers) Catalogue(c *gin.Context) {
 	pageNo = max(pageNo, 1)
 	key := strings.Join([]string{l.Code(), kind, coop, claim, strconv.Itoa(pageNo)}, "\x00")
 	if q == "" {
-		if b := m.page(key); b != nil {
-			writeCatalogue(c, http.StatusOK, b)
+		if z := ch.Page("", key); z != nil {
+			writeKeptCatalogue(c, z)
 			return
 		}
 	}
@@ -249,7 +236,7 @@ func (h *Handlers) Catalogue(c *gin.Context) {
 	}
 	b, ok := h.renderCatalogue(c, "storefront/catalogue", v)
 	if ok && q == "" {
-		m.keep(key, b)
+		ch.KeepPage("", key, page.Gzip(b))
 	}
 }
 
@@ -345,8 +332,8 @@ func (h *Handlers) Product(c *gin.Context) {
 		return
 	}
 	key := "product\x00" + sku + "\x00" + l.Code()
-	if b := m.page(key); b != nil {
-		writeCatalogue(c, http.StatusOK, b)
+	if z := ch.Page(sku, key); z != nil {
+		writeKeptCatalogue(c, z)
 		return
 	}
 	it := &m.items[i]
@@ -418,6 +405,6 @@ func (h *Handlers) Product(c *gin.Context) {
 		}
 	}
 	if b, ok := h.renderCatalogue(c, "storefront/product", v); ok {
-		m.keep(key, b)
+		ch.KeepPage(sku, key, page.Gzip(b))
 	}
 }

@@ -5,10 +5,14 @@
 //
 // A scan must cost a signature check, a map lookup and a counter increment:
 // the trace record of a lot and the pages rendered from it are kept in
-// memory (cache.go), and scans are counted in memory and flushed by the
-// traceability.ScanBuffer. The cache follows the domain's announcements —
-// web.New subscribes Forget to traceability's OnLotChange and ForgetAll to
-// OnCertificationChange and OnParcelChange — so this process's changes show at once; another
+// memory (cache.go) within a byte budget, least recently scanned first out,
+// gzipped, filled once per lot at a time and refreshed ahead of expiry; a
+// unit past the cloned-label threshold is served from the cache too, its
+// warning put in at serve time. Scans are counted in memory and flushed by
+// the traceability.ScanBuffer. The cache follows the domain's
+// announcements — web.New subscribes Forget to traceability's OnLotChange,
+// ForgetAll to OnCertificationChange and OnParcelChange, ProductChanged to
+// catalog's OnChange — so this process's changes show at once; another
 // instance's within the TTL. No handler of any package invalidates it.
 //
 // The Digital Link paths answer as a GS1-Conformant Resolver 1.2

@@ -1,20 +1,24 @@
 package trace
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/terroir-coop/terroir/catalog"
+	"github.com/terroir-coop/terroir/internal/lru"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/catalogcache"
@@ -77,6 +81,9 @@ type Deps struct {
 	Pages    *page.Renderer
 	Now      func() time.Time
 	CacheTTL time.Duration // how long another instance's change may stay unseen
+	// CacheBytes bounds the cached records and pages (DefaultCacheBytes
+	// when 0).
+	CacheBytes int64
 	// Places names shops and cooperatives for the custody list; nil: codes.
 	Places Places
 	// Channels say which shops have the product in stock, for the page's
@@ -93,11 +100,33 @@ type Handlers struct {
 	d      Deps
 	bundle *i18n.Bundle
 	cache  *cache
+	names  *names
+	// renders counts the trace pages rendered (terroir_trace_renders_total):
+	// a warm scan renders nothing.
+	renders atomic.Int64
 }
 
 // New returns the trace handlers with an empty cache.
 func New(d Deps) *Handlers {
-	return &Handlers{d: d, bundle: d.Pages.Bundle(), cache: newCache(d.Now, d.CacheTTL)}
+	if d.CacheBytes <= 0 {
+		d.CacheBytes = DefaultCacheBytes
+	}
+	h := &Handlers{d: d, bundle: d.Pages.Bundle(), names: newNames(d.Now, d.CacheTTL)}
+	h.cache = newCache(d.Now, d.CacheTTL, d.CacheBytes, h.fill)
+	return h
+}
+
+// Renders is how many trace pages were rendered so far.
+func (h *Handlers) Renders() int64 { return h.renders.Load() }
+
+// CacheStats says how full the trace cache is.
+func (h *Handlers) CacheStats() lru.Stats { return h.cache.lots.Stats() }
+
+// ProductChanged drops the remembered product and the cached lots packed
+// into it, whose pages name it (subscribed to catalog.Service.OnChange).
+func (h *Handlers) ProductChanged(sku string) {
+	h.names.forgetProduct(sku)
+	h.cache.forgetIf(func(e *entry) bool { return e.rec.Lot.SKU == sku })
 }
 
 // Forget drops a lot's cached record and pages, and those of the lots
@@ -267,24 +296,34 @@ func (h *Handlers) page(c *gin.Context, ref traceability.TraceRef, err error) {
 		h.writeJSON(c, sc)
 		return
 	}
-	lang := page.Locale(c).Code()
-	key := lang + "|" + sc.state + "|" + sc.serial
+	l := page.Locale(c)
+	key := l.Code() + "|" + sc.state + "|" + sc.serial
 	if sc.cloned() {
-		h.render(c, sc, "") // the warning names the live count: never cached
+		// The warning names the live count: the page is kept in two
+		// halves around it, and put together per count.
+		plain, z := h.cache.clonedPage(sc.entry, key, sc.scans, template.HTMLEscapeString(l.T("tr_cloned", sc.scans)))
+		switch {
+		case z != nil && (plain == nil || page.AcceptsGzip(c.GetHeader("Accept-Encoding"))):
+			writeGzippedHTML(c, z)
+		case plain != nil:
+			writeHTML(c, http.StatusOK, plain)
+		default:
+			h.render(c, sc, key)
+		}
 		return
 	}
-	if b := sc.entry.page(key); b != nil {
-		if page.AcceptsGzip(c.GetHeader("Accept-Encoding")) {
-			if z := sc.entry.gzipped(key); z != nil {
-				c.Header("Content-Encoding", "gzip") // web's compress middleware leaves an encoded answer as it is
-				writeHTML(c, http.StatusOK, z)
-				return
-			}
-		}
-		writeHTML(c, http.StatusOK, b)
+	if z := sc.entry.page(key); z != nil {
+		writeGzippedHTML(c, z)
 		return
 	}
 	h.render(c, sc, key)
+}
+
+// writeGzippedHTML answers with a page the cache kept gzipped.
+func writeGzippedHTML(c *gin.Context, z []byte) {
+	c.Header("Cache-Control", "private, max-age=60")
+	c.Header("Vary", "Accept, Accept-Language, Cookie")
+	page.WriteGzipped(c, http.StatusOK, "text/html; charset=utf-8", z)
 }
 
 func writeHTML(c *gin.Context, status int, b []byte) {
@@ -338,14 +377,17 @@ func (h *Handlers) JSON(c *gin.Context) {
 // entryOf returns the cached trace record of a lot, building it (and the
 // product as each language shows it) on a miss.
 func (h *Handlers) entryOf(ctx context.Context, code string) (*entry, error) {
-	if e := h.cache.get(code); e != nil {
-		return e, nil
-	}
+	return h.cache.get(ctx, code)
+}
+
+// fill reads a lot's record and names what its page shows (the cache
+// calls it, one fill per lot at a time).
+func (h *Handlers) fill(ctx context.Context, code string) (*entry, error) {
 	rec, err := h.d.Records.Trace(ctx, code)
 	if err != nil {
 		return nil, err
 	}
-	return h.cache.put(code, rec, h.productsOf(ctx, rec.Lot), h.placesOf(ctx, rec)), nil
+	return newEntry(rec, h.d.Now(), h.productsOf(ctx, rec.Lot), h.placesOf(ctx, rec)), nil
 }
 
 // placesOf names the places of a record's custody ("SIROUA-SAFRAN →
@@ -358,7 +400,7 @@ func (h *Handlers) placesOf(ctx context.Context, rec traceability.TraceRecord) m
 	for _, cu := range rec.Custody {
 		for _, code := range strings.Split(cu.Place, custodyArrow) {
 			if _, done := out[code]; !done {
-				out[code] = h.d.Places.PlaceName(ctx, code)
+				out[code] = h.names.place(ctx, h.d.Places, code)
 			}
 		}
 	}
@@ -471,7 +513,7 @@ func (h *Handlers) productsOf(ctx context.Context, l traceability.Lot) map[strin
 	var pic *photo
 	var channels []string
 	if l.SKU != "" && h.d.Products != nil {
-		if prod, err := h.d.Products.Product(ctx, l.SKU); err == nil {
+		if prod, ok := h.names.product(ctx, h.d.Products, l.SKU); ok {
 			names = &prod.Names
 			if id := prod.Photo; catalog.ValidPhotoID(id) {
 				w, ht := catalog.ThumbSize(catalog.PhotoSize(id))
@@ -622,20 +664,26 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 		v.Corrections = append(v.Corrections, labelled[traceability.TraceCorrection]{Line: co, Label: l.Kind(co.ProductKind),
 			Amount: l.Quantity(co.FromAmount.Amount, co.FromAmount.Unit) + " → " + l.Quantity(co.ToAmount.Amount, co.ToAmount.Unit)})
 	}
-	if sc.cloned() {
-		v.Cloned = l.T("tr_cloned", sc.scans)
+	cloned := sc.cloned()
+	if cloned {
+		v.Cloned = clonedMark // put in place below, and at each serve of the kept halves
 	}
 	v.Map = parcelMap(rec.Origin, l, h.d.MapTiles)
 	if _, ok := traceability.CategoryMention(rec.Quality); ok {
 		v.Category = l.T("iso3632_category", rec.Quality.Category)
 	}
+	h.renders.Add(1)
 	b, err := h.d.Pages.Bytes("trace/trace", v)
 	if err != nil {
 		page.Fail(c, err)
 		return
 	}
-	if cacheKey != "" {
-		sc.entry.setPage(cacheKey, b)
+	switch {
+	case cloned:
+		h.cache.setCloned(sc.entry, cacheKey, b)
+		b = bytes.Replace(b, []byte(clonedMark), []byte(template.HTMLEscapeString(l.T("tr_cloned", sc.scans))), 1)
+	default:
+		h.cache.setPage(sc.entry, cacheKey, b)
 	}
 	writeHTML(c, http.StatusOK, b)
 }

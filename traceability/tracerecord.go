@@ -1,0 +1,101 @@
+package traceability
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// readMemo remembers, for the trace record, what many lots share and what
+// rarely changes — cooperatives, certificates, parcels' outlines — so that
+// building a lot's record (a cold scan) reads the lot (and its ancestors),
+// not also its cooperative, each certificate and each origin parcel.
+// Certificates and parcels this process changes are forgotten at once (the
+// store's announcements); cooperatives change only their register version,
+// which no record shows. Everything is read again after readMemoTTL, so
+// another instance's change shows as soon as the caches' own TTL allows.
+// It is safe for concurrent use.
+type readMemo struct {
+	now func() time.Time
+
+	mu       sync.Mutex
+	coops    map[string]remembered[Cooperative]
+	certs    map[string]remembered[Certification]
+	outlines map[string]remembered[*Geometry] // nil: a point, or no parcel
+}
+
+type remembered[T any] struct {
+	v  T
+	at time.Time
+}
+
+const (
+	readMemoTTL  = 10 * time.Second
+	readMemoSize = 50_000 // per kind; beyond it a kind starts again empty
+)
+
+func newReadMemo(store *Store, now func() time.Time) *readMemo {
+	m := &readMemo{now: now, coops: map[string]remembered[Cooperative]{}, certs: map[string]remembered[Certification]{},
+		outlines: map[string]remembered[*Geometry]{}}
+	store.watchCertifications(func(id string) { forgetIn(&m.mu, m.certs, id) })
+	store.watchParcels(func(id string) { forgetIn(&m.mu, m.outlines, id) })
+	return m
+}
+
+func forgetIn[T any](mu *sync.Mutex, mp map[string]remembered[T], key string) {
+	mu.Lock()
+	delete(mp, key)
+	mu.Unlock()
+}
+
+// recall returns what read gives for key, remembered for readMemoTTL.
+// Errors are not remembered.
+func recall[T any](m *readMemo, mp map[string]remembered[T], key string, read func() (T, error)) (T, error) {
+	now := m.now()
+	m.mu.Lock()
+	r, ok := mp[key]
+	m.mu.Unlock()
+	if ok && now.Sub(r.at) <= readMemoTTL && !r.at.After(now) {
+		return r.v, nil
+	}
+	v, err := read()
+	if err != nil {
+		return v, err
+	}
+	m.mu.Lock()
+	if len(mp) >= readMemoSize {
+		clear(mp)
+	}
+	mp[key] = remembered[T]{v: v, at: now}
+	m.mu.Unlock()
+	return v, nil
+}
+
+// traceCooperative is the cooperative a trace record names.
+func (s *Service) traceCooperative(ctx context.Context, code string) (Cooperative, error) {
+	return recall(s.memo, s.memo.coops, code, func() (Cooperative, error) { return s.store.cooperative(ctx, code) })
+}
+
+// traceCertification is a certificate a trace record shows the status of
+// (computed from it for today by the caller).
+func (s *Service) traceCertification(ctx context.Context, id string) (Certification, error) {
+	return recall(s.memo, s.memo.certs, id, func() (Certification, error) { return s.store.certification(ctx, id) })
+}
+
+// traceOutline is a parcel's walked outline, nil for a parcel recorded as
+// a point or no longer found.
+func (s *Service) traceOutline(ctx context.Context, parcel string) (*Geometry, error) {
+	return recall(s.memo, s.memo.outlines, parcel, func() (*Geometry, error) {
+		p, err := s.store.parcel(ctx, parcel)
+		switch {
+		case errors.Is(err, ErrParcelNotFound):
+			return nil, nil
+		case err != nil:
+			return nil, err
+		case p.Location.Type == "Polygon" || p.Location.Type == "MultiPolygon":
+			return &p.Location, nil
+		}
+		return nil, nil
+	})
+}

@@ -1,0 +1,94 @@
+package trace
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/terroir-coop/terroir/catalog"
+)
+
+// names remembers what trace pages name besides the lot — its product and
+// the places of its custody — so that filling a lot's record (a cold scan)
+// reads the lot, not also its product and each shop: a network has a few
+// thousand products and a few dozen places, shared by all its lots.
+// A product this process changes is forgotten at once (ProductChanged);
+// another instance's change, and a place's new name, show within the
+// cache's TTL, as the records do.
+type names struct {
+	now func() time.Time
+	ttl time.Duration
+
+	mu       sync.Mutex
+	products map[string]knownProduct
+	places   map[string]knownPlace
+}
+
+type knownProduct struct {
+	p     catalog.Product
+	found bool
+	at    time.Time
+}
+
+type knownPlace struct {
+	name string
+	at   time.Time
+}
+
+// maxNames bounds each memory: beyond it, it starts again empty.
+const maxNames = 20_000
+
+func newNames(now func() time.Time, ttl time.Duration) *names {
+	return &names{now: now, ttl: ttl, products: map[string]knownProduct{}, places: map[string]knownPlace{}}
+}
+
+// product is the catalogue's product of sku, remembered for the TTL.
+func (n *names) product(ctx context.Context, src Products, sku string) (catalog.Product, bool) {
+	now := n.now()
+	n.mu.Lock()
+	k, ok := n.products[sku]
+	n.mu.Unlock()
+	if ok && now.Sub(k.at) <= n.ttl {
+		return k.p, k.found
+	}
+	p, err := src.Product(ctx, sku)
+	if err != nil && ctx.Err() != nil {
+		return catalog.Product{}, false // not an answer about the product: not remembered
+	}
+	k = knownProduct{p: p, found: err == nil, at: now}
+	n.mu.Lock()
+	if len(n.products) >= maxNames {
+		clear(n.products)
+	}
+	n.products[sku] = k
+	n.mu.Unlock()
+	return k.p, k.found
+}
+
+func (n *names) forgetProduct(sku string) {
+	n.mu.Lock()
+	delete(n.products, sku)
+	n.mu.Unlock()
+}
+
+// place is the name of a shop or cooperative, remembered for the TTL.
+func (n *names) place(ctx context.Context, src Places, code string) string {
+	now := n.now()
+	n.mu.Lock()
+	k, ok := n.places[code]
+	n.mu.Unlock()
+	if ok && now.Sub(k.at) <= n.ttl {
+		return k.name
+	}
+	name := src.PlaceName(ctx, code)
+	if ctx.Err() != nil {
+		return name
+	}
+	n.mu.Lock()
+	if len(n.places) >= maxNames {
+		clear(n.places)
+	}
+	n.places[code] = knownPlace{name: name, at: now}
+	n.mu.Unlock()
+	return name
+}
