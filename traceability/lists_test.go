@@ -307,7 +307,7 @@ func BenchmarkHarvestList(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				hs, err := mongodb.FindPage[Harvest](ctx, db.Collection("harvests"), bson.M{"_id": bson.M{"$in": ids}}, nil, mongodb.Page{})
+				hs, err := mongodb.FindPage[Harvest](ctx, db.Collection("harvests"), bson.M{"_id": bson.M{"$in": ids}}, byID, mongodb.Page{})
 				if err != nil || len(hs) != 50 {
 					b.Fatal(len(hs), err)
 				}

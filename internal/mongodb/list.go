@@ -74,6 +74,18 @@ type List struct {
 	BlockSize int
 }
 
+// ListKey joins the parts of a key ("AGADIR", "lot", "SAF-…") with "/",
+// escaping "%", "/" and "|" in each part: any values, user input included,
+// make a valid key, and different parts make different keys.
+func ListKey(parts ...string) string {
+	esc := strings.NewReplacer("%", "%25", "/", "%2F", "|", "%7C")
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = esc.Replace(p)
+	}
+	return strings.Join(out, "/")
+}
+
 func (l List) blockSize() int {
 	if l.BlockSize > 0 {
 		return l.BlockSize

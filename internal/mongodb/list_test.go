@@ -430,3 +430,21 @@ func TestListBuiltFromExistingData(t *testing.T) {
 		t.Fatalf("version 2 kept %d under K", n)
 	}
 }
+
+func TestListKey(t *testing.T) {
+	for _, c := range []struct {
+		parts []string
+		want  string
+	}{
+		{[]string{"AGADIR"}, "AGADIR"},
+		{[]string{"AGADIR", "lot", "SAF-1"}, "AGADIR/lot/SAF-1"},
+		{[]string{"A/B", "c|d", "50%"}, "A%2FB/c%7Cd/50%25"},
+	} {
+		if got := mongodb.ListKey(c.parts...); got != c.want {
+			t.Errorf("ListKey(%q) = %q, want %q", c.parts, got, c.want)
+		}
+	}
+	if mongodb.ListKey("a/b") == mongodb.ListKey("a", "b") {
+		t.Error("two keys collide")
+	}
+}
