@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -315,8 +316,56 @@ func (s *Store) ListIDs(ctx context.Context, l List, key string, p Page) ([]stri
 // document is gone (a read racing a removal on the embedded store, where
 // reads are not isolated) is left out.
 func ListPage[T any](ctx context.Context, s *Store, l List, key string, p Page) ([]T, error) {
-	return ListFilter[T](ctx, s, l, key, nil, p)
+	ids, err := s.ListIDs(ctx, l, key, p)
+	if err != nil {
+		return nil, err
+	}
+	// The lookups of a page go out a few at a time: each is a round trip
+	// to the store, and SQLite serves reads side by side.
+	docs := make([]*T, len(ids))
+	errs := make([]error, len(ids))
+	coll := s.Collection(l.Collection)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	workers := pageLookups
+	if _, inTx := ctx.Value(txKey{}).(*tx); inTx {
+		workers = 1 // a transaction's session takes one operation at a time
+	}
+	for range min(workers, len(ids)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				var v T
+				err := coll.FindOne(ctx, bson.M{"_id": ids[i]}).Decode(&v)
+				switch {
+				case err == nil:
+					docs[i] = &v
+				case !IsNotFound(err):
+					errs[i] = err
+				}
+			}
+		}()
+	}
+	for i := range ids {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	out := make([]T, 0, len(ids))
+	for i, d := range docs {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		if d != nil {
+			out = append(out, *d)
+		}
+	}
+	return out, nil
 }
+
+// pageLookups is how many _id lookups of a page ListPage has in flight.
+const pageLookups = 4
 
 // ListFilter is ListPage over only the listed documents keep accepts (nil:
 // all). It walks the list from its start until the page is full, so its
