@@ -27,8 +27,9 @@ import (
 // Reading a page is one head lookup, the one or two blocks the page falls in
 // (the head's per-block counts say which, without reading the others), and
 // one _id lookup per item: measured, `$in` on _id is not pushed down
-// either (see BenchmarkListFetch in the traceability package). Adding an
-// item reads and writes its head and writes one block.
+// either, it scans like any filter (the list-in case of the traceability
+// package's BenchmarkHarvestList). Adding an item reads and writes its head
+// and writes one block.
 //
 // Consistency: ListAdd and ListRemove run inside Atomically (joining the
 // caller's), so the list changes all-or-nothing with the write that adds or
