@@ -22,15 +22,42 @@ type Store struct {
 // NewStore returns a store on db.
 func NewStore(db *mongodb.Store) *Store { return &Store{db: db} }
 
+// The lists pages and the API serve are kept in keyed lists
+// (mongodb.List), newest first, changed in the Atomically of the write
+// they follow: on the embedded store a filter on "channel" reads every
+// order. An order is listed under its channel and under its channel and
+// status: placing lists it under both, a change of status moves it from
+// the old status's list to the new one's (so a status list is in the order
+// orders reached that status, the last first), withdrawing it takes it out
+// of both. The outbox is listed per channel. The sweeper's and the
+// settlement's reads (pending orders past expiry, refunds due, orders paid
+// in a month) still read the collection: they run in the background or
+// once a month, not per page.
+var (
+	orderList = &mongodb.List{Name: "orders", Collection: "orders", NewestFirst: true, OrderField: "created_at",
+		KeysOf: func(d bson.Raw) []string {
+			channel, _ := d.Lookup("channel").StringValueOK()
+			status, _ := d.Lookup("status").StringValueOK()
+			return []string{mongodb.ListKey(channel), orderStatusKey(channel, status)}
+		}}
+	outboxList = &mongodb.List{Name: "outbox", Collection: "outbox", NewestFirst: true, OrderField: "created_at",
+		KeysOf: func(d bson.Raw) []string {
+			channel, _ := d.Lookup("channel").StringValueOK()
+			return []string{mongodb.ListKey(channel)}
+		}}
+)
+
+func orderStatusKey(channel, status string) string { return mongodb.ListKey(channel, "status", status) }
+
 // Indexes are the indexes this package needs.
 func Indexes() []mongodb.Index {
 	return []mongodb.Index{
-		{Collection: "orders", Keys: []string{"channel"}},
+		{Collection: "orders", Keys: []string{"channel"}, List: orderList},
 		{Collection: "orders", Keys: []string{"status"}},
 		{Collection: "idempotency"},
 		{Collection: "stripe_events"},
 		{Collection: "order_refs"},
-		{Collection: "outbox", Keys: []string{"channel"}},
+		{Collection: "outbox", Keys: []string{"channel"}, List: outboxList},
 		{Collection: "advances", Keys: []string{"coop"}},
 		{Collection: "repayments", Keys: []string{"coop"}},
 		{Collection: "payouts", Keys: []string{"coop"}},
@@ -67,8 +94,12 @@ func (s *Store) insertIdempotency(ctx context.Context, r idemRecord) error {
 }
 
 func (s *Store) insertOrder(ctx context.Context, o Order) error {
-	_, err := s.db.Collection("orders").InsertOne(ctx, o)
-	return err
+	return s.db.Atomically(ctx, func(ctx context.Context) error {
+		if _, err := s.db.Collection("orders").InsertOne(ctx, o); err != nil {
+			return err
+		}
+		return s.db.ListAdd(ctx, *orderList, o.ID, mongodb.ListKey(o.Channel), orderStatusKey(o.Channel, o.Status))
+	})
 }
 
 func (s *Store) order(ctx context.Context, id string) (Order, error) {
@@ -90,7 +121,13 @@ func (s *Store) saveOrder(ctx context.Context, o Order, before string) error {
 	if !ok {
 		return errors.New("orders: order changed while being updated")
 	}
-	return nil
+	if o.Status == before {
+		return nil
+	}
+	if err := s.db.ListRemove(ctx, *orderList, o.ID, orderStatusKey(o.Channel, before)); err != nil {
+		return err
+	}
+	return s.db.ListAdd(ctx, *orderList, o.ID, orderStatusKey(o.Channel, o.Status))
 }
 
 func (s *Store) setCheckout(ctx context.Context, id string, co Checkout, expiresAt time.Time) error {
@@ -102,22 +139,31 @@ func (s *Store) setCheckout(ctx context.Context, id string, co Checkout, expires
 // deleteOrder removes an order that never reached its payment page, with
 // the idempotency record that points at it (callers hold Atomically).
 func (s *Store) deleteOrder(ctx context.Context, id, idemKey string) error {
+	o, err := s.order(ctx, id)
+	if err != nil {
+		return err
+	}
 	if _, err := s.db.Collection("orders").DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		return err
+	}
+	if err := s.db.ListRemove(ctx, *orderList, id, mongodb.ListKey(o.Channel), orderStatusKey(o.Channel, o.Status)); err != nil {
 		return err
 	}
 	if idemKey == "" {
 		return nil
 	}
-	_, err := s.db.Collection("idempotency").DeleteOne(ctx, bson.M{"_id": "order|" + idemKey})
+	_, err = s.db.Collection("idempotency").DeleteOne(ctx, bson.M{"_id": "order|" + idemKey})
 	return err
 }
 
+// orders reads a page of a channel's orders, newest first, or of those in
+// one status, the last to reach it first.
 func (s *Store) orders(ctx context.Context, channel, status string, p mongodb.Page) ([]Order, error) {
-	filter := bson.M{"channel": channel}
+	key := mongodb.ListKey(channel)
 	if status != "" {
-		filter["status"] = status
+		key = orderStatusKey(channel, status)
 	}
-	return mongodb.FindPage[Order](ctx, s.db.Collection("orders"), filter, bson.D{{Key: "created_at", Value: -1}}, p)
+	return mongodb.ListPage[Order](ctx, s.db, *orderList, key, p)
 }
 
 // pendingBefore lists unpaid orders whose reservation ran out, and orders
@@ -214,12 +260,16 @@ func (s *Store) orderByPaymentIntent(ctx context.Context, pi string) (string, er
 }
 
 func (s *Store) insertOutbox(ctx context.Context, e Email) error {
-	_, err := s.db.Collection("outbox").InsertOne(ctx, e)
-	return err
+	return s.db.Atomically(ctx, func(ctx context.Context) error {
+		if _, err := s.db.Collection("outbox").InsertOne(ctx, e); err != nil {
+			return err
+		}
+		return s.db.ListAdd(ctx, *outboxList, e.ID, mongodb.ListKey(e.Channel))
+	})
 }
 
 func (s *Store) outbox(ctx context.Context, channel string, p mongodb.Page) ([]Email, error) {
-	return mongodb.FindPage[Email](ctx, s.db.Collection("outbox"), bson.M{"channel": channel}, bson.D{{Key: "created_at", Value: -1}}, p)
+	return mongodb.ListPage[Email](ctx, s.db, *outboxList, mongodb.ListKey(channel), p)
 }
 
 // paidBetween lists the orders paid in [from, to), refunded since or not

@@ -23,6 +23,35 @@ type Store struct {
 // NewStore returns a store on db.
 func NewStore(db *mongodb.Store) *Store { return &Store{db: db} }
 
+// The histories pages and the API serve are kept in keyed lists
+// (mongodb.List), newest first, listed in the Atomically of their insert:
+// on the embedded store a filter on "shop" reads every movement of the
+// network. A movement is listed under its shop, its shop and lot, and its
+// shop and SKU (the filters of a movement history); a filter on the kind
+// is a bounded scan of the most specific of those lists (ListFilter), its
+// cost growing with that shop's history, not the network's. A transfer is
+// listed under the shop it leaves and the shop it reaches; a filter on its
+// status is a bounded scan of the shop's list. Reports over a period
+// (sales, movements between dates) and the ledger checks still read the
+// collection: they read all of it anyway.
+var (
+	movementList = &mongodb.List{Name: "movements", Collection: "movements", NewestFirst: true, OrderField: "at",
+		KeysOf: func(d bson.Raw) []string {
+			str := func(k string) string { v, _ := d.Lookup(k).StringValueOK(); return v }
+			return movementKeys(Movement{Shop: str("shop"), Lot: str("lot"), SKU: str("sku")})
+		}}
+	transferList = &mongodb.List{Name: "transfers", Collection: "transfers", NewestFirst: true, OrderField: "sent_at",
+		KeysOf: func(d bson.Raw) []string {
+			from, _ := d.Lookup("from").StringValueOK()
+			to, _ := d.Lookup("to").StringValueOK()
+			return []string{mongodb.ListKey(from), mongodb.ListKey(to)}
+		}}
+)
+
+func movementKeys(m Movement) []string {
+	return []string{mongodb.ListKey(m.Shop), mongodb.ListKey(m.Shop, "lot", m.Lot), mongodb.ListKey(m.Shop, "sku", m.SKU)}
+}
+
 // Indexes are the indexes this package needs.
 func Indexes() []mongodb.Index {
 	return []mongodb.Index{
@@ -30,8 +59,8 @@ func Indexes() []mongodb.Index {
 		{Collection: "balances", Keys: []string{"shop"}},
 		{Collection: "balances", Keys: []string{"coop"}},
 		{Collection: "shelves", Keys: []string{"shop"}},
-		{Collection: "movements", Keys: []string{"shop"}},
-		{Collection: "transfers", Keys: []string{"from"}},
+		{Collection: "movements", Keys: []string{"shop"}, List: movementList},
+		{Collection: "transfers", Keys: []string{"from"}, List: transferList},
 		{Collection: "transfers", Keys: []string{"to"}},
 		{Collection: "sales", Keys: []string{"shop"}},
 	}
@@ -85,22 +114,33 @@ func (s *Store) balancesOf(ctx context.Context, filter bson.M) ([]Balance, error
 }
 
 func (s *Store) insertMovement(ctx context.Context, m Movement) error {
-	_, err := s.db.Collection("movements").InsertOne(ctx, m)
-	return err
+	return s.db.Atomically(ctx, func(ctx context.Context) error {
+		if _, err := s.db.Collection("movements").InsertOne(ctx, m); err != nil {
+			return err
+		}
+		return s.db.ListAdd(ctx, *movementList, m.ID, movementKeys(m)...)
+	})
 }
 
+// movements reads a page of a shop's movements, newest first: from the
+// list of its lot or SKU when the filter names one, else of the shop; the
+// rest of the filter is a bounded scan of that list.
 func (s *Store) movements(ctx context.Context, shop string, f MovementFilter, p mongodb.Page) ([]Movement, error) {
-	filter := bson.M{"shop": shop}
-	if f.Lot != "" {
-		filter["lot"] = traceability.NormalizeLotCode(f.Lot)
+	lot, sku := traceability.NormalizeLotCode(f.Lot), strings.ToUpper(f.SKU)
+	key := mongodb.ListKey(shop)
+	switch {
+	case f.Lot != "":
+		key = mongodb.ListKey(shop, "lot", lot)
+	case f.SKU != "":
+		key = mongodb.ListKey(shop, "sku", sku)
 	}
-	if f.SKU != "" {
-		filter["sku"] = strings.ToUpper(f.SKU)
+	var keep func(Movement) bool
+	if (f.Lot != "" && f.SKU != "") || f.Kind != "" {
+		keep = func(m Movement) bool {
+			return (f.SKU == "" || m.SKU == sku) && (f.Kind == "" || m.Kind == f.Kind)
+		}
 	}
-	if f.Kind != "" {
-		filter["kind"] = f.Kind
-	}
-	return mongodb.FindPage[Movement](ctx, s.db.Collection("movements"), filter, bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}, p)
+	return mongodb.ListFilter(ctx, s.db, *movementList, key, keep, p)
 }
 
 // movementSums adds up every movement per balance (shop|lot).
@@ -233,8 +273,12 @@ func (s *Store) returnedUnits(ctx context.Context, sale, lot string) (int64, err
 }
 
 func (s *Store) insertTransfer(ctx context.Context, t Transfer) error {
-	_, err := s.db.Collection("transfers").InsertOne(ctx, t)
-	return err
+	return s.db.Atomically(ctx, func(ctx context.Context) error {
+		if _, err := s.db.Collection("transfers").InsertOne(ctx, t); err != nil {
+			return err
+		}
+		return s.db.ListAdd(ctx, *transferList, t.ID, mongodb.ListKey(t.From), mongodb.ListKey(t.To))
+	})
 }
 
 func (s *Store) saveTransfer(ctx context.Context, t Transfer) error {
@@ -251,12 +295,14 @@ func (s *Store) transfer(ctx context.Context, id string) (Transfer, error) {
 	return t, err
 }
 
+// transfersOf lists the last 500 transfers from or to a shop, newest
+// first, of one status when status is set (a bounded scan of its list).
 func (s *Store) transfersOf(ctx context.Context, shop, status string) ([]Transfer, error) {
-	filter := bson.M{"$or": bson.A{bson.M{"from": shop}, bson.M{"to": shop}}}
+	var keep func(Transfer) bool
 	if status != "" {
-		filter["status"] = status
+		keep = func(t Transfer) bool { return t.Status == status }
 	}
-	return mongodb.FindPage[Transfer](ctx, s.db.Collection("transfers"), filter, bson.D{{Key: "sent_at", Value: -1}}, mongodb.Page{Limit: 500})
+	return mongodb.ListFilter(ctx, s.db, *transferList, mongodb.ListKey(shop), keep, mongodb.Page{Limit: 500})
 }
 
 func (s *Store) salesBetween(ctx context.Context, from, to time.Time) ([]Sale, error) {

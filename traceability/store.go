@@ -76,14 +76,48 @@ func (s *Store) certificationChanged(id string) {
 	}
 }
 
+// The lists pages and the API serve, kept per cooperative in documents
+// read by _id (mongodb.List), because on the embedded store a filter on
+// "coop" reads the whole collection: at the load scale (60,000 harvests) a
+// page of one cooperative's harvests took as long as reading them all.
+// Each insert lists its record in the same Atomically. Orders:
+//   - members and parcels: the order they were registered, first first (a
+//     register reads like the ledger it replaces: member no. 1 on top);
+//   - harvests and lots: the newest recorded first (what a manager checks).
+//
+// Reads of a whole cooperative (imports, evidence export, EPCIS, links)
+// ask for more than mongodb.MaxPageSize at once and keep one pass over the
+// collection: one lookup per record costs more when the cooperative holds
+// a large share of the collection. The flagged lots an auditor sees are a
+// bounded scan of the cooperative's lot list (ListFilter): its cost grows
+// with the cooperative's lots, not with the collection.
+var (
+	memberList  = coopList("members", false)
+	parcelList  = coopList("parcels", false)
+	harvestList = coopList("harvests", true)
+	lotList     = coopList("lots", true)
+)
+
+// coopList is the list of a collection's records per cooperative ("coop").
+func coopList(coll string, newestFirst bool) *mongodb.List {
+	return &mongodb.List{Name: coll, Collection: coll, NewestFirst: newestFirst, OrderField: "created_at",
+		KeysOf: func(d bson.Raw) []string {
+			coop, _ := d.Lookup("coop").StringValueOK()
+			return []string{coop}
+		}}
+}
+
+// bulk reports a read of a whole cooperative rather than a page.
+func bulk(p mongodb.Page) bool { return p.Limit <= 0 || p.Limit > mongodb.MaxPageSize }
+
 // Indexes are the indexes this package needs.
 func Indexes() []mongodb.Index {
 	return []mongodb.Index{
 		{Collection: "cooperatives"},
-		{Collection: "members", Keys: []string{"coop"}},
-		{Collection: "parcels", Keys: []string{"coop"}},
-		{Collection: "harvests", Keys: []string{"coop"}},
-		{Collection: "lots", Keys: []string{"coop"}},
+		{Collection: "members", Keys: []string{"coop"}, List: memberList},
+		{Collection: "parcels", Keys: []string{"coop"}, List: parcelList},
+		{Collection: "harvests", Keys: []string{"coop"}, List: harvestList},
+		{Collection: "lots", Keys: []string{"coop"}, List: lotList},
 		{Collection: "certifications", Keys: []string{"holder"}},
 		{Collection: "settings"},
 		{Collection: "scans", Keys: []string{"coop"}},
@@ -121,8 +155,12 @@ func (s *Store) cooperatives(ctx context.Context, only []string, p mongodb.Page)
 }
 
 func (s *Store) insertMember(ctx context.Context, m Member) error {
-	_, err := s.db.Collection("members").InsertOne(ctx, m)
-	return err
+	return s.db.Atomically(ctx, func(ctx context.Context) error {
+		if _, err := s.db.Collection("members").InsertOne(ctx, m); err != nil {
+			return err
+		}
+		return s.db.ListAdd(ctx, *memberList, m.ID, m.Cooperative)
+	})
 }
 
 func (s *Store) member(ctx context.Context, id string) (Member, error) {
@@ -135,15 +173,26 @@ func (s *Store) member(ctx context.Context, id string) (Member, error) {
 }
 
 func (s *Store) members(ctx context.Context, coop string, p mongodb.Page) ([]Member, error) {
-	return mongodb.FindPage[Member](ctx, s.db.Collection("members"), bson.M{"coop": coop}, byID, p)
+	if bulk(p) {
+		return mongodb.FindPage[Member](ctx, s.db.Collection("members"), bson.M{"coop": coop}, byCreation, p)
+	}
+	return mongodb.ListPage[Member](ctx, s.db, *memberList, coop, p)
 }
+
+// byCreation is the order of whole-cooperative reads: as the lists, first
+// recorded first.
+var byCreation = bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}
 
 // byID is the order of lists that have no better one.
 var byID = bson.D{{Key: "_id", Value: 1}}
 
 func (s *Store) insertParcel(ctx context.Context, p Parcel) error {
-	_, err := s.db.Collection("parcels").InsertOne(ctx, p)
-	return err
+	return s.db.Atomically(ctx, func(ctx context.Context) error {
+		if _, err := s.db.Collection("parcels").InsertOne(ctx, p); err != nil {
+			return err
+		}
+		return s.db.ListAdd(ctx, *parcelList, p.ID, p.Cooperative)
+	})
 }
 
 func (s *Store) parcel(ctx context.Context, id string) (Parcel, error) {
@@ -166,7 +215,13 @@ func (p *Parcel) decodeLocation() error {
 }
 
 func (s *Store) parcels(ctx context.Context, coop string, pg mongodb.Page) ([]Parcel, error) {
-	out, err := mongodb.FindPage[Parcel](ctx, s.db.Collection("parcels"), bson.M{"coop": coop}, byID, pg)
+	var out []Parcel
+	var err error
+	if bulk(pg) {
+		out, err = mongodb.FindPage[Parcel](ctx, s.db.Collection("parcels"), bson.M{"coop": coop}, byCreation, pg)
+	} else {
+		out, err = mongodb.ListPage[Parcel](ctx, s.db, *parcelList, coop, pg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -187,8 +242,12 @@ func (s *Store) addSeasonTotal(ctx context.Context, parcel, key string, amount i
 }
 
 func (s *Store) insertHarvest(ctx context.Context, h Harvest) error {
-	_, err := s.db.Collection("harvests").InsertOne(ctx, h)
-	return err
+	return s.db.Atomically(ctx, func(ctx context.Context) error {
+		if _, err := s.db.Collection("harvests").InsertOne(ctx, h); err != nil {
+			return err
+		}
+		return s.db.ListAdd(ctx, *harvestList, h.ID, h.Cooperative)
+	})
 }
 
 func (s *Store) harvest(ctx context.Context, id string) (Harvest, error) {
@@ -200,8 +259,12 @@ func (s *Store) harvest(ctx context.Context, id string) (Harvest, error) {
 	return h, err
 }
 
+// harvests reads a page of a cooperative's harvests, newest first.
 func (s *Store) harvests(ctx context.Context, coop string, pg mongodb.Page) ([]Harvest, error) {
-	return mongodb.FindPage[Harvest](ctx, s.db.Collection("harvests"), bson.M{"coop": coop}, byID, pg)
+	if bulk(pg) {
+		return mongodb.FindPage[Harvest](ctx, s.db.Collection("harvests"), bson.M{"coop": coop}, byID, pg)
+	}
+	return mongodb.ListPage[Harvest](ctx, s.db, *harvestList, coop, pg)
 }
 
 // assignHarvests marks harvests as used by a lot. Callers hold Atomically
@@ -230,7 +293,12 @@ func (s *Store) insertLot(ctx context.Context, l *Lot) error {
 		}
 		l.Code = code
 		creationEvent(l)
-		_, err = s.db.Collection("lots").InsertOne(ctx, l)
+		err = s.db.Atomically(ctx, func(ctx context.Context) error {
+			if _, err := s.db.Collection("lots").InsertOne(ctx, l); err != nil {
+				return err
+			}
+			return s.db.ListAdd(ctx, *lotList, l.Code, l.Cooperative)
+		})
 		if err == nil || !mongodb.IsDuplicateKey(err) || attempt == 4 {
 			return err
 		}
@@ -340,13 +408,20 @@ func (s *Store) sealing(ctx context.Context, before Lot, e Event, update bson.M)
 	return out, nil
 }
 
+// lots reads a page of a cooperative's lots, newest first; flaggedOnly: a
+// bounded scan of its list for the lots that carry a flag.
 func (s *Store) lots(ctx context.Context, coop string, flaggedOnly bool, pg mongodb.Page) ([]Lot, error) {
-	filter := bson.M{"coop": coop}
-	if flaggedOnly {
-		filter["flags.0"] = bson.M{"$exists": true}
+	var out []Lot
+	var err error
+	switch {
+	case flaggedOnly:
+		out, err = mongodb.ListFilter(ctx, s.db, *lotList, coop, func(l Lot) bool { return len(l.Flags) > 0 }, pg)
+	case !bulk(pg):
+		out, err = mongodb.ListPage[Lot](ctx, s.db, *lotList, coop, pg)
+	default:
+		out, err = mongodb.FindPage[Lot](ctx, s.db.Collection("lots"), bson.M{"coop": coop},
+			bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}, pg)
 	}
-	out, err := mongodb.FindPage[Lot](ctx, s.db.Collection("lots"), filter,
-		bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}, pg)
 	for i := range out {
 		if err == nil {
 			err = s.unseal(ctx, &out[i])
@@ -694,10 +769,9 @@ func (s *Store) deleteBlobChunks(ctx context.Context, id string, n int) {
 	}
 }
 
-// countLots counts a cooperative's lots (a scan of the lots on the
-// embedded store, like every filter but _id).
+// countLots counts a cooperative's lots: the head of its list.
 func (s *Store) countLots(ctx context.Context, coop string) (int64, error) {
-	return s.db.Collection("lots").CountDocuments(ctx, bson.M{"coop": coop})
+	return s.db.ListCount(ctx, *lotList, coop)
 }
 
 func (s *Store) insertEvidenceJob(ctx context.Context, j EvidenceJob) error {

@@ -407,7 +407,13 @@ func seed(ctx context.Context, dir string, sc scale, out io.Writer) error {
 	idx = append(idx, catalog.Indexes()...)
 	idx = append(idx, orders.Indexes()...)
 	idx = append(idx, accounts.Indexes()...)
-	return store.EnsureIndexes(ctx, idx)
+	if err := store.EnsureIndexes(ctx, idx); err != nil {
+		return err
+	}
+	// The documents went in without their keyed lists (ListAdd is the
+	// stores' job): build them from the collections, as a start does for
+	// a data directory written before the lists.
+	return store.RebuildLists(ctx, idx)
 }
 
 // gtin13 appends the GS1 check digit to 12 digits.

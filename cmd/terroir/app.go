@@ -105,7 +105,7 @@ type app struct {
 }
 
 func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
-	store, err := mongodb.Open(ctx, mongodb.Config{URI: cfg.MongoURI, DataDir: cfg.DataDir})
+	store, err := mongodb.Open(ctx, mongodb.Config{URI: cfg.MongoURI, DataDir: cfg.DataDir, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -13,16 +14,24 @@ import (
 // Index is an index a domain store needs. Each domain declares its own and
 // cmd/terroir passes them all to EnsureIndexes at start. An Index without
 // Keys only makes sure the collection exists (so that its _id lookups are
-// indexed on the embedded store from the start).
+// indexed on the embedded store from the start). An Index with a List
+// also keeps that keyed list built (list.go): EnsureIndexes builds it from
+// the collection when it never was.
 type Index struct {
 	Collection string
 	Keys       []string // field names, ascending
 	Unique     bool
+	List       *List
 }
 
-// EnsureIndexes creates the indexes that do not exist yet. Creating an
-// existing index with the same definition is a no-op, so this runs at every start.
+// EnsureIndexes creates the indexes that do not exist yet, and builds the
+// keyed lists that were never built. Creating an existing index with the
+// same definition is a no-op, and a built list is left alone, so this runs
+// at every start.
 func (s *Store) EnsureIndexes(ctx context.Context, idx []Index) error {
+	if slices.ContainsFunc(idx, func(ix Index) bool { return ix.List != nil }) {
+		idx = append(slices.Clip(idx), Index{Collection: listCollection})
+	}
 	for _, ix := range idx {
 		if len(ix.Keys) == 0 {
 			err := s.DB.CreateCollection(ctx, ix.Collection)
@@ -47,9 +56,11 @@ func (s *Store) EnsureIndexes(ctx context.Context, idx []Index) error {
 		}
 	}
 	if s.embedded {
-		return s.indexIDLookups(ctx)
+		if err := s.indexIDLookups(ctx); err != nil {
+			return err
+		}
 	}
-	return nil
+	return s.ensureLists(ctx, idx, false)
 }
 
 // isNamespaceExists reports the error of creating a collection that exists.

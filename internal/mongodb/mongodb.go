@@ -35,6 +35,9 @@ type Config struct {
 	Database string
 	// Logger for the embedded FerretDB; quiet when nil.
 	Logger *slog.Logger
+	// Log receives the store's own start-up progress (a keyed list built
+	// from a big collection); quiet when nil.
+	Log *slog.Logger
 }
 
 // Store is an open database. It is safe for concurrent use.
@@ -70,6 +73,8 @@ type Store struct {
 	crashed atomic.Bool // a test's simulated crash: the store is dead
 
 	closeFns []func()
+
+	log *slog.Logger // Config.Log
 }
 
 // Embedded reports whether the store is the in-process FerretDB. Domain
@@ -118,7 +123,7 @@ func openReplicaSet(ctx context.Context, cfg Config) (*Store, error) {
 		_ = client.Disconnect(context.Background())
 		return nil, fmt.Errorf("mongodb: %s is not a replica set; Terroir needs transactions, so run MongoDB as a replica set (a single-node one is fine: mongod --replSet rs0, then rs.initiate())", redactURI(cfg.URI))
 	}
-	s.Client, s.DB = client, client.Database(cfg.Database)
+	s.Client, s.DB, s.log = client, client.Database(cfg.Database), cfg.Log
 	s.closeFns = append(s.closeFns, func() { _ = client.Disconnect(context.Background()) })
 	return s, nil
 }
@@ -147,7 +152,7 @@ func openEmbedded(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{embedded: true, dbDir: filepath.Join(dir, "db"), dataDir: dir}
+	s := &Store{embedded: true, dbDir: filepath.Join(dir, "db"), dataDir: dir, log: cfg.Log}
 	s.closeFns = append(s.closeFns, unlock)
 	// A marker lives while a process has the directory open; finding it
 	// means the last one died (SIGKILL, power cut) in the middle of its work.
