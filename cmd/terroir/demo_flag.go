@@ -37,7 +37,7 @@ func seedDemoFlag(ctx context.Context, a *app) error {
 		}
 	}
 	parcel, err := a.trace.AddParcel(ctx, sys, coop, traceability.NewParcel{Name: demoFlaggedParcel, Member: grower.ID,
-		Commune: "Taliouine", AreaM2: 500, Crop: "saffron", Location: squareOutline(-7.9105, 30.5452, 500)})
+		Commune: "Taliouine", AreaM2: 500, Crop: "saffron", Location: squareOutline(-7.9249, 30.5322, 500)})
 	if err != nil {
 		return fmt.Errorf("flagged parcel: %w", err)
 	}
