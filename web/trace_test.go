@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -277,6 +278,15 @@ func TestTraceCustodyNamesPlacesAndSumsSales(t *testing.T) {
 	}
 	if n := strings.Count(custody, "Vendu"); n != 1 || !strings.Contains(custody, "<bdi>6 pièces</bdi>") {
 		t.Errorf("%d sale lines, want one of 6 units:\n%s", n, custody)
+	}
+	// A shipment's two places are isolated one by one, the arrow pointing
+	// the page's way: right in French, left in Arabic.
+	if !regexp.MustCompile(`</bdi> → <bdi>Boutique solidaire de Taroudannt</bdi>`).MatchString(custody) {
+		t.Errorf("French shipment line:\n%s", custody)
+	}
+	_, ar := getPage(t, e, traceURL(t, e, f.packed.Code, ""), "ar")
+	if !strings.Contains(ar, `</bdi> ← <bdi>`) || strings.Contains(ar, " → <bdi>") {
+		t.Errorf("Arabic shipment line does not read right to left")
 	}
 }
 

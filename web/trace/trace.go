@@ -415,14 +415,14 @@ const custodyArrow = " → "
 // date) — a consumer reads where the jars went, and a lot of 250 jars does
 // not list 250 sales.
 func custodyLines(l *i18n.Locale, e *entry) []labelled[traceability.CustodyStep] {
-	name := func(place string) string {
+	names := func(place string) []string {
 		parts := strings.Split(place, custodyArrow)
 		for i, p := range parts {
 			if n := e.places[p]; n != "" {
 				parts[i] = n
 			}
 		}
-		return strings.Join(parts, custodyArrow)
+		return parts
 	}
 	var out []labelled[traceability.CustodyStep]
 	sold := map[string]int{} // place → index in out
@@ -436,8 +436,9 @@ func custodyLines(l *i18n.Locale, e *entry) []labelled[traceability.CustodyStep]
 			sold[cu.Place] = len(out)
 		}
 		step := cu
-		step.Place = name(cu.Place)
-		out = append(out, labelled[traceability.CustodyStep]{Line: step, Label: l.Term("event", cu.Event)})
+		places := names(cu.Place)
+		step.Place = strings.Join(places, custodyArrow)
+		out = append(out, labelled[traceability.CustodyStep]{Line: step, Label: l.Term("event", cu.Event), Places: places})
 	}
 	for i := range out {
 		out[i].Amount = l.Quantity(out[i].Line.Quantity, e.rec.Lot.Unit)
@@ -607,6 +608,10 @@ type labelled[T any] struct {
 	Line   T
 	Label  string
 	Amount string
+	// Places are a custody step's places by name, in the order the units
+	// went (a shipment has two): the page isolates each one and points the
+	// arrow the page's way, so an Arabic page reads "from ← to".
+	Places []string
 }
 
 // who is the "who made it" card: the cooperative, its place, the villages
