@@ -143,12 +143,17 @@ func (s *Store) saveListHead(ctx context.Context, h listHead) error {
 // counts once), inside Atomically: call it in the Atomically of the write
 // that creates the item.
 func (s *Store) ListAdd(ctx context.Context, l List, id string, keys ...string) error {
+	return s.eachListKey(ctx, keys, func(ctx context.Context, key string) error { return s.listAdd(ctx, l, key, id) })
+}
+
+// eachListKey calls fn once for each distinct key, in one Atomically.
+func (s *Store) eachListKey(ctx context.Context, keys []string, fn func(ctx context.Context, key string) error) error {
 	return s.Atomically(ctx, func(ctx context.Context) error {
 		for i, key := range keys {
 			if slices.Contains(keys[:i], key) {
 				continue
 			}
-			if err := s.listAdd(ctx, l, key, id); err != nil {
+			if err := fn(ctx, key); err != nil {
 				return err
 			}
 		}
@@ -183,17 +188,7 @@ func (s *Store) listAdd(ctx context.Context, l List, key, id string) error {
 // mostly recent: an order withdrawn, moving on from its status), reading
 // one block per step; an item not listed is no error.
 func (s *Store) ListRemove(ctx context.Context, l List, id string, keys ...string) error {
-	return s.Atomically(ctx, func(ctx context.Context) error {
-		for i, key := range keys {
-			if slices.Contains(keys[:i], key) {
-				continue
-			}
-			if err := s.listRemove(ctx, l, key, id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.eachListKey(ctx, keys, func(ctx context.Context, key string) error { return s.listRemove(ctx, l, key, id) })
 }
 
 func (s *Store) listRemove(ctx context.Context, l List, key, id string) error {
