@@ -165,6 +165,9 @@ func (st *Stock) book(ctx context.Context, b *Balance, m Movement) (Movement, er
 	m.ID = id.New("mov")
 	m.Shop, m.Lot, m.SKU = b.Shop, b.Lot, b.SKU
 	m.At = st.now().UTC()
+	if err := st.store.prepareMove(ctx, m, *b); err != nil {
+		return Movement{}, err
+	}
 	if err := st.store.insertMovement(ctx, m); err != nil {
 		return Movement{}, err
 	}

@@ -113,6 +113,14 @@ func (s *Store) balancesOf(ctx context.Context, filter bson.M) ([]Balance, error
 	return mongodb.FindPage[Balance](ctx, s.db.Collection("balances"), filter, bson.D{{Key: "_id", Value: 1}}, mongodb.Page{})
 }
 
+// prepareMove journals at once the three documents a movement writes (the
+// movement, its balance and its shelf) inside the caller's Atomically: one
+// journal write on the embedded store instead of three.
+func (s *Store) prepareMove(ctx context.Context, m Movement, b Balance) error {
+	return s.db.Prepare(ctx, mongodb.Doc{Coll: "movements", ID: m.ID}, mongodb.Doc{Coll: "balances", ID: b.ID},
+		mongodb.Doc{Coll: "shelves", ID: shelfID(b.Shop, b.SKU)})
+}
+
 func (s *Store) insertMovement(ctx context.Context, m Movement) error {
 	return s.db.Atomically(ctx, func(ctx context.Context) error {
 		if _, err := s.db.Collection("movements").InsertOne(ctx, m); err != nil {

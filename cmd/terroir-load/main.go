@@ -3,7 +3,7 @@
 //
 //	terroir-load seed --data DIR [--scale default|small|large]
 //	terroir-load run --url http://127.0.0.1:8080 --data DIR --duration 30s --concurrency 16 \
-//	    --admin-email E --admin-password P --webhook-secret whsec_… [--mix full|writes|sales|cold] [--pid PID]
+//	    --admin-email E --admin-password P --webhook-secret whsec_… [--mix full|writes|sales|cold|products|healthz] [--pid PID]
 //	    [--scanners N]
 //
 // seed writes documents straight into the store with batched InsertMany (the
@@ -57,7 +57,7 @@ const usage = `usage: terroir-load <command> [flags]
 commands:
   seed   --data DIR [--scale default|small|large]  seed a network into a stopped embedded store
   run    --url http://127.0.0.1:PORT --data DIR    drive the mix against a running server (loopback only)
-         [--mix full|writes|sales|cold] [--concurrency 16] [--duration 30s] [--pid PID] [--scanners N]
+         [--mix full|writes|sales|cold|products|healthz] [--concurrency 16] [--duration 30s] [--pid PID] [--scanners N]
 `
 
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {

@@ -32,15 +32,21 @@ const (
 	kindSale        = "sale"
 	kindOrder       = "order"
 	kindWebhook     = "webhook"
+	kindProduct     = "product_page"
+	kindHealthz     = "healthz"
 )
 
-var kinds = []string{kindScan, kindCatalogJSON, kindCatalogPage, kindSale, kindOrder, kindWebhook}
+var kinds = []string{kindScan, kindCatalogJSON, kindCatalogPage, kindProduct, kindHealthz, kindSale, kindOrder, kindWebhook}
 
 // mix is the share of each kind a worker picks (percent; webhooks follow
 // orders and are not picked).
 type mix struct {
 	scan, catalogJSON, catalogPage, sale, order int
-	cold                                        bool // each lot scanned once (scans only)
+	// product: a product page of a random shop and SKU (every SKU of the
+	// manifest rotating); healthz: the server's cheapest answer, the
+	// baseline pages are given against.
+	product, healthz int
+	cold             bool // each lot scanned once (scans only)
 }
 
 var (
@@ -51,10 +57,15 @@ var (
 	// stops when all have been scanned: the first scan of a lot, which no
 	// cache of the server can answer.
 	coldMix = mix{scan: 100, cold: true}
+	// productsMix: product pages with all SKUs rotating, to be read against
+	// healthzMix on the same server.
+	productsMix = mix{product: 100}
+	healthzMix  = mix{healthz: 100}
 )
 
 // mixes are the --mix names.
-var mixes = map[string]mix{"full": fullMix, "writes": writeMix, "sales": salesMix, "cold": coldMix}
+var mixes = map[string]mix{"full": fullMix, "writes": writeMix, "sales": salesMix, "cold": coldMix,
+	"products": productsMix, "healthz": healthzMix}
 
 // ack is a write the server acknowledged with a 2xx.
 type ack struct {
@@ -117,7 +128,7 @@ func runCmd(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	adminEmail := fs.String("admin-email", getenv("TERROIR_ADMIN_EMAIL"), "the server's admin (creates the shop managers)")
 	adminPassword := fs.String("admin-password", getenv("TERROIR_ADMIN_PASSWORD"), "the admin's password")
 	secret := fs.String("webhook-secret", getenv("STRIPE_WEBHOOK_SECRET"), "STRIPE_WEBHOOK_SECRET of the server")
-	mixName := fs.String("mix", "full", "full (80 % scans), writes (sales and orders), sales (till sales only) or cold (each lot scanned once)")
+	mixName := fs.String("mix", "full", "full (80 % scans), writes (sales and orders), sales (till sales only), cold (each lot scanned once), products (product pages, every SKU rotating) or healthz")
 	pid := fs.Int("pid", 0, "the server's process ID: report its CPU time per request and its memory")
 	scanners := fs.Int("scanners", 0, "scans come from this many distinct clients (X-Forwarded-For; the server must trust 127.0.0.1 as a proxy)")
 	if err := fs.Parse(args); err != nil {
@@ -129,7 +140,7 @@ func runCmd(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	}
 	m, ok := mixes[*mixName]
 	if !ok {
-		fmt.Fprintln(stderr, "terroir-load: --mix is full, writes, sales or cold")
+		fmt.Fprintln(stderr, "terroir-load: --mix is full, writes, sales, cold, products or healthz")
 		return 2
 	}
 	// A cold run ends when every lot was scanned once; at the large scale
@@ -372,7 +383,7 @@ func load(ctx context.Context, opts options) (*results, error) {
 	worker := func(rng *rand.Rand) {
 		for ctx.Err() == nil && sent.Add(1) <= opts.MaxRequests {
 			m := opts.Mix
-			r := rng.IntN(m.scan + m.catalogJSON + m.catalogPage + m.sale + m.order)
+			r := rng.IntN(m.scan + m.catalogJSON + m.catalogPage + m.sale + m.order + m.product + m.healthz)
 			t0 := time.Now()
 			switch {
 			case m.cold:
@@ -393,7 +404,15 @@ func load(ctx context.Context, opts options) (*results, error) {
 				shop := shopCodes[rng.IntN(len(shopCodes))]
 				st, _, err := c.do("GET", "/shop/"+shop, "", nil)
 				record(kindCatalogPage, time.Since(t0), st, err, false)
-			case r < m.scan+m.catalogJSON+m.catalogPage+m.sale:
+			case r < m.scan+m.catalogJSON+m.catalogPage+m.product:
+				shop := shopCodes[rng.IntN(len(shopCodes))]
+				sku := opts.Manifest.SKUs[rng.IntN(len(opts.Manifest.SKUs))]
+				st, _, err := c.do("GET", "/shop/"+shop+"/"+sku, "", nil)
+				record(kindProduct, time.Since(t0), st, err, false)
+			case r < m.scan+m.catalogJSON+m.catalogPage+m.product+m.healthz:
+				st, _, err := c.do("GET", "/healthz", "", nil)
+				record(kindHealthz, time.Since(t0), st, err, false)
+			case r < m.scan+m.catalogJSON+m.catalogPage+m.product+m.healthz+m.sale:
 				shop := opts.Manifest.Tills[rng.IntN(len(opts.Manifest.Tills))]
 				var sale struct {
 					ID string `json:"id"`

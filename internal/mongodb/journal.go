@@ -108,20 +108,37 @@ func docKey(coll string, id bson.RawValue) string {
 // change has not touched yet, then passes the fault point of the data
 // write that follows.
 func (t *tx) capture(ctx context.Context, c *Collection, ids []bson.RawValue) error {
+	refs := make([]docRef, len(ids))
+	for i, id := range ids {
+		refs[i] = docRef{coll: c.Name(), id: id}
+	}
+	return t.captureDocs(ctx, refs)
+}
+
+// docRef is one document of the store: its collection and _id.
+type docRef struct {
+	coll string
+	id   bson.RawValue
+}
+
+// captureDocs journals, in one insert, the before-images of the documents
+// refs names that this change has not touched yet: read from what the
+// change read of them when it can, else by _id.
+func (t *tx) captureDocs(ctx context.Context, refs []docRef) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var fresh []any
 	var keys []string
 	seen := map[string]bool{}
-	for _, id := range ids {
-		key := docKey(c.Name(), id)
+	for _, r := range refs {
+		key := docKey(r.coll, r.id)
 		if t.touched[key] || seen[key] {
 			continue
 		}
 		seen[key] = true
 		before, known := t.seen[key]
 		if !known {
-			raw, err := c.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Raw()
+			raw, err := t.s.DB.Collection(r.coll).FindOne(ctx, bson.D{{Key: "_id", Value: r.id}}).Raw()
 			switch {
 			case errors.Is(err, mongo.ErrNoDocuments):
 			case err != nil:
@@ -131,7 +148,7 @@ func (t *tx) capture(ctx context.Context, c *Collection, ids []bson.RawValue) er
 			}
 		}
 		t.n++
-		fresh = append(fresh, journalEntry{ID: fmt.Sprintf("%s/%06d", t.id, t.n), Tx: t.id, N: t.n, Coll: c.Name(), DocID: id, Before: before})
+		fresh = append(fresh, journalEntry{ID: fmt.Sprintf("%s/%06d", t.id, t.n), Tx: t.id, N: t.n, Coll: r.coll, DocID: r.id, Before: before})
 		keys = append(keys, key)
 	}
 	if len(fresh) > 0 {
@@ -148,6 +165,40 @@ func (t *tx) capture(ctx context.Context, c *Collection, ids []bson.RawValue) er
 		}
 	}
 	return t.s.point()
+}
+
+// Doc names one document: its collection and _id.
+type Doc struct {
+	Coll string
+	ID   any
+}
+
+// Prepare journals at once the documents an Atomically change is about to
+// write, so that their writes that follow need no journal write of their
+// own: one insert into the journal instead of one per document, each a
+// round trip and an SQLite transaction on the embedded store. Documents the
+// change has read by _id cost no read here. Outside Atomically, and on a
+// replica set (where the transaction covers every write), it does nothing.
+// Preparing a document that is then not written only costs its entry.
+func (s *Store) Prepare(ctx context.Context, docs ...Doc) error {
+	t, _ := ctx.Value(txKey{}).(*tx)
+	if !s.embedded || t == nil || len(docs) == 0 {
+		return nil
+	}
+	if t.finished() {
+		return errors.New("mongodb: Prepare with the context of an Atomically call that has returned")
+	}
+	refs := make([]docRef, len(docs))
+	for i, d := range docs {
+		rv, err := rawOf(d.ID)
+		if err != nil {
+			return fmt.Errorf("mongodb: prepare %s: %w", d.Coll, err)
+		}
+		refs[i] = docRef{coll: d.Coll, id: rv}
+	}
+	ctx = context.WithValue(ctx, viaJournal{}, true)
+	s.writes.Add(1) // the checkpointer's sign of activity (checkpoint.go)
+	return t.captureDocs(ctx, refs)
 }
 
 // captureOne journals the document a single-document write would change

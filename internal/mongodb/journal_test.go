@@ -70,6 +70,23 @@ func change(ctx context.Context, s *mongodb.Store) error {
 	return err
 }
 
+// preparedChange is change with most of its documents journaled ahead by
+// Prepare, across two collections, and one ("z") prepared but never
+// written: the same all-or-nothing guarantees must hold.
+func preparedChange(ctx context.Context, s *mongodb.Store) error {
+	if err := s.Prepare(ctx, mongodb.Doc{Coll: "things", ID: "a"}, mongodb.Doc{Coll: "things", ID: "b"},
+		mongodb.Doc{Coll: "others", ID: "d"}, mongodb.Doc{Coll: "things", ID: "z"}, mongodb.Doc{Coll: "things", ID: "a"}); err != nil {
+		return err
+	}
+	return change(ctx, s)
+}
+
+// changes are the changes the all-or-nothing tests run.
+var changes = []struct {
+	name string
+	fn   func(ctx context.Context, s *mongodb.Store) error
+}{{"one entry per write", change}, {"prepared", preparedChange}}
+
 func journalSize(t testing.TB, s *mongodb.Store) int64 {
 	t.Helper()
 	n, err := s.DB.Collection("atomically_journal").CountDocuments(context.Background(), bson.M{})
@@ -114,6 +131,12 @@ func TestAtomicallyRollsBackWhenFnFails(t *testing.T) {
 // TestFailAtEveryWrite fails each write point of a change in turn (as a
 // full disk would fail one write): the change is rolled back at once.
 func TestFailAtEveryWrite(t *testing.T) {
+	for _, ch := range changes {
+		t.Run(ch.name, func(t *testing.T) { failAtEveryWrite(t, ch.fn) })
+	}
+}
+
+func failAtEveryWrite(t *testing.T, change func(ctx context.Context, s *mongodb.Store) error) {
 	s := mongotest.New(t)
 	seedThings(t, s)
 	before := state(t, s)
@@ -152,8 +175,9 @@ func TestFailAtEveryWrite(t *testing.T) {
 			t.Fatalf("write %d: journal keeps %d entries", n, js)
 		}
 	}
-	// 7 documents journaled (2 points each: journal, data), 1 re-touch, commit and cleanup.
-	if points < 15 {
+	// 7 documents journaled (2 points each: journal, data), 1 re-touch,
+	// commit and cleanup; with Prepare, 3 of the journal points are one.
+	if points < 13 {
 		t.Fatalf("only %d write points: the change was not journaled", points)
 	}
 }
@@ -176,6 +200,12 @@ func reset(t testing.TB, s *mongodb.Store, want string) {
 // reopens the same directory and checks the change is entirely absent —
 // or entirely there when the crash came after its commit point.
 func TestCrashAtEveryWrite(t *testing.T) {
+	for _, ch := range changes {
+		t.Run(ch.name, func(t *testing.T) { crashAtEveryWrite(t, ch.fn) })
+	}
+}
+
+func crashAtEveryWrite(t *testing.T, change func(ctx context.Context, s *mongodb.Store) error) {
 	base := t.TempDir()
 	ctx := context.Background()
 	s, err := mongodb.Open(ctx, mongodb.Config{DataDir: base})
@@ -204,7 +234,7 @@ func TestCrashAtEveryWrite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n < 15 {
+			if n < 13 {
 				t.Fatalf("only %d write points", n-1)
 			}
 			return
@@ -345,5 +375,41 @@ func TestMatches(t *testing.T) {
 	}
 	if _, err := mongodb.Matches(doc, bson.M{"status": bson.M{"$regex": "p"}}); err == nil {
 		t.Error("an unsupported operator matched silently")
+	}
+}
+
+// TestPrepareSavesJournalWrites: three documents prepared at once cost one
+// journal insert, not three; outside Atomically Prepare does nothing.
+func TestPrepareSavesJournalWrites(t *testing.T) {
+	s := mongotest.New(t)
+	seedThings(t, s)
+	ctx := context.Background()
+	if err := s.Prepare(ctx, mongodb.Doc{Coll: "things", ID: "a"}); err != nil || journalSize(t, s) != 0 {
+		t.Fatalf("Prepare outside Atomically: %v, journal %d", err, journalSize(t, s))
+	}
+	inserts := func(prepare bool) int64 {
+		before := s.Commands()
+		err := s.Atomically(ctx, func(ctx context.Context) error {
+			things := s.Collection("things")
+			if prepare {
+				if err := s.Prepare(ctx, mongodb.Doc{Coll: "things", ID: "a"}, mongodb.Doc{Coll: "things", ID: "c"}, mongodb.Doc{Coll: "things", ID: "e"}); err != nil {
+					return err
+				}
+			}
+			for _, id := range []string{"a", "c", "e"} {
+				if _, err := things.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"n": 1}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Commands() - before
+	}
+	plain, prepared := inserts(false), inserts(true)
+	if prepared != plain-2 {
+		t.Fatalf("%d store commands with Prepare, %d without: want two journal inserts fewer", prepared, plain)
 	}
 }
