@@ -30,8 +30,9 @@ import (
 // measured, `$in` on _id is not pushed down either, it scans like any
 // filter (the list-in case of the traceability package's
 // BenchmarkHarvestList). Adding an item reads and rewrites its head only:
-// the last block lives in the head (Tail) until it is full, then is written
-// out once as a block of its own. Adding under several keys journals their
+// the newest IDs live in the head (Tail, at most listTailSize of them),
+// then go out to the last block while it has room, else to a block of
+// their own. Adding under several keys journals their
 // heads in one write (Prepare). Measured with the till sale, which lists a
 // movement under three keys: 18 store commands for the lists before
 // (head, block, and the journal of each), 7 after.
@@ -92,6 +93,13 @@ func ListKey(parts ...string) string {
 	}
 	return strings.Join(out, "/")
 }
+
+// listTailSize is how many of the newest IDs a head holds before they go
+// out to a block: a head is rewritten on every add, so it is kept small.
+const listTailSize = 50
+
+// tailSize is how many IDs the head's tail holds at most.
+func (l List) tailSize() int { return min(listTailSize, l.blockSize()) }
 
 func (l List) blockSize() int {
 	if l.BlockSize > 0 {
@@ -194,13 +202,22 @@ func (s *Store) ListAdd(ctx context.Context, l List, id string, keys ...string) 
 // listAdd appends id to the list under key, whose head is h.
 func (s *Store) listAdd(ctx context.Context, l List, key string, h listHead, id string) error {
 	n := len(h.Sizes)
-	if n == 0 || !h.inHead(h.First+n-1) || len(h.Tail) >= l.blockSize() {
-		// A new last block, in the head; a full tail goes out to its own
-		// document first.
+	if n == 0 || !h.inHead(h.First+n-1) || len(h.Tail) >= l.tailSize() {
+		// A new last block, in the head. A full tail goes out first: into
+		// the block before it when that has room, else to a block of its own.
 		if len(h.Tail) > 0 {
-			b := listBlock{ID: l.blockID(key, h.TailN), List: l.Name, IDs: h.Tail}
-			if _, err := s.Collection(listCollection).ReplaceOne(ctx, bson.M{"_id": b.ID}, b, options.Replace().SetUpsert(true)); err != nil {
-				return err
+			lists := s.Collection(listCollection)
+			if n >= 2 && h.Sizes[n-2] > 0 && h.Sizes[n-2]+len(h.Tail) <= l.blockSize() {
+				if _, err := lists.UpdateOne(ctx, bson.M{"_id": l.blockID(key, h.TailN-1)}, bson.M{"$push": bson.M{"ids": bson.M{"$each": h.Tail}}, "$set": bson.M{"list": l.Name}}, options.UpdateOne().SetUpsert(true)); err != nil {
+					return err
+				}
+				h.Sizes[n-2] += len(h.Tail)
+				h.Sizes = h.Sizes[:n-1]
+			} else {
+				b := listBlock{ID: l.blockID(key, h.TailN), List: l.Name, IDs: h.Tail}
+				if _, err := lists.ReplaceOne(ctx, bson.M{"_id": b.ID}, b, options.Replace().SetUpsert(true)); err != nil {
+					return err
+				}
 			}
 		}
 		h.Sizes = append(h.Sizes, 0)

@@ -502,3 +502,55 @@ func TestListOldLayoutRebuilt(t *testing.T) {
 		t.Fatalf("after an add: %v", got)
 	}
 }
+
+// TestListTailGoesOutToBlocks: the head keeps at most 50 of the newest IDs;
+// full tails fill the last block up to 200, then open another. Every page
+// reads back in order across the head and the blocks, and a removal in a
+// block and in the head leaves the rest in place.
+func TestListTailGoesOutToBlocks(t *testing.T) {
+	s := mongotest.New(t)
+	ctx := context.Background()
+	l := itemList(0)
+	ids := itemIDs(460)
+	err := s.Atomically(ctx, func(ctx context.Context) error {
+		for _, id := range ids {
+			if err := s.ListAdd(ctx, l, id, "K"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Sizes []int    `bson:"sizes"`
+		Tail  []string `bson:"tail"`
+	}
+	if err := s.Collection("lists").FindOne(ctx, bson.M{"_id": "items|K"}).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	// 460 = 200 + 200 in blocks, then 50 went out to a third block, and 10 in the head.
+	if !slices.Equal(h.Sizes, []int{200, 200, 50, 10}) || len(h.Tail) != 10 {
+		t.Fatalf("sizes %v, tail %d", h.Sizes, len(h.Tail))
+	}
+	want := newestFirst(ids)
+	for _, p := range []mongodb.Page{{Limit: 20}, {Limit: 20, Offset: 5}, {Limit: 20, Offset: 55}, {Limit: 50, Offset: 190},
+		{Limit: 100, Offset: 250}, {Limit: 30, Offset: 440}} {
+		if got, _ := s.ListIDs(ctx, l, "K", p); !slices.Equal(got, window(want, p.Offset, p.Limit)) {
+			t.Errorf("page %+v: got %d IDs, first %v", p, len(got), got[:min(3, len(got))])
+		}
+	}
+	for _, id := range []string{"it003", "it459", "it420"} {
+		if err := s.ListRemove(ctx, l, id, "K"); err != nil {
+			t.Fatal(err)
+		}
+		want = slices.DeleteFunc(want, func(x string) bool { return x == id })
+	}
+	if got, _ := s.ListIDs(ctx, l, "K", mongodb.Page{}); !slices.Equal(got, want) {
+		t.Fatalf("after removals: %d IDs", len(got))
+	}
+	if n, _ := s.ListCount(ctx, l, "K"); n != 457 {
+		t.Fatalf("count %d", n)
+	}
+}
