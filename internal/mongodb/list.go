@@ -520,7 +520,7 @@ const listProgressEvery = 20_000
 func (s *Store) buildList(ctx context.Context, l List) error {
 	start := time.Now()
 	lists := s.Collection(listCollection)
-	if _, err := lists.DeleteMany(ctx, bson.M{"list": l.Name}); err != nil {
+	if err := s.dropListDocs(ctx, l); err != nil {
 		return err
 	}
 	if _, err := lists.DeleteOne(ctx, bson.M{"_id": listMarker(l.Name)}); err != nil {
@@ -625,6 +625,45 @@ func (s *Store) buildList(ctx context.Context, l List) error {
 	}
 	_, err = lists.InsertOne(ctx, bson.M{"_id": listMarker(l.Name), "version": l.Version, "layout": listLayout, "items": read, "built_at": time.Now().UTC()})
 	return err
+}
+
+// listDeleteBatch is how many list documents one delete removes: FerretDB
+// deletes the documents a filter matches in one SQLite statement with a
+// variable per document, and SQLite takes at most 32,766.
+const listDeleteBatch = 10_000
+
+// dropListDocs deletes every document of list l, in batches: the first
+// listDeleteBatch by _id, then every one up to the last of them (a range,
+// which FerretDB checks per document cheaply; $in with thousands of IDs is
+// a scan of the array for every document).
+func (s *Store) dropListDocs(ctx context.Context, l List) error {
+	lists := s.Collection(listCollection)
+	dropped := 0
+	for {
+		cur, err := lists.Find(ctx, bson.M{"list": l.Name}, options.Find().SetProjection(bson.M{"_id": 1}).
+			SetSort(bson.M{"_id": 1}).SetSkip(listDeleteBatch-1).SetLimit(1))
+		if err != nil {
+			return err
+		}
+		var last bson.RawValue
+		if cur.Next(ctx) {
+			last = cur.Current.Lookup("_id")
+		}
+		err = cur.Err()
+		_ = cur.Close(ctx)
+		if err != nil {
+			return err
+		}
+		if last.Type == 0 { // fewer than a batch are left
+			_, err := lists.DeleteMany(ctx, bson.M{"list": l.Name})
+			return err
+		}
+		if _, err := lists.DeleteMany(ctx, bson.M{"list": l.Name, "_id": bson.M{"$lte": last}}); err != nil {
+			return err
+		}
+		dropped += listDeleteBatch
+		s.progress("dropping an old list", "list", l.Name, "documents", dropped)
+	}
 }
 
 func cmpInt(a, b int64) int {

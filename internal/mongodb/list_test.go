@@ -554,3 +554,38 @@ func TestListTailGoesOutToBlocks(t *testing.T) {
 		t.Fatalf("count %d", n)
 	}
 }
+
+// TestListRebuildDropsABigOldList: rebuilding a list whose old documents
+// outnumber SQLite's variables per statement (32,766) deletes them in
+// batches; one delete of them all failed with "too many SQL variables",
+// and the server did not start.
+func TestListRebuildDropsABigOldList(t *testing.T) {
+	if testing.Short() {
+		t.Skip("inserts 33,000 documents")
+	}
+	s := mongotest.New(t)
+	ctx := context.Background()
+	l := itemList(0)
+	batch := make([]any, 0, 1000)
+	for i := range 33_000 {
+		batch = append(batch, bson.M{"_id": fmt.Sprintf("items|K%05d", i), "list": "items", "count": 0})
+		if len(batch) == cap(batch) {
+			if _, err := s.Collection("lists").InsertMany(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	if _, err := s.Collection("items").InsertOne(ctx, item{ID: "a", Key: "K", At: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureIndexes(ctx, []mongodb.Index{{Collection: "items", List: &l}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Collection("lists").CountDocuments(ctx, bson.M{"list": "items"}); n != 1 {
+		t.Fatalf("%d list documents after the rebuild, want the one head", n)
+	}
+	if got, _ := s.ListIDs(ctx, l, "K", mongodb.Page{}); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("list %v", got)
+	}
+}
