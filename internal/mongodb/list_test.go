@@ -38,6 +38,22 @@ func addItem(ctx context.Context, s *mongodb.Store, l mongodb.List, key, id stri
 	})
 }
 
+// listAll lists ids under key, in one Atomically.
+func listAll(t testing.TB, s *mongodb.Store, l mongodb.List, key string, ids []string) {
+	t.Helper()
+	err := s.Atomically(context.Background(), func(ctx context.Context) error {
+		for _, id := range ids {
+			if err := s.ListAdd(ctx, l, id, key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func itemIDs(n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -135,17 +151,7 @@ func TestListDefaultBlockEdge(t *testing.T) {
 	ctx := context.Background()
 	l := itemList(0)
 	ids := itemIDs(mongodb.ListBlockSize + 5)
-	err := s.Atomically(ctx, func(ctx context.Context) error {
-		for _, id := range ids {
-			if err := s.ListAdd(ctx, l, id, "K"); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	listAll(t, s, l, "K", ids)
 	want := newestFirst(ids)
 	for _, p := range []mongodb.Page{{Limit: 5}, {Limit: 10, Offset: 3}, {Limit: 5, Offset: 5}, {Limit: 50, Offset: 200}} {
 		if got, _ := s.ListIDs(ctx, l, "K", p); !slices.Equal(got, window(want, p.Offset, p.Limit)) {
@@ -512,17 +518,7 @@ func TestListTailGoesOutToBlocks(t *testing.T) {
 	ctx := context.Background()
 	l := itemList(0)
 	ids := itemIDs(460)
-	err := s.Atomically(ctx, func(ctx context.Context) error {
-		for _, id := range ids {
-			if err := s.ListAdd(ctx, l, id, "K"); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	listAll(t, s, l, "K", ids)
 	var h struct {
 		Sizes []int    `bson:"sizes"`
 		Tail  []string `bson:"tail"`
