@@ -173,10 +173,7 @@ func (s *Store) ListAdd(ctx context.Context, l List, id string, keys ...string) 
 		var heads []listHead
 		var keyOf []string
 		var docs []Doc
-		for i, key := range keys {
-			if slices.Contains(keys[:i], key) {
-				continue
-			}
+		for _, key := range distinctKeys(keys) {
 			if err := l.check(key); err != nil {
 				return err
 			}
@@ -229,19 +226,15 @@ func (s *Store) listAdd(ctx context.Context, l List, key string, h listHead, id 
 	return s.saveListHead(ctx, h)
 }
 
-// eachListKey calls fn once for each distinct key, in one Atomically.
-func (s *Store) eachListKey(ctx context.Context, keys []string, fn func(ctx context.Context, key string) error) error {
-	return s.Atomically(ctx, func(ctx context.Context) error {
-		for i, key := range keys {
-			if slices.Contains(keys[:i], key) {
-				continue
-			}
-			if err := fn(ctx, key); err != nil {
-				return err
-			}
+// distinctKeys is keys without repeats, in their order.
+func distinctKeys(keys []string) []string {
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
 		}
-		return nil
-	})
+	}
+	return out
 }
 
 // ListRemove takes the item id out of the list of each key, inside
@@ -249,7 +242,14 @@ func (s *Store) eachListKey(ctx context.Context, keys []string, fn func(ctx cont
 // mostly recent: an order withdrawn, moving on from its status), reading
 // one block per step; an item not listed is no error.
 func (s *Store) ListRemove(ctx context.Context, l List, id string, keys ...string) error {
-	return s.eachListKey(ctx, keys, func(ctx context.Context, key string) error { return s.listRemove(ctx, l, key, id) })
+	return s.Atomically(ctx, func(ctx context.Context) error {
+		for _, key := range distinctKeys(keys) {
+			if err := s.listRemove(ctx, l, key, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (s *Store) listRemove(ctx context.Context, l List, key, id string) error {
@@ -556,8 +556,8 @@ func (s *Store) buildList(ctx context.Context, l List) error {
 				e.str = v.StringValue()
 			}
 		}
-		for i, k := range l.KeysOf(doc) {
-			if k == "" || slices.Contains(l.KeysOf(doc)[:i], k) {
+		for _, k := range distinctKeys(l.KeysOf(doc)) {
+			if k == "" {
 				continue
 			}
 			if err := l.check(k); err != nil {
