@@ -422,6 +422,13 @@ func (st *Stock) Shelves(ctx context.Context, shop string) ([]Shelf, error) {
 	return st.store.shelvesOf(ctx, id.NormalizeCode(shop))
 }
 
+// AllShelves returns every shop's shelves, by shop and product: one read
+// where a shop's own costs the same on a store that scans the whole
+// collection for it (the catalogues warmed at start).
+func (st *Stock) AllShelves(ctx context.Context) ([]Shelf, error) {
+	return st.store.allShelves(ctx)
+}
+
 // ShopShelves returns a shop's shelves with their thresholds, for its
 // manager and the admin.
 func (st *Stock) ShopShelves(ctx context.Context, actor access.Actor, shop string) ([]Shelf, error) {

@@ -244,6 +244,10 @@ func (s *Store) shelvesOf(ctx context.Context, shop string) ([]Shelf, error) {
 	return mongodb.FindPage[Shelf](ctx, s.db.Collection("shelves"), bson.M{"shop": shop}, bson.D{{Key: "_id", Value: 1}}, mongodb.Page{})
 }
 
+func (s *Store) allShelves(ctx context.Context) ([]Shelf, error) {
+	return mongodb.FindPage[Shelf](ctx, s.db.Collection("shelves"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, mongodb.Page{})
+}
+
 func (s *Store) setThreshold(ctx context.Context, shop, sku string, threshold int64) error {
 	sh, err := s.shelf(ctx, shop, sku)
 	if err != nil && err != errNoShelf {

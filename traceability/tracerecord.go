@@ -13,11 +13,13 @@ import (
 // not also its cooperative, each certificate and each origin parcel.
 // Certificates and parcels this process changes are forgotten at once (the
 // store's announcements); cooperatives change only their register version,
-// which no record shows. Everything is read again after readMemoTTL, so
-// another instance's change shows as soon as the caches' own TTL allows.
-// It is safe for concurrent use.
+// which no record shows. Everything is read again after its TTL
+// (readMemoTTL unless Service.RememberFor says otherwise), so another
+// instance's change shows as soon as the caches' own TTL allows. It is safe
+// for concurrent use.
 type readMemo struct {
 	now func() time.Time
+	ttl time.Duration // set before use (RememberFor), read without mu
 
 	mu       sync.Mutex
 	coops    map[string]remembered[Cooperative]
@@ -32,11 +34,11 @@ type remembered[T any] struct {
 
 const (
 	readMemoTTL  = 10 * time.Second
-	readMemoSize = 50_000 // per kind; beyond it a kind starts again empty
+	readMemoSize = 120_000 // per kind (every parcel at the large scale, ≈ 12 MB); beyond it a kind starts again empty
 )
 
 func newReadMemo(store *Store, now func() time.Time) *readMemo {
-	m := &readMemo{now: now, coops: map[string]remembered[Cooperative]{}, certs: map[string]remembered[Certification]{},
+	m := &readMemo{now: now, ttl: readMemoTTL, coops: map[string]remembered[Cooperative]{}, certs: map[string]remembered[Certification]{},
 		outlines: map[string]remembered[*Geometry]{}}
 	store.watchCertifications(func(id string) { forgetIn(&m.mu, m.certs, id) })
 	store.watchParcels(func(id string) { forgetIn(&m.mu, m.outlines, id) })
@@ -49,14 +51,26 @@ func forgetIn[T any](mu *sync.Mutex, mp map[string]remembered[T], key string) {
 	mu.Unlock()
 }
 
-// recall returns what read gives for key, remembered for readMemoTTL.
+// RememberFor sets how long a trace record's shared parts (cooperatives,
+// certificates, parcels' outlines) are remembered before being read again:
+// how long another instance's change to them may stay unseen. This
+// process's own changes are forgotten at once whatever the TTL, so a store
+// only this process writes (the embedded one) may remember them as long as
+// its caches (cmd/terroir's cacheTTL). Call it before the service is used.
+func (s *Service) RememberFor(ttl time.Duration) {
+	if ttl > 0 {
+		s.memo.ttl = ttl
+	}
+}
+
+// recall returns what read gives for key, remembered for m.ttl.
 // Errors are not remembered.
 func recall[T any](m *readMemo, mp map[string]remembered[T], key string, read func() (T, error)) (T, error) {
 	now := m.now()
 	m.mu.Lock()
 	r, ok := mp[key]
 	m.mu.Unlock()
-	if ok && now.Sub(r.at) <= readMemoTTL && !r.at.After(now) {
+	if ok && now.Sub(r.at) <= m.ttl && !r.at.After(now) {
 		return r.v, nil
 	}
 	v, err := read()

@@ -139,6 +139,7 @@ type Server struct {
 	// reads and writes limit anonymous requests per address (nil: off).
 	reads, writes *limiter
 
+	channels   *catalogcache.Cache
 	trace      *trace.Handlers
 	storefront *storefront.Handlers
 	backoffice *backoffice.Handlers
@@ -228,6 +229,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	deps.Stock.OnChange(channels.ShelfChanged)
 	deps.Catalog.OnChange(channels.ProductChanged)
 	deps.Traceability.OnCertificationChange(channels.CertificationChanged)
+	s.channels = channels
 
 	if deps.Evidence == nil {
 		log := deps.Logger
@@ -396,4 +398,22 @@ func (p placeNames) PlaceName(ctx context.Context, code string) string {
 		return c.Name
 	}
 	return ""
+}
+
+// WarmCatalogues builds every shop's catalogue in the background, one after
+// the other, so that the first requests after a start find them built (the
+// trace page's links to buy never wait for a build, and go missing until
+// one lands). A shop list that cannot be read warms nothing: the first
+// requests build what they need.
+func (s *Server) WarmCatalogues(ctx context.Context) {
+	list, err := s.deps.Shops.Shops(ctx, mongodb.Page{Limit: mongodb.MaxPageSize})
+	if err != nil {
+		s.log.Warn("warming the catalogues", "err", err)
+		return
+	}
+	codes := make([]string, len(list))
+	for i, sh := range list {
+		codes[i] = sh.Code
+	}
+	s.channels.Warm(ctx, codes)
 }

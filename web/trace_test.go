@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/traceability"
@@ -290,6 +291,27 @@ func TestTraceCustodyNamesPlacesAndSumsSales(t *testing.T) {
 	}
 }
 
+// pageWithBuyLink scans path until its links to buy include want: the
+// channels' catalogues are built in the background, and a page rendered
+// before they are is served without their links. Every page on the way
+// must answer 200 and never offer a link it should not (checked by the
+// caller on the last).
+func pageWithBuyLink(t *testing.T, e *webtest.Env, path, lang, want string) string {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		st, page := getPage(t, e, path, lang)
+		if st != 200 {
+			t.Fatalf("%s answers %d", path, st)
+		}
+		if strings.Contains(section(page, "buy"), want) {
+			return page
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s on %s:\n%s", want, path, section(page, "buy"))
+		}
+	}
+}
+
 // TestTracePageShowsWhoMadeItAndWhereToBuyIt: the consumer sees the
 // product's picture, who made it (women and men counted with plurals, in
 // French and Arabic, units in the language), and the shops that have it in
@@ -306,7 +328,10 @@ func TestTracePageShowsWhoMadeItAndWhereToBuyIt(t *testing.T) {
 		t.Fatalf("receipt: %d", st)
 	}
 	path := traceURL(t, e, f.packed.Code, "")
-	_, fr := getPage(t, e, path, "fr")
+	// A scan never waits for a channel's catalogue to be built: the first
+	// page may come without the links, is not kept, and a later scan
+	// brings them (a hang guard, not a timing assertion).
+	fr := pageWithBuyLink(t, e, path, "fr", `href="/shop/TAROUDANNT/SAF-1G"`)
 	product := section(fr, "product")
 	if !strings.Contains(product, `<img class="photo" src="/photos/`) || !strings.Contains(product, `loading="lazy"`) ||
 		!strings.Contains(product, `width="96" height="96"`) || !strings.Contains(product, `alt="Safran de Taliouine 1 g"`) {
@@ -364,7 +389,7 @@ func TestTracePageShowsWhoMadeItAndWhereToBuyIt(t *testing.T) {
 	if st := f.receive(t, e, f.aga, "AGADIR", 5); st != 201 {
 		t.Fatalf("receipt: %d", st)
 	}
-	_, fr = getPage(t, e, path, "fr")
+	fr = pageWithBuyLink(t, e, path, "fr", `href="/shop/AGADIR/SAF-1G"`)
 	if buy := section(fr, "buy"); !strings.Contains(buy, `href="/shop/AGADIR/SAF-1G"`) || strings.Contains(buy, "TAROUDANNT") {
 		t.Errorf("after the sale and the receipt:\n%s", buy)
 	}

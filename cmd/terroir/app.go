@@ -115,6 +115,7 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	a := &app{store: store, publicURL: strings.TrimRight(cfg.PublicURL, "/"), alerts: orders.NewAlertLog(50, time.Now)}
 	a.trace = traceability.NewService(traceability.NewStore(store), time.Now)
+	a.trace.RememberFor(cacheTTL(store)) // only this process writes an embedded store
 	a.shops = shops.NewService(shops.NewStore(store), time.Now)
 	a.catalog = catalog.NewService(catalog.NewStore(store), a.trace, time.Now)
 	// Till sales are priced by the stock service from the catalogue.

@@ -121,6 +121,7 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if err != nil {
 		return errorf(stderr, "listen on %s: %v", cfg.Addr, err)
 	}
+	handler.WarmCatalogues(ctx)
 	go sweep(ctx, a, log)
 	go expireOrders(ctx, a, log)
 	if schedule != nil {

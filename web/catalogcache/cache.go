@@ -41,10 +41,12 @@ type Products interface {
 	AllProducts(ctx context.Context) ([]catalog.Product, error)
 }
 
-// Shelves is the stock the cache reads: a channel's shelves, or one.
+// Shelves is the stock the cache reads: a channel's shelves, or one, or
+// every channel's (Warm).
 type Shelves interface {
 	Shelf(ctx context.Context, shop, sku string) (shops.Shelf, error)
 	Shelves(ctx context.Context, shop string) ([]shops.Shelf, error)
+	AllShelves(ctx context.Context) ([]shops.Shelf, error)
 }
 
 // Certificates says which certificates are valid today.
@@ -85,6 +87,8 @@ type Cache struct {
 	// nor stored after it.
 	epoch   uint64
 	flights map[string]*flight
+	// missing are the channels whose last build found no shop, and when.
+	missing map[string]time.Time
 	builds  uint64 // numbers each Channel built (Channel.build)
 	pages   *lru.Cache[string, cachedPage]
 }
@@ -113,7 +117,7 @@ func New(src Sources, now func() time.Time, ttl time.Duration) *Cache {
 // pageBytes, least recently used evicted first.
 func NewWithBudget(src Sources, now func() time.Time, ttl time.Duration, pageBytes int64) *Cache {
 	return &Cache{src: src, now: now, ttl: ttl, channels: map[string]*Channel{}, dirty: map[string]map[string]bool{},
-		flights: map[string]*flight{}, pages: lru.New[string, cachedPage](pageBytes)}
+		flights: map[string]*flight{}, missing: map[string]time.Time{}, pages: lru.New[string, cachedPage](pageBytes)}
 }
 
 // ShelfChanged marks a shelf as moved (subscribed to shops.Stock.OnChange).
@@ -142,6 +146,9 @@ func (c *Cache) dropAll() {
 	c.mu.Unlock()
 	c.pages.Clear() // stale by their build already; their bytes are freed now
 }
+
+// maxMissing bounds the channels remembered as missing.
+const maxMissing = 1024
 
 // refreshAhead is the part of the TTL after which a channel is rebuilt in
 // the background while the old one is served.
@@ -187,6 +194,110 @@ func (c *Cache) Channel(ctx context.Context, channel string) (*Channel, error) {
 	return c.patched(ctx, channel, cc)
 }
 
+// Ready returns a channel's catalogue when one is built and not expired,
+// without ever waiting for a build: a channel never built, dropped or
+// expired starts building in the background and Ready reports false. It
+// is for pages that show a channel only in passing (the trace page's
+// links to buy), which must not wait a catalogue build — the first scan
+// after a start would otherwise wait for every channel in turn. A channel
+// that does not exist (its last build found no shop, within the TTL) is
+// settled: nil and true.
+func (c *Cache) Ready(ctx context.Context, channel string) (*Channel, bool) {
+	channel = id.NormalizeCode(channel)
+	c.mu.Lock()
+	cc := c.channels[channel]
+	if at, ok := c.missing[channel]; ok && cc == nil && c.now().Sub(at) <= c.ttl {
+		c.mu.Unlock()
+		return nil, true
+	}
+	fl := c.flights[channel]
+	if fl != nil && fl.epoch != c.epoch {
+		fl = nil
+	}
+	var age time.Duration
+	if cc != nil {
+		age = c.now().Sub(cc.built)
+	}
+	// As Channel: fresh, or expired and being rebuilt (served until it lands).
+	fresh := cc != nil && (age <= c.ttl || fl != nil && age <= 2*c.ttl)
+	if fl == nil && (cc == nil || age >= c.refreshAhead()) {
+		c.startFlight(ctx, channel)
+	}
+	c.mu.Unlock()
+	if !fresh {
+		return nil, false
+	}
+	patched, err := c.patched(ctx, channel, cc)
+	if err != nil {
+		return nil, false
+	}
+	return patched, true
+}
+
+// Warm builds the channels in the background, from one read of the
+// catalogue, the certificates and every shelf (on the embedded store a
+// channel's shelves cost a read of them all anyway), so that the first
+// requests after a start find them built. A channel built or being built
+// meanwhile is left alone; a request for one being warmed waits for the
+// warm, as for its own build.
+func (c *Cache) Warm(ctx context.Context, channels []string) {
+	ctx = context.WithoutCancel(ctx)
+	c.mu.Lock()
+	flights := map[string]*flight{}
+	for _, ch := range channels {
+		ch = id.NormalizeCode(ch)
+		if c.flights[ch] == nil && c.channels[ch] == nil && flights[ch] == nil {
+			flights[ch] = &flight{epoch: c.epoch, done: make(chan struct{})}
+			c.flights[ch] = flights[ch]
+		}
+	}
+	c.mu.Unlock()
+	if len(flights) == 0 {
+		return
+	}
+	go func() {
+		built, errs := map[string]*Channel{}, map[string]error{}
+		products, valid, all, err := c.readShared(ctx)
+		if err == nil {
+			byShop := map[string][]shops.Shelf{}
+			for _, s := range all {
+				if flights[s.Shop] != nil {
+					byShop[s.Shop] = append(byShop[s.Shop], s)
+				}
+			}
+			for ch := range flights {
+				sh, serr := c.shop(ctx, ch)
+				if serr != nil {
+					errs[ch] = serr
+					continue
+				}
+				built[ch] = c.assemble(sh, products, byShop[ch], valid)
+			}
+		}
+		for ch, fl := range flights {
+			if err != nil {
+				errs[ch] = err // the shared read failed: every channel with it
+			}
+			c.land(ch, fl, built[ch], errs[ch])
+		}
+	}()
+}
+
+// readShared reads what every channel's catalogue is built from but its
+// shelves: for the cache, when warming, every channel's shelves too.
+func (c *Cache) readShared(ctx context.Context) ([]catalog.Product, map[string]bool, []shops.Shelf, error) {
+	products, err := c.src.Products.AllProducts(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	valid, err := c.src.Certificates.CertificationValidity(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	all, err := c.src.Shelves.AllShelves(ctx)
+	return products, valid, all, err
+}
+
 // startFlight begins building channel in its own goroutine, detached from
 // the request that asked (a client that goes away must not fail the others
 // waiting); c.mu is held.
@@ -196,20 +307,33 @@ func (c *Cache) startFlight(ctx context.Context, channel string) *flight {
 	ctx = context.WithoutCancel(ctx)
 	go func() {
 		fresh, err := c.build(ctx, channel)
-		c.mu.Lock()
-		if err == nil && fl.epoch == c.epoch {
-			c.builds++
-			fresh.build = c.builds
-			c.channels[channel] = fresh
-		}
-		if c.flights[channel] == fl {
-			delete(c.flights, channel)
-		}
-		c.mu.Unlock()
-		fl.ch, fl.err = fresh, err
-		close(fl.done)
+		c.land(channel, fl, fresh, err)
 	}()
 	return fl
+}
+
+// land ends a flight: the channel built is stored unless a drop came
+// since it began, and whoever waits is given it.
+func (c *Cache) land(channel string, fl *flight, fresh *Channel, err error) {
+	c.mu.Lock()
+	if problem.CodeOf(err) == problem.NotFound {
+		if len(c.missing) >= maxMissing {
+			clear(c.missing) // codes from URLs must not grow it without bound
+		}
+		c.missing[channel] = c.now()
+	}
+	if err == nil && fl.epoch == c.epoch {
+		delete(c.missing, channel)
+		c.builds++
+		fresh.build = c.builds
+		c.channels[channel] = fresh
+	}
+	if c.flights[channel] == fl {
+		delete(c.flights, channel)
+	}
+	c.mu.Unlock()
+	fl.ch, fl.err = fresh, err
+	close(fl.done)
 }
 
 // patched is cc with the shelves marked dirty since re-read (by _id): a
@@ -247,11 +371,8 @@ func (c *Cache) patched(ctx context.Context, channel string, cc *Channel) (*Chan
 func (c *Cache) build(ctx context.Context, channel string) (*Channel, error) {
 	// A cached channel was built after its shop was found (shops are never
 	// deleted), so only a rebuild reads the shop.
-	sh, err := c.src.Shops.Shop(ctx, channel)
+	sh, err := c.shop(ctx, channel)
 	if err != nil {
-		if problem.CodeOf(err) == problem.NotFound {
-			return nil, problem.New(problem.NotFound, "no channel %s", channel).At("channel")
-		}
 		return nil, err
 	}
 	products, err := c.src.Products.AllProducts(ctx)
@@ -266,11 +387,24 @@ func (c *Cache) build(ctx context.Context, channel string) (*Channel, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.assemble(sh, products, list, valid), nil
+}
+
+func (c *Cache) shop(ctx context.Context, channel string) (shops.Shop, error) {
+	sh, err := c.src.Shops.Shop(ctx, channel)
+	if problem.CodeOf(err) == problem.NotFound {
+		return sh, problem.New(problem.NotFound, "no channel %s", channel).At("channel")
+	}
+	return sh, err
+}
+
+// assemble is a channel's catalogue from what was read for it.
+func (c *Cache) assemble(sh shops.Shop, products []catalog.Product, list []shops.Shelf, valid map[string]bool) *Channel {
 	fresh := &Channel{built: c.now(), shop: sh, products: products, valid: valid, shelves: make(map[string]shops.Shelf, len(list)), pages: c.pages}
 	for _, s := range list {
 		fresh.shelves[s.SKU] = s
 	}
-	return fresh, nil
+	return fresh
 }
 
 func (c *Cache) requeue(channel string, skus map[string]bool) {

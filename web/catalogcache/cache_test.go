@@ -10,6 +10,7 @@ import (
 	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/testworld"
 	"github.com/terroir-coop/terroir/shops"
+	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/catalogcache"
 )
 
@@ -205,5 +206,113 @@ func TestKeptPagesFollowTheirShelfAndTheBudget(t *testing.T) {
 	}
 	if ch.Page("", "Aa") != nil {
 		t.Error("the least recently used page was kept past the budget")
+	}
+}
+
+// TestReadyNeverWaitsForABuild: the trace page asks for a channel only in
+// passing; while its catalogue is being built Ready answers at once (not
+// ready), starts one build however often it is asked, and gives the
+// catalogue once built. A channel that does not exist is settled: nil and
+// ready, so pages that name it may be kept.
+func TestReadyNeverWaitsForABuild(t *testing.T) {
+	_, p, c := newCache(t, catalogcache.DefaultPageBytes)
+	ctx := context.Background()
+	gate := make(chan struct{})
+	p.gate.Store(&gate)
+	for range 20 {
+		if ch, ok := c.Ready(ctx, "TAROUDANNT"); ok || ch != nil {
+			t.Fatal("Ready gave a catalogue not built yet")
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); p.builds.Load() < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Ready began no build")
+		}
+	}
+	p.gate.Store(nil)
+	close(gate)
+	var ch *catalogcache.Channel
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		var ok bool
+		if ch, ok = c.Ready(ctx, "TAROUDANNT"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the catalogue Ready began never became ready")
+		}
+	}
+	if n := p.builds.Load(); n != 1 {
+		t.Errorf("%d builds for 20 calls during one build, want 1", n)
+	}
+	if ch == nil || len(ch.Items()) != 2 {
+		t.Fatalf("ready catalogue: %+v", ch)
+	}
+	if same, err := c.Channel(ctx, "TAROUDANNT"); err != nil || same != ch {
+		t.Errorf("Channel after Ready built another catalogue (%v)", err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		ch, ok := c.Ready(ctx, "NOWHERE")
+		if ok {
+			if ch != nil {
+				t.Fatal("a catalogue for a shop that does not exist")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a channel without a shop never settled")
+		}
+	}
+}
+
+// TestWarmBuildsEveryChannelFromOneRead: Warm builds the channels in the
+// background from one read of the catalogue and the shelves, each with its
+// own shelves, and a request after it waits for no build.
+func TestWarmBuildsEveryChannelFromOneRead(t *testing.T) {
+	w, p, c := newCache(t, catalogcache.DefaultPageBytes)
+	w.Shop("AGADIR", shops.KindBoutique)
+	ctx := context.Background()
+	// Taroudannt holds 3 jars of SAF-2G; Agadir, which prices it too, none.
+	coop := w.Cooperative("TIFAWT", "saffron", 1000)
+	coop.Product("SAF-3G", "saffron_dried", 1, map[string]int64{"TAROUDANNT": 9000, "AGADIR": 9500})
+	dried, err := w.Trace.Transform(ctx, coop.Manager, coop.Code, traceability.NewTransformation{Process: "drying",
+		Inputs:  []traceability.LotInput{{Lot: coop.Lot("2025-10-28", 50).Code, Quantity: traceability.Quantity{Amount: 50, Unit: "g"}}},
+		Outputs: []traceability.LotOutput{{ProductKind: "saffron_dried", Quantity: traceability.Quantity{Amount: 10, Unit: "g"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed := coop.Pack(dried[0].Code, "SAF-3G", 10, w.Clock.Now().AddDate(1, 0, 0).Format(time.DateOnly))
+	if _, err := w.Stock.Receive(ctx, w.Admin, "TAROUDANNT", shops.ReceiptRequest{Lot: packed.Code, Units: 3}); err != nil {
+		t.Fatal(err)
+	}
+	p.builds.Store(0)
+	c.Warm(ctx, []string{"TAROUDANNT", "AGADIR", "TAROUDANNT", "NOWHERE"})
+	for _, code := range []string{"TAROUDANNT", "AGADIR"} {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+			if _, ok := c.Ready(ctx, code); ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never warmed", code)
+			}
+		}
+	}
+	if n := p.builds.Load(); n != 1 {
+		t.Errorf("%d reads of the catalogue warming two channels (one named twice), want 1", n)
+	}
+	for shop, want := range map[string]int64{"TAROUDANNT": 3, "AGADIR": 0} {
+		ch, err := c.Channel(ctx, shop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, ok := ch.Item("SAF-3G")
+		if !ok || it.AvailableUnits != want || ch.Shop().Code != shop {
+			t.Errorf("%s warmed with %+v (%v) in shop %s, want %d units", shop, it, ok, ch.Shop().Code, want)
+		}
+	}
+	if n := p.builds.Load(); n != 1 {
+		t.Errorf("a request after warming built again (%d reads)", n)
+	}
+	if _, ok := c.Ready(ctx, "NOWHERE"); !ok {
+		t.Error("a channel without a shop, warmed, is not settled")
 	}
 }

@@ -63,8 +63,14 @@ func scannerOf(c *gin.Context) traceability.Scanner {
 // Channels are the sales channels' catalogues in memory (web/catalogcache),
 // which say whether a channel has a product in stock without a database
 // read.
+//
+// Ready never waits for a build: a scan must not wait for every channel's
+// catalogue to be built after a start (one build reads every shelf of the
+// shop; a page with five channels waited seconds). A page rendered before
+// all its channels were built is served without the missing links and not
+// kept, so the next scan renders it whole.
 type Channels interface {
-	Channel(ctx context.Context, channel string) (*catalogcache.Channel, error)
+	Ready(ctx context.Context, channel string) (*catalogcache.Channel, bool)
 }
 
 // Places names an organisation by its code ("" when unknown).
@@ -650,9 +656,10 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 	v.Page = h.d.Pages.PublicPage(c, v.Product.Name+" · "+rec.Cooperative.Name)
 	v.Styles = []string{"trace.css"}
 	v.Who = whoMadeIt(l, rec)
+	complete := true // every channel's links known: the page may be kept
 	if sc.state != stateCounterfeit {
 		// A copied label sells nothing: no link to buy, no claim to trust.
-		v.Buy = h.buyLinks(c.Request.Context(), l, v.Product)
+		v.Buy, complete = h.buyLinks(c.Request.Context(), l, v.Product)
 		for _, cl := range rec.Claims {
 			v.Claims = append(v.Claims, labelled[traceability.ClaimStatus]{Line: cl, Label: l.Term("status", cl.Status)})
 		}
@@ -684,6 +691,10 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 		return
 	}
 	switch {
+	case !complete:
+		if cloned {
+			b = bytes.Replace(b, []byte(clonedMark), []byte(template.HTMLEscapeString(l.T("tr_cloned", sc.scans))), 1)
+		}
 	case cloned:
 		h.cache.setCloned(sc.entry, cacheKey, b)
 		b = bytes.Replace(b, []byte(clonedMark), []byte(template.HTMLEscapeString(l.T("tr_cloned", sc.scans))), 1)
@@ -726,18 +737,25 @@ func whoMadeIt(l *i18n.Locale, rec traceability.TraceRecord) who {
 
 // buyLinks are the shops that have the product in stock now, each with its
 // product page in that shop's catalogue, from the channels' catalogues in
-// memory (no database read on a warm channel). A cached page keeps them for
-// the cache's TTL: a shop that has just sold its last jar may show a little
-// longer, and its product page then says it is out of stock.
-func (h *Handlers) buyLinks(ctx context.Context, l *i18n.Locale, p product) []buyLink {
+// memory (no database read). A cached page keeps them for the cache's TTL:
+// a shop that has just sold its last jar may show a little longer, and its
+// product page then says it is out of stock. complete is false when a
+// channel's catalogue was not built yet (its build is started): its shop is
+// missing from the links, and the page must not be kept.
+func (h *Handlers) buyLinks(ctx context.Context, l *i18n.Locale, p product) (links []buyLink, complete bool) {
 	if h.d.Channels == nil || p.SKU == "" {
-		return nil
+		return nil, true
 	}
 	var out []buyLink
+	complete = true
 	for _, code := range p.channels {
-		ch, err := h.d.Channels.Channel(ctx, code)
-		if err != nil {
-			continue // a channel that cannot be read now is not offered
+		ch, ok := h.d.Channels.Ready(ctx, code)
+		if !ok {
+			complete = false
+			continue
+		}
+		if ch == nil {
+			continue // no such channel
 		}
 		it, ok := ch.Item(p.SKU)
 		if !ok || it.AvailableUnits <= 0 {
@@ -747,5 +765,5 @@ func (h *Handlers) buyLinks(ctx context.Context, l *i18n.Locale, p product) []bu
 		out = append(out, buyLink{Name: sh.Name, City: sh.City, Price: l.Money(it.Price.Amount, it.Price.Currency),
 			URL: "/shop/" + url.PathEscape(sh.Code) + "/" + url.PathEscape(p.SKU)})
 	}
-	return out
+	return out, complete
 }
