@@ -73,7 +73,10 @@ type Sources struct {
 // (single flight: concurrent requests for a channel being built wait for
 // that one build), and from three quarters of its TTL on it is rebuilt in
 // the background while requests go on being served the old one, so under
-// steady traffic no request waits for a build. Only a channel never built,
+// steady traffic no request waits for a build. Channels due together are
+// refreshed together, and Warm builds them all at start, from one read of
+// every shelf (the embedded store reads the whole collection for one
+// shop's). Only a channel never built,
 // dropped by a change of this process, or left unused past its TTL (and
 // not being rebuilt) makes a request wait.
 type Cache struct {
@@ -171,7 +174,7 @@ func (c *Cache) Channel(ctx context.Context, channel string) (*Channel, error) {
 	switch {
 	case cc != nil && age <= c.ttl:
 		if age >= c.refreshAhead() && fl == nil {
-			c.startFlight(ctx, channel) // the old one is served meanwhile
+			c.startShared(ctx, c.due(channel)) // the old one is served meanwhile
 		}
 	case cc != nil && fl != nil && age <= 2*c.ttl:
 		// Expired, and being rebuilt: serve the old one until it lands.
@@ -220,8 +223,12 @@ func (c *Cache) Ready(ctx context.Context, channel string) (*Channel, bool) {
 	}
 	// As Channel: fresh, or expired and being rebuilt (served until it lands).
 	fresh := cc != nil && (age <= c.ttl || fl != nil && age <= 2*c.ttl)
-	if fl == nil && (cc == nil || age >= c.refreshAhead()) {
+	switch {
+	case fl != nil:
+	case cc == nil:
 		c.startFlight(ctx, channel)
+	case age >= c.refreshAhead():
+		c.startShared(ctx, c.due(channel))
 	}
 	c.mu.Unlock()
 	if !fresh {
@@ -241,17 +248,49 @@ func (c *Cache) Ready(ctx context.Context, channel string) (*Channel, bool) {
 // meanwhile is left alone; a request for one being warmed waits for the
 // warm, as for its own build.
 func (c *Cache) Warm(ctx context.Context, channels []string) {
-	ctx = context.WithoutCancel(ctx)
 	c.mu.Lock()
+	var todo []string
+	for _, ch := range channels {
+		if ch = id.NormalizeCode(ch); c.channels[ch] == nil {
+			todo = append(todo, ch)
+		}
+	}
+	c.startShared(ctx, todo)
+	c.mu.Unlock()
+}
+
+// inFlight reports whether channel is being built for the current epoch;
+// c.mu is held.
+func (c *Cache) inFlight(channel string) bool {
+	fl := c.flights[channel]
+	return fl != nil && fl.epoch == c.epoch
+}
+
+// due are channel and every other built channel past its refresh-ahead
+// point and not being rebuilt: refreshed together, from one read of the
+// shelves instead of one read of them all per channel; c.mu is held.
+func (c *Cache) due(channel string) []string {
+	out := []string{channel}
+	for code, cc := range c.channels {
+		if code != channel && !c.inFlight(code) && c.now().Sub(cc.built) >= c.refreshAhead() {
+			out = append(out, code)
+		}
+	}
+	return out
+}
+
+// startShared begins building the channels not being built together, in
+// one goroutine detached from the request, from one shared read; c.mu is
+// held.
+func (c *Cache) startShared(ctx context.Context, channels []string) {
+	ctx = context.WithoutCancel(ctx)
 	flights := map[string]*flight{}
 	for _, ch := range channels {
-		ch = id.NormalizeCode(ch)
-		if c.flights[ch] == nil && c.channels[ch] == nil && flights[ch] == nil {
+		if !c.inFlight(ch) && flights[ch] == nil {
 			flights[ch] = &flight{epoch: c.epoch, done: make(chan struct{})}
 			c.flights[ch] = flights[ch]
 		}
 	}
-	c.mu.Unlock()
 	if len(flights) == 0 {
 		return
 	}

@@ -316,3 +316,42 @@ func TestWarmBuildsEveryChannelFromOneRead(t *testing.T) {
 		t.Error("a channel without a shop, warmed, is not settled")
 	}
 }
+
+// TestChannelsDueAreRefreshedTogether: past their refresh-ahead point, the
+// channels built are refreshed from one read of the shelves (which the
+// embedded store reads whole for any one shop), not one read each.
+func TestChannelsDueAreRefreshedTogether(t *testing.T) {
+	w, p, c := newCache(t, catalogcache.DefaultPageBytes)
+	w.Shop("AGADIR", shops.KindBoutique)
+	ctx := context.Background()
+	old := map[string]*catalogcache.Channel{}
+	for _, code := range []string{"TAROUDANNT", "AGADIR"} {
+		ch, err := c.Channel(ctx, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old[code] = ch
+	}
+	p.builds.Store(0)
+	w.Clock.Advance(ttl * 9 / 10)
+	if ch, _ := c.Channel(ctx, "TAROUDANNT"); ch != old["TAROUDANNT"] {
+		t.Fatal("the old catalogue was not served during the refresh")
+	}
+	for _, code := range []string{"TAROUDANNT", "AGADIR"} {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+			ch, ok := c.Ready(ctx, code)
+			if ok && ch != old[code] {
+				if ch.Shop().Code != code {
+					t.Fatalf("%s refreshed as %s", code, ch.Shop().Code)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s was not refreshed", code)
+			}
+		}
+	}
+	if n := p.builds.Load(); n != 1 {
+		t.Errorf("%d reads to refresh two channels due together, want 1", n)
+	}
+}
