@@ -400,11 +400,12 @@ func (p placeNames) PlaceName(ctx context.Context, code string) string {
 	return ""
 }
 
-// WarmCatalogues builds every shop's catalogue in the background, one after
-// the other, so that the first requests after a start find them built (the
-// trace page's links to buy never wait for a build, and go missing until
-// one lands). A shop list that cannot be read warms nothing: the first
-// requests build what they need.
+// WarmCatalogues builds every shop's catalogue in the background, from one
+// read of all shelves (catalogcache.Cache.Warm), so that the first requests
+// after a start find them built (the trace page's links to buy never wait
+// for a build, and go missing until one lands). Shops past the first page of
+// the list, or a list that cannot be read, are built by the first requests
+// that need them.
 func (s *Server) WarmCatalogues(ctx context.Context) {
 	list, err := s.deps.Shops.Shops(ctx, mongodb.Page{Limit: mongodb.MaxPageSize})
 	if err != nil {

@@ -322,19 +322,25 @@ func (c *Cache) startShared(ctx context.Context, channels []string) {
 	}()
 }
 
-// readShared reads what every channel's catalogue is built from but its
-// shelves: for the cache, when warming, every channel's shelves too.
+// readShared is readCatalogue and every channel's shelves.
 func (c *Cache) readShared(ctx context.Context) ([]catalog.Product, map[string]bool, []shops.Shelf, error) {
-	products, err := c.src.Products.AllProducts(ctx)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	valid, err := c.src.Certificates.CertificationValidity(ctx)
+	products, valid, err := c.readCatalogue(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	all, err := c.src.Shelves.AllShelves(ctx)
 	return products, valid, all, err
+}
+
+// readCatalogue reads what every channel's catalogue is built from but its
+// shelves: the products and which certificates are valid today.
+func (c *Cache) readCatalogue(ctx context.Context) ([]catalog.Product, map[string]bool, error) {
+	products, err := c.src.Products.AllProducts(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	valid, err := c.src.Certificates.CertificationValidity(ctx)
+	return products, valid, err
 }
 
 // startFlight begins building channel in its own goroutine, detached from
@@ -414,15 +420,11 @@ func (c *Cache) build(ctx context.Context, channel string) (*Channel, error) {
 	if err != nil {
 		return nil, err
 	}
-	products, err := c.src.Products.AllProducts(ctx)
+	products, valid, err := c.readCatalogue(ctx)
 	if err != nil {
 		return nil, err
 	}
 	list, err := c.src.Shelves.Shelves(ctx, channel)
-	if err != nil {
-		return nil, err
-	}
-	valid, err := c.src.Certificates.CertificationValidity(ctx)
 	if err != nil {
 		return nil, err
 	}

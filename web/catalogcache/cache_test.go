@@ -219,10 +219,23 @@ func TestReadyNeverWaitsForABuild(t *testing.T) {
 	ctx := context.Background()
 	gate := make(chan struct{})
 	p.gate.Store(&gate)
-	for range 20 {
-		if ch, ok := c.Ready(ctx, "TAROUDANNT"); ok || ch != nil {
+	answered := make(chan bool)
+	go func() {
+		for range 20 {
+			if ch, ok := c.Ready(ctx, "TAROUDANNT"); ok || ch != nil {
+				answered <- false
+				return
+			}
+		}
+		answered <- true
+	}()
+	select {
+	case ok := <-answered:
+		if !ok {
 			t.Fatal("Ready gave a catalogue not built yet")
 		}
+	case <-time.After(30 * time.Second): // a hang guard, not a timing assertion
+		t.Fatal("Ready waited for the build")
 	}
 	for deadline := time.Now().Add(30 * time.Second); p.builds.Load() < 1; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {

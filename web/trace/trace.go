@@ -691,15 +691,14 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 		return
 	}
 	switch {
-	case !complete:
-		if cloned {
-			b = bytes.Replace(b, []byte(clonedMark), []byte(template.HTMLEscapeString(l.T("tr_cloned", sc.scans))), 1)
-		}
+	case !complete: // a shop's links missing: rendered again at the next scan
 	case cloned:
-		h.cache.setCloned(sc.entry, cacheKey, b)
-		b = bytes.Replace(b, []byte(clonedMark), []byte(template.HTMLEscapeString(l.T("tr_cloned", sc.scans))), 1)
+		h.cache.setCloned(sc.entry, cacheKey, b) // kept with the mark, filled in at each serve
 	default:
 		h.cache.setPage(sc.entry, cacheKey, b)
+	}
+	if cloned {
+		b = bytes.Replace(b, []byte(clonedMark), []byte(template.HTMLEscapeString(l.T("tr_cloned", sc.scans))), 1)
 	}
 	writeHTML(c, http.StatusOK, b)
 }
