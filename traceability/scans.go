@@ -230,9 +230,9 @@ func (b *ScanBuffer) Flush(ctx context.Context) error {
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
 	b.mu.Lock()
-	taken := b.pending
-	if len(taken) > 0 {
-		b.pending = map[string]*pendingScan{}
+	var taken map[string]*pendingScan // nil when nothing is pending: b.pending stays Add's alone
+	if len(b.pending) > 0 {
+		taken, b.pending = b.pending, map[string]*pendingScan{}
 		for key, p := range taken {
 			b.inflight[key] += p.delta
 		}
