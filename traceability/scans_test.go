@@ -89,14 +89,38 @@ func mustAdd(t *testing.T, b *ScanBuffer, l Lot, serial string, who Scanner) int
 // and stored) is the number of distinct scanners, and each flush wrote one
 // batch that its fold removed.
 func TestScanCountsExactAcrossFlushes(t *testing.T) {
+	t.Run("counts read from the store", func(t *testing.T) { scanCountsExactAcrossFlushes(t, false) })
+	t.Run("warmed while scans and flushes run", func(t *testing.T) { scanCountsExactAcrossFlushes(t, true) })
+}
+
+func scanCountsExactAcrossFlushes(t *testing.T, warm bool) {
 	w := newScanWorld(t)
 	b := w.svc.NewScanBuffer()
 	ctx := context.Background()
+	if warm { // counts stored before the warm, by an earlier process
+		for i := range 10 {
+			mustAdd(t, b, scanLot(i), "", phone(1000+i))
+		}
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		w.restart()
+		b = w.svc.NewScanBuffer()
+	}
 	const codes, rounds = 100, 4 // 100 codes: four fold commands a flush
 	want := map[string]int64{}
 	var wg sync.WaitGroup
 	var errs sync.Map
+	if warm {
+		for i := range 10 {
+			want[scanLot(i).Code]++
+		}
+	}
+	warmed := make(chan error, 1)
 	for r := range rounds {
+		if warm && r == 1 {
+			go func() { warmed <- b.Warm(ctx) }()
+		}
 		for g := range 4 {
 			wg.Add(1)
 			go func() {
@@ -120,6 +144,14 @@ func TestScanCountsExactAcrossFlushes(t *testing.T) {
 	}
 	wg.Wait()
 	errs.Range(func(k, v any) bool { t.Fatalf("add %v: %v", k, v); return false })
+	if warm {
+		if err := <-warmed; err != nil {
+			t.Fatal(err)
+		}
+		if !b.sole {
+			t.Fatal("the warm did not land")
+		}
+	}
 	if err := b.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +168,67 @@ func TestScanCountsExactAcrossFlushes(t *testing.T) {
 	}
 	if n := w.batches(); n != 0 {
 		t.Fatalf("%d batches left after the folds", n)
+	}
+}
+
+// TestWarmedScanBufferReadsNoCount: after Warm, a scan reads no count
+// from the store — neither the first of a code nor the first after a fold
+// — and every count it returns, and every count stored, is exact: codes
+// counted by an earlier process, and codes never scanned.
+func TestWarmedScanBufferReadsNoCount(t *testing.T) {
+	w := newScanWorld(t)
+	ctx := context.Background()
+	b := w.svc.NewScanBuffer()
+	for i := range 20 { // codes 0-19 stored with 2 scanners each
+		mustAdd(t, b, scanLot(i), "", phone(i))
+		mustAdd(t, b, scanLot(i), "", phone(100+i))
+	}
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.restart()
+	b = w.svc.NewScanBuffer()
+	if err := b.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	scan := func(code, who int) int64 {
+		t.Helper()
+		before := w.db.Commands()
+		n := mustAdd(t, b, scanLot(code), "", phone(who))
+		if sent := w.db.Commands() - before; sent != 0 {
+			t.Fatalf("a scan of code %d sent %d commands to the store", code, sent)
+		}
+		return n
+	}
+	for i := range 40 { // 0-19 stored, 20-39 never scanned
+		want := int64(1)
+		if i < 20 {
+			want = 3
+		}
+		if got := scan(i, 200+i); got != want {
+			t.Fatalf("code %d reads %d, want %d", i, got, want)
+		}
+	}
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 { // the first scans after the fold
+		want := int64(2)
+		if i < 20 {
+			want = 4
+		}
+		if got := scan(i, 300+i); got != want {
+			t.Fatalf("code %d reads %d after the fold, want %d", i, got, want)
+		}
+		if st := w.stored(scanLot(i).Code); st.Count != want-1 {
+			t.Fatalf("code %d: stored %d, want %d", i, st.Count, want-1)
+		}
+	}
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.stored(scanLot(39).Code); st.Count != 2 {
+		t.Fatalf("stored %d, want 2", st.Count)
 	}
 }
 
@@ -271,9 +364,19 @@ func TestScanBatchSurvivesACrashBeforeItsFold(t *testing.T) {
 // error (the process lives on) is finished by the next flush, with the
 // scans counted meanwhile; Add's counts never lose or double the batch.
 func TestScanFoldThatFailsIsFinishedByTheNextFlush(t *testing.T) {
+	t.Run("counts read from the store", func(t *testing.T) { scanFoldThatFails(t, false) })
+	t.Run("warmed", func(t *testing.T) { scanFoldThatFails(t, true) })
+}
+
+func scanFoldThatFails(t *testing.T, warm bool) {
 	w := newScanWorld(t)
 	ctx := context.Background()
 	b := w.svc.NewScanBuffer()
+	if warm {
+		if err := b.Warm(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	const codes = 80
 	for i := range codes {
 		mustAdd(t, b, scanLot(i), "", phone(i))
@@ -306,6 +409,12 @@ func TestScanFoldThatFailsIsFinishedByTheNextFlush(t *testing.T) {
 		if st := w.stored(scanLot(i).Code); st.Count != 2 {
 			t.Fatalf("code %d: stored %d, want 2", i, st.Count)
 		}
+		if got := mustAdd(t, b, scanLot(i), "", phone(2*codes+i)); got != 3 {
+			t.Fatalf("code %d reads %d after the retried fold, want 3", i, got)
+		}
+	}
+	if warm && b.complete {
+		t.Fatal("a retried fold left the buffer sure of every count")
 	}
 }
 

@@ -207,6 +207,33 @@ func (s *Store) parcel(ctx context.Context, id string) (Parcel, error) {
 	return p, err
 }
 
+// everyOutline reads every parcel's walked outline (nil for a point) in
+// one pass, until each returns false.
+func (s *Store) everyOutline(ctx context.Context, each func(id string, outline *Geometry) bool) error {
+	cur, err := s.db.Collection("parcels").Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"location": 1}))
+	if err != nil {
+		return err
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var p Parcel
+		if err := cur.Decode(&p); err != nil {
+			return err
+		}
+		if err := p.decodeLocation(); err != nil {
+			return fmt.Errorf("parcel %s: %w", p.ID, err)
+		}
+		var outline *Geometry
+		if p.Location.Type == "Polygon" || p.Location.Type == "MultiPolygon" {
+			outline = &p.Location
+		}
+		if !each(p.ID, outline) {
+			return nil
+		}
+	}
+	return cur.Err()
+}
+
 func (p *Parcel) decodeLocation() error {
 	if p.LocationRaw == "" {
 		return nil
@@ -596,6 +623,29 @@ func (s *Store) scanStat(ctx context.Context, key string) (ScanStat, error) {
 		return ScanStat{Key: key}, nil
 	}
 	return st, err
+}
+
+// everyScanCount reads every code's stored count in one pass, until each
+// returns false.
+func (s *Store) everyScanCount(ctx context.Context, each func(key string, count int64) bool) error {
+	cur, err := s.db.Collection("scans").Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"count": 1}))
+	if err != nil {
+		return err
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d struct {
+			Key   string `bson:"_id"`
+			Count int64  `bson:"count"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			return err
+		}
+		if !each(d.Key, d.Count) {
+			return nil
+		}
+	}
+	return cur.Err()
 }
 
 func (s *Store) suspiciousScans(ctx context.Context, coop string) ([]ScanStat, error) {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -122,6 +123,9 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		return errorf(stderr, "listen on %s: %v", cfg.Addr, err)
 	}
 	handler.WarmCatalogues(ctx)
+	if a.store.Embedded() {
+		go warmTraceReads(ctx, a.trace, scans, log)
+	}
 	go sweep(ctx, a, log)
 	go expireOrders(ctx, a, log)
 	if schedule != nil {
@@ -242,4 +246,22 @@ func expireOrders(ctx context.Context, a *app, log interface{ Warn(string, ...an
 			}
 		}
 	}
+}
+
+// warmTraceReads reads, once after a start, what cold scans would read one
+// lookup at a time: every parcel's outline and every code's scan count.
+// Only on the embedded store: this process is its only writer, so what it
+// remembers stays exact (its own changes are applied or forgotten as they
+// happen), and the trace memo lives as long as the page caches.
+func warmTraceReads(ctx context.Context, trace *traceability.Service, scans *traceability.ScanBuffer, log *slog.Logger) {
+	start := time.Now()
+	n, err := trace.WarmOutlines(ctx)
+	if err != nil {
+		log.Warn("warming the parcels' outlines", "err", err)
+	}
+	outlines := time.Since(start)
+	if err := scans.Warm(ctx); err != nil {
+		log.Warn("warming the scan counts", "err", err)
+	}
+	log.Info("trace reads warmed", "parcels", n, "parcels_took", outlines.String(), "scan_counts_took", (time.Since(start) - outlines).String())
 }
