@@ -400,6 +400,13 @@ func (p placeNames) PlaceName(ctx context.Context, code string) string {
 	return ""
 }
 
+// WarmTraceProducts remembers, for the trace pages, every product of the
+// catalogue from one read (trace.Handlers.WarmProducts): call it where the
+// caches' TTL is long (the embedded store).
+func (s *Server) WarmTraceProducts(ctx context.Context) (int, error) {
+	return s.trace.WarmProducts(ctx)
+}
+
 // WarmCatalogues builds every shop's catalogue in the background, from one
 // read of all shelves (catalogcache.Cache.Warm), so that the first requests
 // after a start find them built (the trace page's links to buy never wait

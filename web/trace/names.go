@@ -2,6 +2,7 @@ package trace
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -22,6 +23,12 @@ type names struct {
 	mu       sync.Mutex
 	products map[string]knownProduct
 	places   map[string]knownPlace
+	// changed, while warmProducts reads, collects the products forgotten
+	// meanwhile: what the read found of them may be stale.
+	changed map[string]bool
+	// afterWarmRead, for the tests, runs between warmProducts' read and
+	// what it keeps of it.
+	afterWarmRead func()
 }
 
 type knownProduct struct {
@@ -68,7 +75,53 @@ func (n *names) product(ctx context.Context, src Products, sku string) (catalog.
 func (n *names) forgetProduct(sku string) {
 	n.mu.Lock()
 	delete(n.products, sku)
+	if n.changed != nil {
+		n.changed[sku] = true
+	}
 	n.mu.Unlock()
+}
+
+// AllProducts is the whole catalogue, for warmProducts.
+type AllProducts interface {
+	AllProducts(ctx context.Context) ([]catalog.Product, error)
+}
+
+// warmProducts remembers every product of the catalogue from one read (up
+// to maxNames), so the first scan of each product's lots does not read it:
+// at the large scale (10,000 products) most first scans after a start did.
+// A product forgotten while the read runs is left to be read when needed.
+func (n *names) warmProducts(ctx context.Context, src AllProducts) (int, error) {
+	n.mu.Lock()
+	if n.changed != nil {
+		n.mu.Unlock()
+		return 0, errors.New("trace: the products are already being warmed")
+	}
+	n.changed = map[string]bool{}
+	n.mu.Unlock()
+	at := n.now()
+	all, err := src.AllProducts(ctx)
+	if n.afterWarmRead != nil {
+		n.afterWarmRead()
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	changed := n.changed
+	n.changed = nil
+	if err != nil {
+		return 0, err
+	}
+	kept := 0
+	for _, p := range all {
+		if _, known := n.products[p.SKU]; known || changed[p.SKU] {
+			continue // read since by a scan, or changed since the read
+		}
+		if len(n.products) >= maxNames {
+			break
+		}
+		n.products[p.SKU] = knownProduct{p: p, found: true, at: at}
+		kept++
+	}
+	return kept, nil
 }
 
 // place is the name of a shop or cooperative, remembered for the TTL.

@@ -128,6 +128,19 @@ func (h *Handlers) Renders() int64 { return h.renders.Load() }
 // CacheStats says how full the trace cache is.
 func (h *Handlers) CacheStats() lru.Stats { return h.cache.lots.Stats() }
 
+// WarmProducts remembers every product of the catalogue from one read, so
+// that the first scans after a start read their lot and not also its
+// product; products needs AllProducts (catalog.Service has it). Worth it
+// where the cache's TTL is long (the embedded store). It returns how many
+// products it remembered.
+func (h *Handlers) WarmProducts(ctx context.Context) (int, error) {
+	all, ok := h.d.Products.(AllProducts)
+	if !ok {
+		return 0, nil
+	}
+	return h.names.warmProducts(ctx, all)
+}
+
 // ProductChanged drops the remembered product and the cached lots packed
 // into it, whose pages name it (subscribed to catalog.Service.OnChange).
 func (h *Handlers) ProductChanged(sku string) {
