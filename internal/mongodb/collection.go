@@ -212,6 +212,42 @@ func (c *Collection) ReplaceOne(ctx context.Context, filter, replacement any, op
 	return res, err
 }
 
+// ReplaceEach replaces each document by its _id, creating those that do
+// not exist, in one command of at most UpdateEachLimit documents: one
+// round trip where a change rewrites several documents of a collection (a
+// list's heads under several keys). Inside Atomically on the embedded store
+// the before-images are journaled in one insert first (none read again when
+// the change read them or Prepared them), so it is all-or-nothing with the
+// rest of the change; outside, it is one turn of the write lock and one
+// fsync.
+func (c *Collection) ReplaceEach(ctx context.Context, docs []any) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	if len(docs) > UpdateEachLimit {
+		return fmt.Errorf("mongodb: ReplaceEach of %d documents: at most %d", len(docs), UpdateEachLimit)
+	}
+	models := make([]mongo.WriteModel, len(docs))
+	ids := make([]bson.RawValue, len(docs))
+	for i, d := range docs {
+		raw, id, err := withID(d)
+		if err != nil {
+			return err
+		}
+		ids[i] = id
+		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).SetReplacement(raw).SetUpsert(true)
+	}
+	return c.s.write(ctx, func(ctx context.Context, t *tx) error {
+		if t != nil {
+			if err := t.capture(ctx, c, ids); err != nil {
+				return err
+			}
+		}
+		_, err := c.c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+		return err
+	})
+}
+
 // DeleteOne deletes the first document matching filter.
 func (c *Collection) DeleteOne(ctx context.Context, filter any, opts ...options.Lister[options.DeleteOneOptions]) (*mongo.DeleteResult, error) {
 	var res *mongo.DeleteResult

@@ -66,6 +66,9 @@ func change(ctx context.Context, s *mongodb.Store) error {
 	if _, err := others.InsertMany(ctx, []any{bson.M{"_id": "f"}, bson.M{"_id": "g"}}); err != nil {
 		return err
 	}
+	if err := things.ReplaceEach(ctx, []any{bson.M{"_id": "e", "n": 50}, bson.M{"_id": "h", "n": 8}}); err != nil { // one existing, one new
+		return err
+	}
 	_, err := things.UpdateOne(ctx, bson.M{"_id": "a"}, bson.M{"$inc": bson.M{"n": 100}}) // touched twice
 	return err
 }

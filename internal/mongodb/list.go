@@ -187,17 +187,22 @@ func (s *Store) ListAdd(ctx context.Context, l List, id string, keys ...string) 
 		if err := s.Prepare(ctx, docs...); err != nil {
 			return err
 		}
+		saved := make([]any, len(heads))
 		for i, h := range heads {
-			if err := s.listAdd(ctx, l, keyOf[i], h, id); err != nil {
+			h, err := s.listAdd(ctx, l, keyOf[i], h, id)
+			if err != nil {
 				return err
 			}
+			saved[i] = h
 		}
-		return nil
+		return s.Collection(listCollection).ReplaceEach(ctx, saved) // every head in one command
 	})
 }
 
-// listAdd appends id to the list under key, whose head is h.
-func (s *Store) listAdd(ctx context.Context, l List, key string, h listHead, id string) error {
+// listAdd appends id to the list under key, whose head is h, and returns
+// the head to save (the caller saves it; a full tail it moved out to a
+// block is written here).
+func (s *Store) listAdd(ctx context.Context, l List, key string, h listHead, id string) (listHead, error) {
 	n := len(h.Sizes)
 	if n == 0 || !h.inHead(h.First+n-1) || len(h.Tail) >= l.tailSize() {
 		// A new last block, in the head. A full tail goes out first: into
@@ -206,14 +211,14 @@ func (s *Store) listAdd(ctx context.Context, l List, key string, h listHead, id 
 			lists := s.Collection(listCollection)
 			if n >= 2 && h.Sizes[n-2] > 0 && h.Sizes[n-2]+len(h.Tail) <= l.blockSize() {
 				if _, err := lists.UpdateOne(ctx, bson.M{"_id": l.blockID(key, h.TailN-1)}, bson.M{"$push": bson.M{"ids": bson.M{"$each": h.Tail}}, "$set": bson.M{"list": l.Name}}, options.UpdateOne().SetUpsert(true)); err != nil {
-					return err
+					return h, err
 				}
 				h.Sizes[n-2] += len(h.Tail)
 				h.Sizes = h.Sizes[:n-1]
 			} else {
 				b := listBlock{ID: l.blockID(key, h.TailN), List: l.Name, IDs: h.Tail}
 				if _, err := lists.ReplaceOne(ctx, bson.M{"_id": b.ID}, b, options.Replace().SetUpsert(true)); err != nil {
-					return err
+					return h, err
 				}
 			}
 		}
@@ -223,7 +228,7 @@ func (s *Store) listAdd(ctx context.Context, l List, key string, h listHead, id 
 	h.Tail = append(h.Tail, id)
 	h.Sizes[len(h.Sizes)-1]++
 	h.Count++
-	return s.saveListHead(ctx, h)
+	return h, nil
 }
 
 // distinctKeys is keys without repeats, in their order.
