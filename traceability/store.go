@@ -210,25 +210,37 @@ func (s *Store) parcel(ctx context.Context, id string) (Parcel, error) {
 // everyOutline reads every parcel's walked outline (nil for a point) in
 // one pass, until each returns false.
 func (s *Store) everyOutline(ctx context.Context, each func(id string, outline *Geometry) bool) error {
-	cur, err := s.db.Collection("parcels").Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"location": 1}))
+	return eachDoc(ctx, s.db.Collection("parcels"), func(p Parcel) (bool, error) {
+		if err := p.decodeLocation(); err != nil {
+			return false, fmt.Errorf("parcel %s: %w", p.ID, err)
+		}
+		return each(p.ID, p.outline()), nil
+	}, options.Find().SetProjection(bson.M{"location": 1}))
+}
+
+// outline is the parcel's walked outline, nil for a point.
+func (p *Parcel) outline() *Geometry {
+	if p.Location.Type == "Polygon" || p.Location.Type == "MultiPolygon" {
+		return &p.Location
+	}
+	return nil
+}
+
+// eachDoc decodes each document of c that opts select into a T, in turn,
+// streaming, until fn returns false or an error.
+func eachDoc[T any](ctx context.Context, c *mongodb.Collection, fn func(T) (bool, error), opts ...options.Lister[options.FindOptions]) error {
+	cur, err := c.Find(ctx, bson.M{}, opts...)
 	if err != nil {
 		return err
 	}
 	defer cur.Close(ctx)
 	for cur.Next(ctx) {
-		var p Parcel
-		if err := cur.Decode(&p); err != nil {
+		var d T
+		if err := cur.Decode(&d); err != nil {
 			return err
 		}
-		if err := p.decodeLocation(); err != nil {
-			return fmt.Errorf("parcel %s: %w", p.ID, err)
-		}
-		var outline *Geometry
-		if p.Location.Type == "Polygon" || p.Location.Type == "MultiPolygon" {
-			outline = &p.Location
-		}
-		if !each(p.ID, outline) {
-			return nil
+		if more, err := fn(d); err != nil || !more {
+			return err
 		}
 	}
 	return cur.Err()
@@ -459,24 +471,12 @@ func (s *Store) lots(ctx context.Context, coop string, flaggedOnly bool, pg mong
 
 // eachLot calls fn for every lot, in code order, streaming.
 func (s *Store) eachLot(ctx context.Context, fn func(Lot) error) error {
-	cur, err := s.db.Collection("lots").Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return err
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var l Lot
-		if err := cur.Decode(&l); err != nil {
-			return err
-		}
+	return eachDoc(ctx, s.db.Collection("lots"), func(l Lot) (bool, error) {
 		if err := s.unseal(ctx, &l); err != nil {
-			return err
+			return false, err
 		}
-		if err := fn(l); err != nil {
-			return err
-		}
-	}
-	return cur.Err()
+		return true, fn(l)
+	}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 }
 
 // consume takes amount out of a lot and appends its event, guarded on the
@@ -628,24 +628,9 @@ func (s *Store) scanStat(ctx context.Context, key string) (ScanStat, error) {
 // everyScanCount reads every code's stored count in one pass, until each
 // returns false.
 func (s *Store) everyScanCount(ctx context.Context, each func(key string, count int64) bool) error {
-	cur, err := s.db.Collection("scans").Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"count": 1}))
-	if err != nil {
-		return err
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var d struct {
-			Key   string `bson:"_id"`
-			Count int64  `bson:"count"`
-		}
-		if err := cur.Decode(&d); err != nil {
-			return err
-		}
-		if !each(d.Key, d.Count) {
-			return nil
-		}
-	}
-	return cur.Err()
+	return eachDoc(ctx, s.db.Collection("scans"), func(st ScanStat) (bool, error) {
+		return each(st.Key, st.Count), nil
+	}, options.Find().SetProjection(bson.M{"count": 1}))
 }
 
 func (s *Store) suspiciousScans(ctx context.Context, coop string) ([]ScanStat, error) {

@@ -167,9 +167,7 @@ func (s *Service) traceOutline(ctx context.Context, parcel string) (*Geometry, e
 			return nil, nil
 		case err != nil:
 			return nil, err
-		case p.Location.Type == "Polygon" || p.Location.Type == "MultiPolygon":
-			return &p.Location, nil
 		}
-		return nil, nil
+		return p.outline(), nil
 	})
 }
