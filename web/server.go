@@ -224,7 +224,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 
 	// The caches follow the services' announcements, subscribed once here.
-	channels := catalogcache.NewWithBudget(catalogcache.Sources{Products: deps.Catalog, Shelves: deps.Stock, Certificates: deps.Traceability, Shops: deps.Shops},
+	channels := catalogcache.NewWithBudget(catalogcache.Sources{Products: catalogueReads{src: deps.Catalog, s: s}, Shelves: deps.Stock, Certificates: deps.Traceability, Shops: deps.Shops},
 		deps.Now, cfg.CacheTTL, cfg.CacheBytes/2)
 	deps.Stock.OnChange(channels.ShelfChanged)
 	deps.Catalog.OnChange(channels.ProductChanged)
@@ -400,11 +400,21 @@ func (p placeNames) PlaceName(ctx context.Context, code string) string {
 	return ""
 }
 
-// WarmTraceProducts remembers, for the trace pages, every product of the
-// catalogue from one read (trace.Handlers.WarmProducts): call it where the
-// caches' TTL is long (the embedded store).
-func (s *Server) WarmTraceProducts(ctx context.Context) (int, error) {
-	return s.trace.WarmProducts(ctx)
+// catalogueReads is the catalogue cache's source of the whole catalogue:
+// what it reads, the trace pages remember too (trace.ReadAllProducts), so
+// one read at start, and one per refresh, names the products of the first
+// scans as well. The trace handlers are set after the cache is made; until
+// then it only reads.
+type catalogueReads struct {
+	src *catalog.Service
+	s   *Server
+}
+
+func (r catalogueReads) AllProducts(ctx context.Context) ([]catalog.Product, error) {
+	if r.s.trace == nil {
+		return r.src.AllProducts(ctx)
+	}
+	return r.s.trace.ReadAllProducts(ctx, r.src)
 }
 
 // WarmCatalogues builds every shop's catalogue in the background, from one

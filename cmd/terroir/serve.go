@@ -124,7 +124,7 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	handler.WarmCatalogues(ctx)
 	if a.store.Embedded() {
-		go warmTraceReads(ctx, handler, a.trace, scans, log)
+		go warmTraceReads(ctx, a.trace, scans, log)
 	}
 	go sweep(ctx, a, log)
 	go expireOrders(ctx, a, log)
@@ -249,12 +249,12 @@ func expireOrders(ctx context.Context, a *app, log interface{ Warn(string, ...an
 }
 
 // warmTraceReads reads, once after a start, what cold scans would read one
-// lookup at a time: every parcel's outline, every code's scan count and
-// every product. Only on the embedded store: this process is its only
-// writer, so what it remembers stays exact (its own changes are applied or
-// forgotten as they happen), and the trace memos live as long as the page
-// caches.
-func warmTraceReads(ctx context.Context, handler *web.Server, trace *traceability.Service, scans *traceability.ScanBuffer, log *slog.Logger) {
+// lookup at a time: every parcel's outline and every code's scan count (the
+// products come with the catalogues' warm, web.Server). Only on the
+// embedded store: this process is its only writer, so what it remembers
+// stays exact (its own changes are applied or forgotten as they happen),
+// and the trace memo lives as long as the page caches.
+func warmTraceReads(ctx context.Context, trace *traceability.Service, scans *traceability.ScanBuffer, log *slog.Logger) {
 	start := time.Now()
 	parcels, err := trace.WarmOutlines(ctx)
 	if err != nil {
@@ -264,11 +264,5 @@ func warmTraceReads(ctx context.Context, handler *web.Server, trace *traceabilit
 	if err := scans.Warm(ctx); err != nil {
 		log.Warn("warming the scan counts", "err", err)
 	}
-	counts := time.Since(start) - outlines
-	products, err := handler.WarmTraceProducts(ctx)
-	if err != nil {
-		log.Warn("warming the trace pages' products", "err", err)
-	}
-	log.Info("trace reads warmed", "parcels", parcels, "parcels_took", outlines.String(), "scan_counts_took", counts.String(),
-		"products", products, "took", time.Since(start).String())
+	log.Info("trace reads warmed", "parcels", parcels, "parcels_took", outlines.String(), "scan_counts_took", (time.Since(start) - outlines).String())
 }

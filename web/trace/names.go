@@ -2,7 +2,6 @@ package trace
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -23,11 +22,11 @@ type names struct {
 	mu       sync.Mutex
 	products map[string]knownProduct
 	places   map[string]knownPlace
-	// changed, while warmProducts reads, collects the products forgotten
+	// changed, while readAll reads, collects the products forgotten
 	// meanwhile: what the read found of them may be stale.
 	changed map[string]bool
-	// afterWarmRead, for the tests, runs between warmProducts' read and
-	// what it keeps of it.
+	// afterWarmRead, for the tests, runs between readAll's read and what
+	// it keeps of it.
 	afterWarmRead func()
 }
 
@@ -81,20 +80,24 @@ func (n *names) forgetProduct(sku string) {
 	n.mu.Unlock()
 }
 
-// AllProducts is the whole catalogue, for warmProducts.
+// AllProducts is the whole catalogue, for readAll.
 type AllProducts interface {
 	AllProducts(ctx context.Context) ([]catalog.Product, error)
 }
 
-// warmProducts remembers every product of the catalogue from one read (up
-// to maxNames), so the first scan of each product's lots does not read it:
-// at the large scale (10,000 products) most first scans after a start did.
-// A product forgotten while the read runs is left to be read when needed.
-func (n *names) warmProducts(ctx context.Context, src AllProducts) (int, error) {
+// readAll reads the whole catalogue through src and remembers every
+// product it returns (up to maxNames), so that the first scan of each
+// product's lots does not read it: at the large scale (10,000 products)
+// most first scans after a start did. The catalogue cache reads through it
+// (web.Server), so its one read at start, and at each refresh, serves both.
+// A product forgotten while the read runs is left to be read when needed,
+// and one a scan read meanwhile is kept; a read while another runs only
+// reads.
+func (n *names) readAll(ctx context.Context, src AllProducts) ([]catalog.Product, error) {
 	n.mu.Lock()
 	if n.changed != nil {
 		n.mu.Unlock()
-		return 0, errors.New("trace: the products are already being warmed")
+		return src.AllProducts(ctx)
 	}
 	n.changed = map[string]bool{}
 	n.mu.Unlock()
@@ -108,20 +111,18 @@ func (n *names) warmProducts(ctx context.Context, src AllProducts) (int, error) 
 	changed := n.changed
 	n.changed = nil
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	kept := 0
 	for _, p := range all {
-		if _, known := n.products[p.SKU]; known || changed[p.SKU] {
+		if k, known := n.products[p.SKU]; (known && k.at.After(at)) || changed[p.SKU] {
 			continue // read since by a scan, or changed since the read
 		}
 		if len(n.products) >= maxNames {
 			break
 		}
 		n.products[p.SKU] = knownProduct{p: p, found: true, at: at}
-		kept++
 	}
-	return kept, nil
+	return all, nil
 }
 
 // place is the name of a shop or cooperative, remembered for the TTL.

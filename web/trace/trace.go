@@ -128,17 +128,13 @@ func (h *Handlers) Renders() int64 { return h.renders.Load() }
 // CacheStats says how full the trace cache is.
 func (h *Handlers) CacheStats() lru.Stats { return h.cache.lots.Stats() }
 
-// WarmProducts remembers every product of the catalogue from one read, so
-// that the first scans after a start read their lot and not also its
-// product; products needs AllProducts (catalog.Service has it). Worth it
-// where the cache's TTL is long (the embedded store). It returns how many
-// products it remembered.
-func (h *Handlers) WarmProducts(ctx context.Context) (int, error) {
-	all, ok := h.d.Products.(AllProducts)
-	if !ok {
-		return 0, nil
-	}
-	return h.names.warmProducts(ctx, all)
+// ReadAllProducts reads the whole catalogue through src and remembers
+// every product for the trace pages, so that the first scans after a
+// catalogue read name their product without reading it. The catalogue
+// cache reads through it (web.Server): its read at start and at each
+// refresh serves the trace pages too.
+func (h *Handlers) ReadAllProducts(ctx context.Context, src AllProducts) ([]catalog.Product, error) {
+	return h.names.readAll(ctx, src)
 }
 
 // ProductChanged drops the remembered product and the cached lots packed
