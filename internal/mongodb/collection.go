@@ -37,7 +37,9 @@ func (c *Collection) Indexes() mongo.IndexView { return c.c.Indexes() }
 // FindOne is the driver's FindOne. Inside Atomically on the embedded
 // store, a whole document read by _id is kept as the before-image of a
 // write that follows, which then needs no second read (documents change
-// only through Collection while the lock is held).
+// only through Collection while the lock is held); and a document the
+// change has already read or written whole is answered from its view,
+// without a round trip.
 func (c *Collection) FindOne(ctx context.Context, filter any, opts ...options.Lister[options.FindOneOptions]) *mongo.SingleResult {
 	t, _ := ctx.Value(txKey{}).(*tx)
 	if t == nil || !c.s.embedded || len(opts) > 0 {
@@ -46,6 +48,12 @@ func (c *Collection) FindOne(ctx context.Context, filter any, opts ...options.Li
 	id, ok := idOnly(filter)
 	if !ok {
 		return c.c.FindOne(ctx, filter)
+	}
+	if raw, ok := t.known(c.Name(), id); ok {
+		if raw == nil {
+			return mongo.NewSingleResultFromDocument(bson.D{}, mongo.ErrNoDocuments, nil)
+		}
+		return mongo.NewSingleResultFromDocument(raw, nil, nil)
 	}
 	raw, err := c.c.FindOne(ctx, filter).Raw()
 	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
@@ -114,7 +122,10 @@ func (c *Collection) InsertOne(ctx context.Context, doc any, opts ...options.Lis
 			if err := t.capture(ctx, c, []bson.RawValue{id}); err != nil {
 				return err
 			}
-			doc = raw
+			if res, err = c.c.InsertOne(ctx, raw, opts...); err == nil {
+				t.wrote(c.Name(), id, raw)
+			}
+			return t.inserted(ctx, c, []bson.RawValue{id}, err)
 		}
 		var err error
 		res, err = c.c.InsertOne(ctx, doc, opts...)
@@ -144,7 +155,12 @@ func (c *Collection) InsertMany(ctx context.Context, docs any, opts ...options.L
 			if err := t.capture(ctx, c, ids); err != nil {
 				return err
 			}
-			docs = raws
+			if res, err = c.c.InsertMany(ctx, raws, opts...); err == nil {
+				for i, id := range ids {
+					t.wrote(c.Name(), id, raws[i].(bson.Raw))
+				}
+			}
+			return t.inserted(ctx, c, ids, err)
 		}
 		var err error
 		res, err = c.c.InsertMany(ctx, docs, opts...)
@@ -204,6 +220,16 @@ func (c *Collection) ReplaceOne(ctx context.Context, filter, replacement any, op
 				return err
 			}
 			filter = f
+			raw, err := bson.Marshal(replacement)
+			if err != nil {
+				return err
+			}
+			if res, err = c.c.ReplaceOne(ctx, filter, bson.Raw(raw), opts...); err == nil && res.MatchedCount+res.UpsertedCount == 1 {
+				if id, ok := idOnly(filter); ok {
+					t.wrote(c.Name(), id, raw)
+				}
+			}
+			return err
 		}
 		var err error
 		res, err = c.c.ReplaceOne(ctx, filter, replacement, opts...)
@@ -229,12 +255,13 @@ func (c *Collection) ReplaceEach(ctx context.Context, docs []any) error {
 	}
 	models := make([]mongo.WriteModel, len(docs))
 	ids := make([]bson.RawValue, len(docs))
+	raws := make([]bson.Raw, len(docs))
 	for i, d := range docs {
 		raw, id, err := withID(d)
 		if err != nil {
 			return err
 		}
-		ids[i] = id
+		ids[i], raws[i] = id, raw
 		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).SetReplacement(raw).SetUpsert(true)
 	}
 	return c.s.write(ctx, func(ctx context.Context, t *tx) error {
@@ -244,6 +271,11 @@ func (c *Collection) ReplaceEach(ctx context.Context, docs []any) error {
 			}
 		}
 		_, err := c.c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+		if err == nil && t != nil {
+			for i, id := range ids {
+				t.wrote(c.Name(), id, raws[i])
+			}
+		}
 		return err
 	})
 }

@@ -33,6 +33,10 @@ import (
 // Each document is journaled once per Atomically (its first before-image
 // is the one to restore), so the journal costs one _id read and one insert
 // per document touched, plus the commit marker and one delete per change.
+// Less in practice: a document the change read by _id needs no second
+// read, a new one under an _id just minted needs none at all (Doc.New),
+// and Prepare journals many documents in one insert. A change that
+// prepares everything it writes (a till sale) journals in one insert.
 const journalName = "atomically_journal"
 
 // journalEntry is one before-image, or a commit marker.
@@ -65,7 +69,17 @@ type tx struct {
 	touched map[string]bool
 	entries []journalEntry      // before-images written, in order
 	seen    map[string]bson.Raw // documents read by _id, not yet written: nil = absent
-	done    bool
+	// view holds documents as they are now, as far as this change knows:
+	// read whole by _id, or written whole (inserted, replaced) by it; nil =
+	// absent. A write the change cannot see the result of (an update with
+	// operators, a delete by filter) drops the document from it. It is exact
+	// because no one else writes while the change holds the write lock, so
+	// a second read of one document inside the change costs no round trip.
+	view map[string]bson.Raw
+	// unread maps the new documents (Doc.New) journaled as absent without
+	// a read to their entry, until an insert settles it (inserted).
+	unread map[string]int
+	done   bool
 
 	stray atomic.Pointer[error] // a write inside fn that did not go through Collection
 }
@@ -76,12 +90,14 @@ func (t *tx) finished() bool {
 	return t.done
 }
 
-// remember keeps what FindOne read of a document not yet touched, as the
-// before-image of a write that may follow.
+// remember keeps what FindOne read of a document: in the change's view,
+// and, when the change has not touched it yet, as the before-image of a
+// write that may follow.
 func (t *tx) remember(coll string, id bson.RawValue, raw bson.Raw) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	key := docKey(coll, id)
+	t.setView(key, raw)
 	if t.touched[key] {
 		return
 	}
@@ -91,13 +107,32 @@ func (t *tx) remember(coll string, id bson.RawValue, raw bson.Raw) {
 	t.seen[key] = raw
 }
 
-// known returns the document as this change last read it, when it has
-// read it and not written it since.
+// known returns the document as it is now, when this change has read it or
+// written it whole and not changed it otherwise since (nil: absent).
 func (t *tx) known(coll string, id bson.RawValue) (bson.Raw, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	raw, ok := t.seen[docKey(coll, id)]
+	raw, ok := t.view[docKey(coll, id)]
 	return raw, ok
+}
+
+// wrote puts a document this change has just written whole into its view;
+// raw without an _id (a replacement that relied on the filter's) is not
+// the stored document, so it is left out.
+func (t *tx) wrote(coll string, id bson.RawValue, raw bson.Raw) {
+	if v, err := raw.LookupErr("_id"); err != nil || !v.Equal(id) {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.setView(docKey(coll, id), raw)
+}
+
+func (t *tx) setView(key string, raw bson.Raw) {
+	if t.view == nil {
+		t.view = map[string]bson.Raw{}
+	}
+	t.view[key] = raw
 }
 
 func docKey(coll string, id bson.RawValue) string {
@@ -106,29 +141,38 @@ func docKey(coll string, id bson.RawValue) string {
 
 // capture journals the before-images of the documents ids of c that this
 // change has not touched yet, then passes the fault point of the data
-// write that follows.
+// write that follows. The write is about to change them, so they leave the
+// change's view until the writer puts back what it wrote (wrote).
 func (t *tx) capture(ctx context.Context, c *Collection, ids []bson.RawValue) error {
 	refs := make([]docRef, len(ids))
+	t.mu.Lock()
 	for i, id := range ids {
 		refs[i] = docRef{coll: c.Name(), id: id}
+		delete(t.view, docKey(c.Name(), id))
 	}
-	return t.captureDocs(ctx, refs)
+	t.mu.Unlock()
+	return t.captureDocs(ctx, refs, false)
 }
 
-// docRef is one document of the store: its collection and _id.
+// docRef is one document of the store: its collection and _id; isNew when
+// the change is about to create it under an _id it has just minted (Doc.New).
 type docRef struct {
-	coll string
-	id   bson.RawValue
+	coll  string
+	id    bson.RawValue
+	isNew bool
 }
 
 // captureDocs journals, in one insert, the before-images of the documents
 // refs names that this change has not touched yet: read from what the
-// change read of them when it can, else by _id.
-func (t *tx) captureDocs(ctx context.Context, refs []docRef) error {
+// change read of them when it can, else by _id; "absent" without a read
+// for a new document. prepared is true for Prepare, which writes no data:
+// what it reads joins the change's view.
+func (t *tx) captureDocs(ctx context.Context, refs []docRef, prepared bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var fresh []any
 	var keys []string
+	var created []bool
 	seen := map[string]bool{}
 	for _, r := range refs {
 		key := docKey(r.coll, r.id)
@@ -137,7 +181,7 @@ func (t *tx) captureDocs(ctx context.Context, refs []docRef) error {
 		}
 		seen[key] = true
 		before, known := t.seen[key]
-		if !known {
+		if !known && !r.isNew {
 			raw, err := t.s.DB.Collection(r.coll).FindOne(ctx, bson.D{{Key: "_id", Value: r.id}}).Raw()
 			switch {
 			case errors.Is(err, mongo.ErrNoDocuments):
@@ -146,10 +190,14 @@ func (t *tx) captureDocs(ctx context.Context, refs []docRef) error {
 			default:
 				before = raw
 			}
+			if prepared {
+				t.setView(key, before)
+			}
 		}
 		t.n++
 		fresh = append(fresh, journalEntry{ID: fmt.Sprintf("%s/%06d", t.id, t.n), Tx: t.id, N: t.n, Coll: r.coll, DocID: r.id, Before: before})
 		keys = append(keys, key)
+		created = append(created, r.isNew && !known)
 	}
 	if len(fresh) > 0 {
 		if err := t.s.point(); err != nil {
@@ -161,16 +209,60 @@ func (t *tx) captureDocs(ctx context.Context, refs []docRef) error {
 		for i, e := range fresh {
 			t.touched[keys[i]] = true
 			delete(t.seen, keys[i])
+			if created[i] {
+				if t.unread == nil {
+					t.unread = map[string]int{}
+				}
+				t.unread[keys[i]] = len(t.entries)
+			}
 			t.entries = append(t.entries, e.(journalEntry))
 		}
 	}
 	return t.s.point()
 }
 
+// inserted is told the outcome of an insert of the documents ids of c. A
+// new document (Doc.New) was journaled as absent without a read; if the
+// insert found one under its _id after all, that entry would delete it on
+// undo, so it is corrected first to the document found (read now, since
+// the failed insert changed nothing), in the journal and in memory.
+func (t *tx) inserted(ctx context.Context, c *Collection, ids []bson.RawValue, err error) error {
+	if err == nil || !mongo.IsDuplicateKeyError(err) {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, id := range ids {
+		i, ok := t.unread[docKey(c.Name(), id)]
+		if !ok {
+			continue
+		}
+		raw, rerr := c.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Raw()
+		if errors.Is(rerr, mongo.ErrNoDocuments) {
+			continue // not this one: absent is right
+		}
+		if rerr == nil {
+			_, rerr = t.s.journal.UpdateOne(ctx, bson.D{{Key: "_id", Value: t.entries[i].ID}}, bson.M{"$set": bson.M{"before": []byte(raw)}})
+		}
+		if rerr != nil {
+			return fmt.Errorf("%w (and its journal entry could not be corrected: %v)", err, rerr)
+		}
+		t.entries[i].Before = raw
+		delete(t.unread, docKey(c.Name(), id))
+	}
+	return err
+}
+
 // Doc names one document: its collection and _id.
 type Doc struct {
 	Coll string
 	ID   any
+	// New says the change is about to insert the document under an _id
+	// it has just minted at random (id.New: 80 random bits), so that its
+	// before-image is "absent" without a read. Should an insert meet a
+	// document under that _id after all, the entry is corrected before the
+	// insert's error returns (tx.inserted).
+	New bool
 }
 
 // Prepare journals at once the documents an Atomically change is about to
@@ -194,11 +286,11 @@ func (s *Store) Prepare(ctx context.Context, docs ...Doc) error {
 		if err != nil {
 			return fmt.Errorf("mongodb: prepare %s: %w", d.Coll, err)
 		}
-		refs[i] = docRef{coll: d.Coll, id: rv}
+		refs[i] = docRef{coll: d.Coll, id: rv, isNew: d.New}
 	}
 	ctx = context.WithValue(ctx, viaJournal{}, true)
 	s.writes.Add(1) // the checkpointer's sign of activity (checkpoint.go)
-	return t.captureDocs(ctx, refs)
+	return t.captureDocs(ctx, refs, true)
 }
 
 // captureOne journals the document a single-document write would change

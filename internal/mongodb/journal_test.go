@@ -84,11 +84,25 @@ func preparedChange(ctx context.Context, s *mongodb.Store) error {
 	return change(ctx, s)
 }
 
+// newDocsChange is change with the documents it inserts prepared as new
+// (journaled as absent without a read), and those it updates read first.
+func newDocsChange(ctx context.Context, s *mongodb.Store) error {
+	var a bson.M
+	if err := s.Collection("things").FindOne(ctx, bson.M{"_id": "a"}).Decode(&a); err != nil {
+		return err
+	}
+	if err := s.Prepare(ctx, mongodb.Doc{Coll: "things", ID: "b", New: true}, mongodb.Doc{Coll: "others", ID: "f", New: true},
+		mongodb.Doc{Coll: "others", ID: "g", New: true}, mongodb.Doc{Coll: "things", ID: "a"}, mongodb.Doc{Coll: "things", ID: "e"}); err != nil {
+		return err
+	}
+	return change(ctx, s)
+}
+
 // changes are the changes the all-or-nothing tests run.
 var changes = []struct {
 	name string
 	fn   func(ctx context.Context, s *mongodb.Store) error
-}{{"one entry per write", change}, {"prepared", preparedChange}}
+}{{"one entry per write", change}, {"prepared", preparedChange}, {"new documents", newDocsChange}}
 
 func journalSize(t testing.TB, s *mongodb.Store) int64 {
 	t.Helper()
@@ -415,4 +429,201 @@ func TestPrepareSavesJournalWrites(t *testing.T) {
 	if prepared != plain-2 {
 		t.Fatalf("%d store commands with Prepare, %d without: want two journal inserts fewer", prepared, plain)
 	}
+}
+
+// TestChangeSeesItsOwnWrites: inside Atomically, a document the change has
+// read or written whole by _id is read again without a round trip, and
+// every read answers what the store itself holds at that moment — after
+// an insert, a replace, a list of replacements, an update with operators
+// (read from the store again), a delete and a rollback.
+func TestChangeSeesItsOwnWrites(t *testing.T) {
+	s := mongotest.New(t)
+	seedThings(t, s)
+	ctx := context.Background()
+	things := s.Collection("things")
+	// check reads _id inside the change and compares it with the store's
+	// own answer (the driver's collection, past Collection's view); it
+	// reports how many commands the change's read cost.
+	check := func(ctx context.Context, id string) int64 {
+		t.Helper()
+		before := s.Commands()
+		var got bson.D
+		err := things.FindOne(ctx, bson.M{"_id": id}).Decode(&got)
+		sent := s.Commands() - before
+		var want bson.D
+		werr := s.DB.Collection("things").FindOne(ctx, bson.M{"_id": id}).Decode(&want)
+		if (err == nil) != (werr == nil) || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s inside the change: %v (%v); the store holds %v (%v)", id, got, err, want, werr)
+		}
+		return sent
+	}
+	seeded := state(t, s)
+	err := s.Atomically(ctx, func(ctx context.Context) error {
+		if n := check(ctx, "a"); n != 1 {
+			t.Errorf("first read of a: %d commands, want 1", n)
+		}
+		if n := check(ctx, "a"); n != 0 {
+			t.Errorf("second read of a: %d commands, want 0", n)
+		}
+		if n := check(ctx, "zz"); n != 1 || check(ctx, "zz") != 0 {
+			t.Errorf("an absent document is not remembered as absent")
+		}
+		if _, err := things.InsertOne(ctx, bson.D{{Key: "_id", Value: "b"}, {Key: "n", Value: 2}}); err != nil {
+			return err
+		}
+		if n := check(ctx, "b"); n != 0 {
+			t.Errorf("read after insert: %d commands, want 0", n)
+		}
+		if _, err := things.ReplaceOne(ctx, bson.M{"_id": "a"}, bson.D{{Key: "_id", Value: "a"}, {Key: "n", Value: 11}, {Key: "w", Value: true}}); err != nil {
+			return err
+		}
+		if n := check(ctx, "a"); n != 0 {
+			t.Errorf("read after replace: %d commands, want 0", n)
+		}
+		// A replacement without _id is not what the store holds (it keeps
+		// the filter's _id): read again.
+		if _, err := things.ReplaceOne(ctx, bson.M{"_id": "b"}, bson.M{"n": 22}); err != nil {
+			return err
+		}
+		if n := check(ctx, "b"); n != 1 {
+			t.Errorf("read after a replacement without _id: %d commands, want 1", n)
+		}
+		if err := things.ReplaceEach(ctx, []any{bson.D{{Key: "_id", Value: "c"}, {Key: "n", Value: 33}}, bson.D{{Key: "_id", Value: "h"}, {Key: "n", Value: 8}}}); err != nil {
+			return err
+		}
+		if check(ctx, "c")+check(ctx, "h") != 0 {
+			t.Error("read after ReplaceEach went to the store")
+		}
+		if _, err := things.UpdateOne(ctx, bson.M{"_id": "a"}, bson.M{"$inc": bson.M{"n": 100}}); err != nil {
+			return err
+		}
+		if n := check(ctx, "a"); n != 1 {
+			t.Errorf("read after $inc: %d commands, want 1 (only the store knows the result)", n)
+		}
+		if _, err := things.UpdateMany(ctx, bson.M{"n": bson.M{"$gte": 30}}, bson.M{"$set": bson.M{"big": true}}); err != nil {
+			return err
+		}
+		if n := check(ctx, "c"); n != 1 {
+			t.Errorf("read after UpdateMany: %d commands, want 1", n)
+		}
+		if _, err := things.DeleteOne(ctx, bson.M{"_id": "h"}); err != nil {
+			return err
+		}
+		check(ctx, "h")
+		if _, err := things.DeleteMany(ctx, bson.M{"big": true}); err != nil {
+			return err
+		}
+		check(ctx, "c")
+		check(ctx, "e")
+		return errors.New("roll back")
+	})
+	if err == nil || err.Error() != "roll back" {
+		t.Fatalf("Atomically: %v", err)
+	}
+	if got, want := state(t, s), seeded; got != want {
+		t.Fatalf("after the rollback:\n got %s\nwant %s", got, want)
+	}
+	// A new change starts with an empty view.
+	err = s.Atomically(ctx, func(ctx context.Context) error {
+		if n := check(ctx, "a"); n != 1 {
+			t.Errorf("first read in a new change: %d commands, want 1", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNewDocumentNeedsNoRead: a document prepared as new is journaled
+// without a read; should its _id exist after all, the failed insert
+// corrects the entry, so neither the rollback nor a crash and recovery
+// deletes the document that was there.
+func TestNewDocumentNeedsNoRead(t *testing.T) {
+	ctx := context.Background()
+	t.Run("one command fewer", func(t *testing.T) {
+		s := mongotest.New(t)
+		cost := func(isNew bool, id string) int64 {
+			before := s.Commands()
+			if err := s.Atomically(ctx, func(ctx context.Context) error {
+				if err := s.Prepare(ctx, mongodb.Doc{Coll: "things", ID: id, New: isNew}); err != nil {
+					return err
+				}
+				_, err := s.Collection("things").InsertOne(ctx, bson.M{"_id": id})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return s.Commands() - before
+		}
+		if read, unread := cost(false, "x1"), cost(true, "x2"); unread != read-1 {
+			t.Fatalf("%d commands for a new document, %d for one read first: want one fewer", unread, read)
+		}
+	})
+	collide := func(ctx context.Context, s *mongodb.Store) error {
+		if err := s.Prepare(ctx, mongodb.Doc{Coll: "things", ID: "c", New: true}); err != nil { // "c" exists
+			return err
+		}
+		if _, err := s.Collection("things").InsertOne(ctx, bson.M{"_id": "b", "n": 2}); err != nil {
+			return err
+		}
+		_, err := s.Collection("things").InsertOne(ctx, bson.M{"_id": "c", "n": 30})
+		return err
+	}
+	t.Run("collision rolled back", func(t *testing.T) {
+		s := mongotest.New(t)
+		seedThings(t, s)
+		before := state(t, s)
+		err := s.Atomically(ctx, func(ctx context.Context) error { return collide(ctx, s) })
+		if !mongodb.IsDuplicateKey(err) {
+			t.Fatalf("Atomically: %v, want the duplicate key", err)
+		}
+		if got := state(t, s); got != before {
+			t.Fatalf("after the rollback:\n got %s\nwant %s", got, before)
+		}
+	})
+	t.Run("collision swallowed then crash", func(t *testing.T) {
+		// A change that ignores the duplicate and writes on, then dies
+		// before its commit: recovery must put back the "c" that was there.
+		swallow := func(ctx context.Context, s *mongodb.Store) error {
+			if err := collide(ctx, s); !mongodb.IsDuplicateKey(err) {
+				return fmt.Errorf("collide: %v", err)
+			}
+			_, err := s.Collection("others").InsertOne(ctx, bson.M{"_id": "d"})
+			return err
+		}
+		dir := t.TempDir()
+		s, err := mongodb.Open(ctx, mongodb.Config{DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seedThings(t, s)
+		before := state(t, s)
+		s.InjectWriteFault(1000, mongodb.FailWrite) // counts the write points
+		if err := s.Atomically(ctx, func(ctx context.Context) error { return errors.New("count: " + fmt.Sprint(swallow(ctx, s))) }); err.Error() != "count: <nil>" {
+			t.Fatal(err)
+		}
+		_, points := s.FaultFired()
+		s.InjectWriteFault(0, 0)
+		if got := state(t, s); got != before {
+			t.Fatalf("after the rollback of the swallowed collision:\n got %s\nwant %s", got, before)
+		}
+		// The last point before the commit marker: the insert of "d", after
+		// the failed insert of "c" corrected its entry. (A crash between
+		// Prepare and that insert would find "c" journaled as absent: the
+		// guarantee rests there on an _id minted at random, as Doc.New says.)
+		s.InjectWriteFault(points, mongodb.CrashAtWrite)
+		if err := s.Atomically(ctx, func(ctx context.Context) error { return swallow(ctx, s) }); err == nil {
+			t.Fatal("the change was acknowledged despite the crash")
+		}
+		s.Close()
+		s, err = mongodb.Open(ctx, mongodb.Config{DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if got := state(t, s); got != before {
+			t.Fatalf("after recovery:\n got %s\nwant %s", got, before)
+		}
+	})
 }

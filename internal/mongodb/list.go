@@ -138,6 +138,18 @@ type listBlock struct {
 
 func (l List) headID(key string) string { return l.Name + "|" + key }
 
+// HeadDocs names the heads ListAdd writes for keys, for a change that
+// journals at once everything it is about to write (Store.Prepare): the
+// heads are then read once, by Prepare, and ListAdd journals nothing more.
+func (l List) HeadDocs(keys ...string) []Doc {
+	keys = distinctKeys(keys)
+	docs := make([]Doc, len(keys))
+	for i, key := range keys {
+		docs[i] = Doc{Coll: listCollection, ID: l.headID(key)}
+	}
+	return docs
+}
+
 func (l List) blockID(key string, n int) string { return fmt.Sprintf("%s|%s|%08d", l.Name, key, n) }
 
 func (l List) check(key string) error {
