@@ -9,6 +9,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/id"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/traceability"
 )
@@ -244,10 +245,28 @@ func (st *Stock) Sell(ctx context.Context, actor access.Actor, shop string, req 
 		sale.Lines = lines
 		sale.At = st.now().UTC()
 		sale.Total = 0
+		// Everything the sale writes is journaled in one write first: per
+		// lot its movement, balance, shelf, lists and chain; the sale.
+		var moves []string // the movements' _ids, in the order of the loop below
+		docs := []mongodb.Doc{saleDoc(sale.ID)}
+		for _, l := range lines {
+			for _, lu := range l.Lots {
+				b := bals[lu.Lot]
+				m := Movement{ID: id.New("mov"), Shop: b.Shop, Lot: b.Lot, SKU: b.SKU}
+				moves = append(moves, m.ID)
+				docs = append(docs, moveDocs(m, *b)...)
+				docs = append(docs, st.trace.CustodyDocs(lu.Lot)...)
+			}
+		}
+		if err := st.db.Prepare(ctx, docs...); err != nil {
+			return err
+		}
 		for _, l := range lines {
 			sale.Total += l.Amount
 			for _, lu := range l.Lots {
-				if err := st.move(ctx, bals[lu.Lot], Movement{Kind: MoveSale, Units: -lu.Units, Ref: sale.ID, Actor: actor.Email}); err != nil {
+				mID := moves[0]
+				moves = moves[1:]
+				if err := st.move(ctx, bals[lu.Lot], Movement{ID: mID, Kind: MoveSale, Units: -lu.Units, Ref: sale.ID, Actor: actor.Email}); err != nil {
 					return err
 				}
 				if err := st.trace.RecordCustody(ctx, lu.Lot, traceability.EventSold, lu.Units, shop, actor.Email); err != nil {

@@ -162,7 +162,9 @@ func (st *Stock) book(ctx context.Context, b *Balance, m Movement) (Movement, er
 	if b.Units+m.Units < 0 || b.Units+m.Units < b.Reserved {
 		return Movement{}, ErrInsufficientStock
 	}
-	m.ID = id.New("mov")
+	if m.ID == "" {
+		m.ID = id.New("mov") // a sale mints its movements' _ids first, to journal them with the rest
+	}
 	m.Shop, m.Lot, m.SKU = b.Shop, b.Lot, b.SKU
 	m.At = st.now().UTC()
 	if err := st.store.prepareMove(ctx, m, *b); err != nil {

@@ -113,13 +113,24 @@ func (s *Store) balancesOf(ctx context.Context, filter bson.M) ([]Balance, error
 	return mongodb.FindPage[Balance](ctx, s.db.Collection("balances"), filter, bson.D{{Key: "_id", Value: 1}}, mongodb.Page{})
 }
 
-// prepareMove journals at once the three documents a movement writes (the
-// movement, its balance and its shelf) inside the caller's Atomically: one
-// journal write on the embedded store instead of three.
+// prepareMove journals at once the documents a movement writes (moveDocs)
+// inside the caller's Atomically: one journal write on the embedded store
+// instead of one per document. A caller that prepared them already (a
+// sale, with the rest of what it writes) costs nothing here.
 func (s *Store) prepareMove(ctx context.Context, m Movement, b Balance) error {
-	return s.db.Prepare(ctx, mongodb.Doc{Coll: "movements", ID: m.ID}, mongodb.Doc{Coll: "balances", ID: b.ID},
-		mongodb.Doc{Coll: "shelves", ID: shelfID(b.Shop, b.SKU)})
+	return s.db.Prepare(ctx, moveDocs(m, b)...)
 }
+
+// moveDocs are the documents a movement of balance b writes: the movement
+// itself (new, under the _id book has just minted), the balance, its shelf
+// and the heads of the movement's lists.
+func moveDocs(m Movement, b Balance) []mongodb.Doc {
+	return append([]mongodb.Doc{{Coll: "movements", ID: m.ID, New: true}, {Coll: "balances", ID: b.ID},
+		{Coll: "shelves", ID: shelfID(b.Shop, b.SKU)}}, movementList.HeadDocs(movementKeys(m)...)...)
+}
+
+// saleDoc names a sale about to be inserted under the _id just minted.
+func saleDoc(id string) mongodb.Doc { return mongodb.Doc{Coll: "sales", ID: id, New: true} }
 
 func (s *Store) insertMovement(ctx context.Context, m Movement) error {
 	return s.db.Atomically(ctx, func(ctx context.Context) error {

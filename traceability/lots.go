@@ -819,6 +819,13 @@ func (s *Service) RecordCustody(ctx context.Context, code, eventType string, uni
 	return err
 }
 
+// CustodyDocs names the documents RecordCustody writes for lot code, for
+// a change that journals at once everything it is about to write
+// (mongodb.Store.Prepare): the lot's document, read once by Prepare.
+func (s *Service) CustodyDocs(code string) []mongodb.Doc {
+	return []mongodb.Doc{{Coll: "lots", ID: NormalizeLotCode(code)}}
+}
+
 func (s *Service) appendCustody(ctx context.Context, l Lot, eventType string, units int64, place, actor string) (Lot, error) {
 	before := l
 	e := l.appendEvent(Event{Type: eventType, At: s.now().UTC(), Actor: actor, Place: place, Quantity: units})
