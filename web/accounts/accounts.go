@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/id"
+	"github.com/terroir-coop/terroir/internal/lru"
 	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 )
@@ -80,11 +82,35 @@ type Service struct {
 	now        func() time.Time
 	checkOrg   OrgChecker
 	bcryptCost int
+
+	// resolved keeps what Resolve found, by the secret's hash, so that a
+	// request costs no read of the token and its user: only on the
+	// embedded store, whose data directory one process holds (its lock
+	// file), so that every revocation passes through this Service (Revoke
+	// drops the entry, and revoked counts so that a Resolve that read the
+	// token before the revocation does not put it back) and users are
+	// never changed once created. A cached credential still expires at its
+	// own time. On a replica set, where another instance may revoke a
+	// token, every request reads the store.
+	resolved *lru.Cache[string, resolvedCredential]
+	revoked  atomic.Int64
 }
+
+type resolvedCredential struct {
+	user  User
+	token Token
+}
+
+// resolvedBudget bounds the credentials kept (about 1 KB each).
+const resolvedBudget = 4 << 20
 
 // NewService returns the accounts service.
 func NewService(store *Store, now func() time.Time, checkOrg OrgChecker) *Service {
-	return &Service{store: store, now: now, checkOrg: checkOrg, bcryptCost: bcrypt.DefaultCost}
+	s := &Service{store: store, now: now, checkOrg: checkOrg, bcryptCost: bcrypt.DefaultCost}
+	if store.db.Embedded() {
+		s.resolved = lru.New[string, resolvedCredential](resolvedBudget)
+	}
+	return s
 }
 
 // SetBcryptCost lowers the hashing cost; tests use bcrypt.MinCost.
@@ -296,7 +322,17 @@ func (s *Service) Resolve(ctx context.Context, secret, kind string) (User, Token
 	if secret == "" || len(secret) > 128 {
 		return User{}, Token{}, ErrBadCredentials
 	}
-	t, err := s.store.token(ctx, hashToken(secret))
+	hash := hashToken(secret)
+	if s.resolved != nil {
+		if c, ok := s.resolved.Get(hash); ok {
+			if c.token.Kind != kind || !s.now().Before(c.token.ExpiresAt) {
+				return User{}, Token{}, ErrBadCredentials
+			}
+			return c.user, c.token, nil
+		}
+	}
+	revoked := s.revoked.Load()
+	t, err := s.store.token(ctx, hash)
 	if err != nil || t.Kind != kind || !s.now().Before(t.ExpiresAt) {
 		return User{}, Token{}, ErrBadCredentials
 	}
@@ -304,12 +340,28 @@ func (s *Service) Resolve(ctx context.Context, secret, kind string) (User, Token
 	if err != nil {
 		return User{}, Token{}, ErrBadCredentials
 	}
+	if s.resolved != nil {
+		s.resolved.Put(hash, resolvedCredential{user: u, token: t}, 1024)
+		if s.revoked.Load() != revoked { // a revocation ran meanwhile: it may have been this one
+			s.resolved.Remove(hash)
+		}
+	}
 	return u, t, nil
 }
 
 // Revoke deletes a credential (logout).
 func (s *Service) Revoke(ctx context.Context, secret string) error {
-	return s.store.deleteToken(ctx, hashToken(secret))
+	hash := hashToken(secret)
+	s.revoked.Add(1)
+	if s.resolved != nil {
+		s.resolved.Remove(hash)
+	}
+	err := s.store.deleteToken(ctx, hash)
+	s.revoked.Add(1)
+	if s.resolved != nil {
+		s.resolved.Remove(hash)
+	}
+	return err
 }
 
 // SweepExpired deletes expired tokens and old login failures; the embedded

@@ -155,3 +155,79 @@ func TestTheFirstAdminIsCreatedOnce(t *testing.T) {
 		t.Fatalf("users: %+v %v", users, err)
 	}
 }
+
+// TestResolvedCredentialsCostNoRead: on the embedded store a credential is
+// read once; after that it costs no store command, and still expires at
+// its time and stops at once when revoked — also when the revocation runs
+// while a Resolve is reading it.
+func TestResolvedCredentialsCostNoRead(t *testing.T) {
+	store := mongotest.New(t)
+	if !store.Embedded() {
+		t.Skip("the cache is for the embedded store only")
+	}
+	ctx := context.Background()
+	clock := &testworld.Clock{}
+	s := accounts.NewService(accounts.NewStore(store), clock.Now, func(context.Context, access.Role, string) error { return nil })
+	s.SetBcryptCost(bcrypt.MinCost)
+	u, err := s.CreateUser(ctx, admin, accounts.NewUser{Email: "taroudannt@shop.ma", Password: "the right password", Role: access.ShopManager, Org: "TAROUDANNT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, _, err := s.IssueToken(ctx, u, accounts.KindAPI, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolve := func(secret, kind string) (int64, error) {
+		before := store.Commands()
+		got, _, err := s.Resolve(ctx, secret, kind)
+		if err == nil && got.ID != u.ID {
+			t.Fatalf("resolved %+v", got)
+		}
+		return store.Commands() - before, err
+	}
+	if n, err := resolve(api, accounts.KindAPI); err != nil || n != 2 {
+		t.Fatalf("first resolve: %d commands, %v; want the token and the user read", n, err)
+	}
+	if n, err := resolve(api, accounts.KindAPI); err != nil || n != 0 {
+		t.Fatalf("second resolve: %d commands, %v; want none", n, err)
+	}
+	if _, err := resolve(api, accounts.KindSession); !errors.Is(err, accounts.ErrBadCredentials) {
+		t.Fatalf("a cached API token as a session: %v", err)
+	}
+	clock.Advance(61 * time.Minute)
+	if _, err := resolve(api, accounts.KindAPI); !errors.Is(err, accounts.ErrBadCredentials) {
+		t.Fatalf("a cached token past its expiry: %v", err)
+	}
+	// Revocations, with Resolves of the same secret running alongside:
+	// once Revoke has returned, no Resolve succeeds.
+	for range 20 {
+		secret, _, err := s.IssueToken(ctx, u, accounts.KindSession, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := resolve(secret, accounts.KindSession); err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					_, _, _ = s.Resolve(ctx, secret, accounts.KindSession)
+				}
+			}
+		}()
+		if err := s.Revoke(ctx, secret); err != nil {
+			t.Fatal(err)
+		}
+		close(stop)
+		<-done
+		if _, err := resolve(secret, accounts.KindSession); !errors.Is(err, accounts.ErrBadCredentials) {
+			t.Fatalf("a revoked session resolves: %v", err)
+		}
+	}
+}
