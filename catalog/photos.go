@@ -92,6 +92,7 @@ func (s *Service) CheckPhotoEditor(ctx context.Context, actor access.Actor, sku 
 // previous photo is deleted. Errors: access errors, ErrProductNotFound, an
 // Invalid problem on field "photo".
 func (s *Service) SetPhoto(ctx context.Context, actor access.Actor, sku string, upload []byte) (Product, error) {
+	defer s.store.forget(strings.ToUpper(strings.TrimSpace(sku))) // the change may have rolled back (Store.priced)
 	p, err := s.CheckPhotoEditor(ctx, actor, sku)
 	if err != nil {
 		return Product{}, err

@@ -134,7 +134,7 @@ func (s *Service) changed(sku string) {
 // false when the product has no price there; an unknown product is
 // ErrProductNotFound.
 func (s *Service) UnitPrice(ctx context.Context, channel, sku string) (amount int64, currency string, ok bool, err error) {
-	p, err := s.Product(ctx, sku)
+	p, err := s.store.pricedProduct(ctx, strings.ToUpper(strings.TrimSpace(sku)))
 	if err != nil {
 		return 0, "", false, err
 	}
@@ -219,6 +219,7 @@ func (s *Service) Products(ctx context.Context, page mongodb.Page) ([]Product, e
 // channel's shop manager may; the currency must be the channel's
 // (channelCurrency, which the caller reads from the channel's shop).
 func (s *Service) SetPrice(ctx context.Context, actor access.Actor, sku, channel, channelCurrency string, m Money) (Product, error) {
+	defer s.store.forget(strings.ToUpper(strings.TrimSpace(sku))) // the change may have rolled back (Store.priced)
 	channel = id.NormalizeCode(channel)
 	if err := actor.ManageShop(channel); err != nil {
 		return Product{}, err
@@ -298,6 +299,7 @@ func (sh Share) ProducerShare(units, gross int64) int64 {
 
 // SetShare records a product's share agreement in a channel. Admins only.
 func (s *Service) SetShare(ctx context.Context, actor access.Actor, sku, channel string, sh Share) (Product, error) {
+	defer s.store.forget(strings.ToUpper(strings.TrimSpace(sku))) // the change may have rolled back (Store.priced)
 	if err := actor.RequireAdmin(); err != nil {
 		return Product{}, err
 	}
@@ -342,6 +344,7 @@ const MaxUnpaidLimit = 10_000
 // caller has checked (the catalogue does not know the kinds of shops:
 // orders.Service.SetUnpaidLimit does).
 func (s *Service) SetUnpaidLimit(ctx context.Context, actor access.Actor, sku, platform string, limit int64) (Product, error) {
+	defer s.store.forget(strings.ToUpper(strings.TrimSpace(sku))) // the change may have rolled back (Store.priced)
 	if err := actor.ManageShop(id.NormalizeCode(platform)); err != nil {
 		return Product{}, err
 	}

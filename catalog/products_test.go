@@ -131,3 +131,54 @@ func TestEveryProductChangeIsAnnounced(t *testing.T) {
 		t.Fatalf("announced %v, want %v", got, want)
 	}
 }
+
+// TestAPriceIsReadOnceUntilItChanges: on the embedded store a till sale's
+// price costs no read once the product is known, and a new price is the
+// one charged as soon as SetPrice returns — also while sales are pricing
+// the product during the change.
+func TestAPriceIsReadOnceUntilItChanges(t *testing.T) {
+	w, c := newCatalog(t)
+	if !w.Store.Embedded() {
+		t.Skip("the prices are kept in memory on the embedded store only")
+	}
+	ctx := context.Background()
+	c.Product("SAF-1G", "saffron_dried", 1, map[string]int64{"TAROUDANNT": 100})
+	price := func() (int64, int64) {
+		t.Helper()
+		before := w.Store.Commands()
+		amount, _, ok, err := w.Catalog.UnitPrice(ctx, "TAROUDANNT", "SAF-1G")
+		if err != nil || !ok {
+			t.Fatalf("price: %v %v", ok, err)
+		}
+		return amount, w.Store.Commands() - before
+	}
+	if amount, n := price(); amount != 100 || n != 1 {
+		t.Fatalf("first price: %d in %d commands, want 100 in 1", amount, n)
+	}
+	if amount, n := price(); amount != 100 || n != 0 {
+		t.Fatalf("second price: %d in %d commands, want 100 in 0", amount, n)
+	}
+	shop := access.Actor{UserID: "u", Email: "trd@shop", Role: access.ShopManager, Org: "TAROUDANNT"}
+	for want := int64(101); want <= 120; want++ {
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					_, _, _, _ = w.Catalog.UnitPrice(ctx, "TAROUDANNT", "SAF-1G")
+				}
+			}
+		}()
+		if _, err := w.Catalog.SetPrice(ctx, shop, "SAF-1G", "TAROUDANNT", "MAD", catalog.Money{Amount: want, Currency: "MAD"}); err != nil {
+			t.Fatal(err)
+		}
+		close(stop)
+		<-done
+		if amount, _ := price(); amount != want {
+			t.Fatalf("after SetPrice(%d) the till charges %d", want, amount)
+		}
+	}
+}
