@@ -160,6 +160,31 @@ func (st *Stock) allocate(ctx context.Context, shop string, lines []pricedLine) 
 	return out, bals, nil
 }
 
+// prepareAlloc journals in one write everything a change is about to write
+// for the lots of alloc in shop, with extra (the sale itself): each lot's
+// balance and shelf and, when its units move, its movement — under an _id
+// minted here, returned in alloc's order for book — with the movement's
+// lists and the lot's chain. Written one by one, they would cost a journal
+// write each (mongodb.Store.Prepare).
+func (st *Stock) prepareAlloc(ctx context.Context, shop string, alloc []AllocatedLine, moved bool, extra ...mongodb.Doc) ([]string, error) {
+	docs := extra
+	var moves []string
+	for _, l := range alloc {
+		for _, lu := range l.Lots {
+			b := Balance{ID: balanceID(shop, lu.Lot), Shop: shop, Lot: lu.Lot, SKU: l.SKU}
+			if !moved {
+				docs = append(docs, mongodb.Doc{Coll: "balances", ID: b.ID}, mongodb.Doc{Coll: "shelves", ID: shelfID(shop, l.SKU)})
+				continue
+			}
+			m := Movement{ID: id.New("mov"), Shop: shop, Lot: lu.Lot, SKU: l.SKU}
+			moves = append(moves, m.ID)
+			docs = append(docs, moveDocs(m, b)...)
+			docs = append(docs, st.trace.CustodyDocs(lu.Lot)...)
+		}
+	}
+	return moves, st.db.Prepare(ctx, docs...)
+}
+
 // QuoteLine is a line priced for display, before any stock is taken.
 type QuoteLine struct {
 	SKU       string
@@ -245,20 +270,8 @@ func (st *Stock) Sell(ctx context.Context, actor access.Actor, shop string, req 
 		sale.Lines = lines
 		sale.At = st.now().UTC()
 		sale.Total = 0
-		// Everything the sale writes is journaled in one write first: per
-		// lot its movement, balance, shelf, lists and chain; the sale.
-		var moves []string // the movements' _ids, in the order of the loop below
-		docs := []mongodb.Doc{saleDoc(sale.ID)}
-		for _, l := range lines {
-			for _, lu := range l.Lots {
-				b := bals[lu.Lot]
-				m := Movement{ID: id.New("mov"), Shop: b.Shop, Lot: b.Lot, SKU: b.SKU}
-				moves = append(moves, m.ID)
-				docs = append(docs, moveDocs(m, *b)...)
-				docs = append(docs, st.trace.CustodyDocs(lu.Lot)...)
-			}
-		}
-		if err := st.db.Prepare(ctx, docs...); err != nil {
+		moves, err := st.prepareAlloc(ctx, shop, lines, true, saleDoc(sale.ID))
+		if err != nil {
 			return err
 		}
 		for _, l := range lines {
@@ -367,6 +380,9 @@ func (st *Stock) Reserve(ctx context.Context, shop string, lines []Line) ([]Allo
 	if err != nil {
 		return nil, err
 	}
+	if _, err := st.prepareAlloc(ctx, shop, alloc, false); err != nil {
+		return nil, err
+	}
 	for _, l := range alloc {
 		for _, lu := range l.Lots {
 			b := bals[lu.Lot]
@@ -386,6 +402,9 @@ func (st *Stock) Reserve(ctx context.Context, shop string, lines []Line) ([]Allo
 // Release gives reserved units back (an order expired or was cancelled).
 // Callers hold Atomically.
 func (st *Stock) Release(ctx context.Context, shop string, alloc []AllocatedLine) error {
+	if _, err := st.prepareAlloc(ctx, shop, alloc, false); err != nil {
+		return err
+	}
 	for _, l := range alloc {
 		for _, lu := range l.Lots {
 			b, err := st.store.balance(ctx, shop, lu.Lot)
@@ -409,8 +428,14 @@ func (st *Stock) Release(ctx context.Context, shop string, alloc []AllocatedLine
 // units and reserved both drop, with one sale movement per lot and the lot's
 // "sold" custody event. Callers hold Atomically.
 func (st *Stock) CommitReservation(ctx context.Context, shop string, alloc []AllocatedLine, ref, actor string) error {
+	moves, err := st.prepareAlloc(ctx, shop, alloc, true)
+	if err != nil {
+		return err
+	}
 	for _, l := range alloc {
 		for _, lu := range l.Lots {
+			mID := moves[0]
+			moves = moves[1:]
 			b, err := st.store.balance(ctx, shop, lu.Lot)
 			if err != nil {
 				return err
@@ -422,7 +447,7 @@ func (st *Stock) CommitReservation(ctx context.Context, shop string, alloc []All
 			if err := st.store.adjustShelf(ctx, b, 0, -lu.Units); err != nil {
 				return err
 			}
-			if err := st.move(ctx, &b, Movement{Kind: MoveSale, Units: -lu.Units, Ref: ref, Actor: actor}); err != nil {
+			if err := st.move(ctx, &b, Movement{ID: mID, Kind: MoveSale, Units: -lu.Units, Ref: ref, Actor: actor}); err != nil {
 				return err
 			}
 			if err := st.trace.RecordCustody(ctx, lu.Lot, traceability.EventSold, lu.Units, shop, actor); err != nil {
@@ -441,13 +466,19 @@ func (st *Stock) Changed(shop, sku string) { st.changed(shop, sku) }
 // goods came back, or never left). Callers hold Atomically and make sure it
 // happens once per order.
 func (st *Stock) Restock(ctx context.Context, shop string, alloc []AllocatedLine, ref, actor string) error {
+	moves, err := st.prepareAlloc(ctx, shop, alloc, true)
+	if err != nil {
+		return err
+	}
 	for _, l := range alloc {
 		for _, lu := range l.Lots {
+			mID := moves[0]
+			moves = moves[1:]
 			b, err := st.store.balance(ctx, shop, lu.Lot)
 			if err != nil {
 				return err
 			}
-			if err := st.move(ctx, &b, Movement{Kind: MoveReturn, Units: lu.Units, Ref: ref, Actor: actor}); err != nil {
+			if err := st.move(ctx, &b, Movement{ID: mID, Kind: MoveReturn, Units: lu.Units, Ref: ref, Actor: actor}); err != nil {
 				return err
 			}
 			if err := st.trace.RecordCustody(ctx, lu.Lot, traceability.EventReturned, lu.Units, shop, actor); err != nil {
