@@ -95,10 +95,16 @@ func (s *Store) insertIdempotency(ctx context.Context, r idemRecord) error {
 
 func (s *Store) insertOrder(ctx context.Context, o Order) error {
 	return s.db.Atomically(ctx, func(ctx context.Context) error {
+		// The order (new, under the _id just minted) and its lists' heads
+		// in one journal write.
+		keys := []string{mongodb.ListKey(o.Channel), orderStatusKey(o.Channel, o.Status)}
+		if err := s.db.Prepare(ctx, append(orderList.HeadDocs(keys...), mongodb.Doc{Coll: "orders", ID: o.ID, New: true})...); err != nil {
+			return err
+		}
 		if _, err := s.db.Collection("orders").InsertOne(ctx, o); err != nil {
 			return err
 		}
-		return s.db.ListAdd(ctx, *orderList, o.ID, mongodb.ListKey(o.Channel), orderStatusKey(o.Channel, o.Status))
+		return s.db.ListAdd(ctx, *orderList, o.ID, keys...)
 	})
 }
 
@@ -114,6 +120,15 @@ func (s *Store) order(ctx context.Context, id string) (Order, error) {
 // saveOrder writes an order, guarded on the status it was read with
 // (callers hold Atomically and read the order in it).
 func (s *Store) saveOrder(ctx context.Context, o Order, before string) error {
+	// The order and, when its status moves, the heads of both status
+	// lists in one journal write.
+	docs := []mongodb.Doc{{Coll: "orders", ID: o.ID}}
+	if o.Status != before {
+		docs = append(docs, orderList.HeadDocs(orderStatusKey(o.Channel, before), orderStatusKey(o.Channel, o.Status))...)
+	}
+	if err := s.db.Prepare(ctx, docs...); err != nil {
+		return err
+	}
 	ok, err := s.db.Collection("orders").ReplaceByIDIf(ctx, o.ID, bson.M{"status": before}, o)
 	if err != nil {
 		return err
