@@ -79,7 +79,10 @@ type tx struct {
 	// unread maps the new documents (Doc.New) journaled as absent without
 	// a read to their entry, until an insert settles it (inserted).
 	unread map[string]int
-	done   bool
+	// inflight are the write generations (preread.go) of the write being
+	// made, closed when it returns.
+	inflight []uint64
+	done     bool
 
 	stray atomic.Pointer[error] // a write inside fn that did not go through Collection
 }
@@ -150,6 +153,7 @@ func (t *tx) capture(ctx context.Context, c *Collection, ids []bson.RawValue) er
 		refs[i] = docRef{coll: c.Name(), id: id}
 		delete(t.view, docKey(c.Name(), id))
 	}
+	t.bumpDocs(c.Name(), ids)
 	t.mu.Unlock()
 	return t.captureDocs(ctx, refs, false)
 }
@@ -350,7 +354,10 @@ func (s *Store) write(ctx context.Context, do func(ctx context.Context, t *tx) e
 		if s.crashed.Load() {
 			return ErrSimulatedCrash
 		}
-		if err := do(ctx, nil); err != nil {
+		s.epoch.Add(1) // which documents it changes is not known here (preread.go)
+		err := do(ctx, nil)
+		s.epoch.Add(1)
+		if err != nil {
 			return s.classify(err)
 		}
 		if isUnsynced(ctx) {
@@ -361,7 +368,9 @@ func (s *Store) write(ctx context.Context, do func(ctx context.Context, t *tx) e
 	if t.finished() {
 		return errors.New("mongodb: write with the context of an Atomically call that has returned")
 	}
-	return s.classify(do(ctx, t))
+	err := do(ctx, t)
+	t.bumpAfter()
+	return s.classify(err)
 }
 
 // lockWrites takes the embedded store's write lock, first finishing the
@@ -393,6 +402,7 @@ func (s *Store) atomicallyEmbedded(ctx context.Context, fn func(ctx context.Cont
 		return ErrSimulatedCrash
 	}
 	t := &tx{s: s, id: bson.NewObjectID().Hex(), touched: map[string]bool{}}
+	t.seed(ctx)
 	err := fn(context.WithValue(ctx, txKey{}, t))
 	t.mu.Lock()
 	t.done = true
@@ -456,6 +466,8 @@ func (s *Store) rollback(ctx context.Context, t *tx) error {
 		s.giveBackReserve() // room for the undo
 	}
 	ctx = context.WithValue(ctx, viaJournal{}, true)
+	s.epoch.Add(1) // documents change outside Collection (preread.go)
+	defer s.epoch.Add(1)
 	for i := len(t.entries) - 1; i >= 0; i-- {
 		if err := s.restore(ctx, t.entries[i]); err != nil {
 			return err
@@ -509,6 +521,8 @@ type Recovery struct {
 func (s *Store) recoverJournal(ctx context.Context) (Recovery, error) {
 	var rep Recovery
 	ctx = context.WithValue(ctx, viaJournal{}, true)
+	s.epoch.Add(1) // documents change outside Collection (preread.go)
+	defer s.epoch.Add(1)
 	cur, err := s.journal.Find(ctx, bson.M{})
 	if err != nil {
 		return rep, err

@@ -72,6 +72,11 @@ type Store struct {
 	fault   atomic.Pointer[faultPlan]
 	crashed atomic.Bool // a test's simulated crash: the store is dead
 
+	// gens and epoch are the write generations that tell a document read
+	// ahead of the write lock from a changed one (preread.go).
+	gens  [genSlots]atomic.Uint64
+	epoch atomic.Uint64
+
 	closeFns []func()
 
 	log *slog.Logger // Config.Log
