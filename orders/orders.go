@@ -273,7 +273,9 @@ func (s *Service) Create(ctx context.Context, req NewOrder, idemKey string) (Pla
 	}
 	var placed Placed
 	replay := false
-	err = s.db.Atomically(ctx, func(ctx context.Context) error {
+	// The shelves and balances the reservation will read, read before the
+	// write lock (shops.Stock.ReadAhead).
+	err = s.db.Atomically(s.stock.ReadAhead(ctx, ch.Code, lines), func(ctx context.Context) error {
 		if idemKey != "" {
 			rec, err := s.store.idempotency(ctx, idemKey)
 			if err == nil {

@@ -160,6 +160,61 @@ func (st *Stock) allocate(ctx context.Context, shop string, lines []pricedLine) 
 	return out, bals, nil
 }
 
+// readAhead reads, before Atomically takes the write lock, what a sale or
+// reservation of lines in shop will read under it: each line's shelf and,
+// FEFO as allocate walks it, the balances of the lots it would take and,
+// when their units move (a sale), their chains and their movement lists'
+// heads. Under the lock, each document no
+// write has touched since is not read again (mongodb.Preread), so the
+// lock is held for the writes; anything else is read there, so the change
+// is exactly what it would be without reading ahead. On a replica set it
+// reads nothing.
+func (st *Stock) readAhead(ctx context.Context, shop string, lines []pricedLine, moving bool) context.Context {
+	p := st.db.Preread()
+	if p == nil {
+		return ctx
+	}
+	today := st.now().UTC().Format(time.DateOnly)
+	for _, ln := range lines {
+		var sh Shelf
+		if !readAhead(ctx, p, &sh, shelfDoc(shop, ln.SKU)) {
+			continue
+		}
+		need := ln.Units
+		for _, sl := range sh.Lots {
+			if need <= 0 {
+				break
+			}
+			if sl.BestBefore != "" && sl.BestBefore < today {
+				continue
+			}
+			var b Balance
+			if !readAhead(ctx, p, &b, balanceDoc(shop, sl.Lot)) || b.Free() <= 0 {
+				continue
+			}
+			need -= b.Free()
+			if !moving {
+				continue
+			}
+			readAhead(ctx, p, nil, st.trace.CustodyDocs(sl.Lot)...)
+			readAhead(ctx, p, nil, movementList.HeadDocs(movementKeys(Movement{Shop: shop, Lot: sl.Lot, SKU: ln.SKU})...)...)
+		}
+	}
+	return mongodb.WithPreread(ctx, p)
+}
+
+// ReadAhead is readAhead for an online order's reservation (Reserve), for
+// the orders service to call before its Atomically. Lines it cannot price
+// are left to Reserve, which refuses them.
+func (st *Stock) ReadAhead(ctx context.Context, shop string, lines []Line) context.Context {
+	shop = id.NormalizeCode(shop)
+	priced, _, err := st.price(ctx, shop, lines)
+	if err != nil || checkLines(lines) != nil {
+		return ctx
+	}
+	return st.readAhead(ctx, shop, priced, false)
+}
+
 // prepareAlloc journals in one write everything a change is about to write
 // for the lots of alloc in shop, with extra (the sale itself): each lot's
 // balance and shelf and, when its units move, its movement — under an _id
@@ -262,7 +317,7 @@ func (st *Stock) Sell(ctx context.Context, actor access.Actor, shop string, req 
 		return Sale{}, err
 	}
 	sale := Sale{ID: id.New("sal"), Shop: shop, Currency: currency, Payment: req.Payment, Actor: actor.Email}
-	err = st.db.Atomically(ctx, func(ctx context.Context) error {
+	err = st.db.Atomically(st.readAhead(ctx, shop, priced, true), func(ctx context.Context) error {
 		lines, bals, err := st.allocate(ctx, shop, priced)
 		if err != nil {
 			return err

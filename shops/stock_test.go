@@ -9,6 +9,7 @@ import (
 
 	"github.com/terroir-coop/terroir/catalog"
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/mongodb"
 	"github.com/terroir-coop/terroir/internal/problem"
 	"github.com/terroir-coop/terroir/internal/testworld"
 	"github.com/terroir-coop/terroir/shops"
@@ -184,6 +185,16 @@ func TestConcurrentTillsNeverSellBelowZero(t *testing.T) {
 	wg.Wait()
 	if u, _ := f.held(t, "TAROUDANNT", l.Code); sold != 5 || u != 0 {
 		t.Fatalf("%d sales succeeded, %d units left; want 5 and 0", sold, u)
+	}
+	// Each sale read its shelf, balance, lot and lists ahead of the write
+	// lock (readAhead), all at once: every one written before it had to be
+	// read again, so the books still add up.
+	if found, _, err := f.w.Stock.Verify(context.Background()); err != nil || len(found) != 0 {
+		t.Fatalf("verify: %+v %v", found, err)
+	}
+	moves, err := f.w.Stock.Movements(context.Background(), f.trd, "TAROUDANNT", shops.MovementFilter{Lot: l.Code}, mongodb.Page{Limit: 100})
+	if err != nil || len(moves) != 6 { // the receipt and five sales
+		t.Fatalf("the lot's movements list %d (%v), want 6", len(moves), err)
 	}
 }
 

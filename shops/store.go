@@ -100,6 +100,28 @@ func (s *Store) balance(ctx context.Context, shop, lot string) (Balance, error) 
 	return b, err
 }
 
+// readAhead reads documents by _id into p, ahead of the write lock
+// (mongodb.Preread), decoding the first into out when out is not nil; ok
+// is false when it could not be read or decoded (the change then reads it
+// under the lock, as without reading ahead).
+func readAhead(ctx context.Context, p *mongodb.Preread, out any, docs ...mongodb.Doc) (ok bool) {
+	ok = true
+	for i, d := range docs {
+		raw, err := p.FindOne(ctx, d.Coll, d.ID)
+		if i == 0 && out != nil && (err != nil || bson.Unmarshal(raw, out) != nil) {
+			ok = false
+		}
+	}
+	return ok
+}
+
+func shelfDoc(shop, sku string) mongodb.Doc {
+	return mongodb.Doc{Coll: "shelves", ID: shelfID(shop, sku)}
+}
+func balanceDoc(shop, lot string) mongodb.Doc {
+	return mongodb.Doc{Coll: "balances", ID: balanceID(shop, lot)}
+}
+
 // saveBalance writes a balance whole. Callers hold Atomically.
 func (s *Store) saveBalance(ctx context.Context, b Balance) error {
 	_, err := s.db.Collection("balances").ReplaceOne(ctx, bson.M{"_id": b.ID}, b, options.Replace().SetUpsert(true))
