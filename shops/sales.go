@@ -228,7 +228,7 @@ func (st *Stock) prepareAlloc(ctx context.Context, shop string, alloc []Allocate
 		for _, lu := range l.Lots {
 			b := Balance{ID: balanceID(shop, lu.Lot), Shop: shop, Lot: lu.Lot, SKU: l.SKU}
 			if !moved {
-				docs = append(docs, mongodb.Doc{Coll: "balances", ID: b.ID}, mongodb.Doc{Coll: "shelves", ID: shelfID(shop, l.SKU)})
+				docs = append(docs, balanceDoc(shop, lu.Lot), shelfDoc(shop, l.SKU))
 				continue
 			}
 			m := Movement{ID: id.New("mov"), Shop: shop, Lot: lu.Lot, SKU: l.SKU}
