@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/internal/id"
 	"github.com/terroir-coop/terroir/internal/problem"
 )
 
@@ -134,6 +135,14 @@ func (s *Service) paid(ctx context.Context, ev Event) (*Order, *Alert, error) {
 	}
 	before := o.Status
 	now := s.now()
+	emailID := id.New("eml")
+	if o.Status == StatusPendingPayment {
+		// Everything marking it paid writes beside its stock, in one
+		// journal write (the stock's own is CommitReservation's).
+		if err := s.store.preparePaid(ctx, o, ev, emailID); err != nil {
+			return nil, nil, err
+		}
+	}
 	if ev.PaymentIntent != "" {
 		o.PaymentIntent = ev.PaymentIntent
 		if err := s.store.linkPaymentIntent(ctx, ev.PaymentIntent, o.ID); err != nil {
@@ -148,7 +157,9 @@ func (s *Service) paid(ctx context.Context, ev Event) (*Order, *Alert, error) {
 		o.PaidAt = now.UTC()
 		o.AwaitingFunds = false
 		o.setStatus(StatusPaid, now, "payment "+ev.PaymentIntent)
-		if err := s.store.insertOutbox(ctx, s.confirmationEmail(o, now)); err != nil {
+		email := s.confirmationEmail(o, now)
+		email.ID = emailID
+		if err := s.store.insertOutbox(ctx, email); err != nil {
 			return nil, nil, err
 		}
 		return nil, nil, s.store.saveOrder(ctx, o, before)

@@ -261,6 +261,20 @@ func (s *Store) deleteRecordsBefore(ctx context.Context, t time.Time) error {
 	return err
 }
 
+// preparePaid journals at once what marking the pending order o paid by ev
+// writes beside its stock: the order with the heads of the pending and
+// paid lists, the payment's reference, the confirmation email (new, under
+// emailID) with its outbox list's head, and the event's record.
+func (s *Store) preparePaid(ctx context.Context, o Order, ev Event, emailID string) error {
+	docs := []mongodb.Doc{{Coll: "orders", ID: o.ID}, {Coll: "outbox", ID: emailID, New: true}, {Coll: "stripe_events", ID: ev.ID}}
+	docs = append(docs, orderList.HeadDocs(orderStatusKey(o.Channel, o.Status), orderStatusKey(o.Channel, StatusPaid))...)
+	docs = append(docs, outboxList.HeadDocs(mongodb.ListKey(o.Channel))...)
+	if ev.PaymentIntent != "" {
+		docs = append(docs, mongodb.Doc{Coll: "order_refs", ID: ev.PaymentIntent})
+	}
+	return s.db.Prepare(ctx, docs...)
+}
+
 func (s *Store) linkPaymentIntent(ctx context.Context, pi, order string) error {
 	_, err := s.db.Collection("order_refs").ReplaceOne(ctx, bson.M{"_id": pi}, bson.M{"_id": pi, "order": order}, options.Replace().SetUpsert(true))
 	return err
