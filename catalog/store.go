@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -16,25 +15,22 @@ type Store struct {
 	db *mongodb.Store
 
 	// priced keeps the products read to price till sales (pricedProduct),
-	// on the embedded store only: its data directory is one process's (the
-	// lock file), so every change of a product passes through this Store,
-	// which forgets the product before and after writing it, and the
-	// Service once more when the change around the write has ended (it
-	// may have rolled back). changes counts the forgettings, so that a read
-	// that raced with one does not keep what it read. On a replica set,
-	// where another instance may change a price, every sale reads it.
-	priced  *lru.Cache[string, Product]
-	changes atomic.Int64
+	// on the embedded store only, whose data directory one process holds:
+	// every change of a product passes through the Service, which forgets
+	// it once the change around the write has ended (it may have rolled
+	// back). On a replica set, where another instance may change a price,
+	// it is nil and every sale reads the product.
+	priced *lru.Memo[string, Product]
 }
 
-// pricedBudget bounds the products kept for pricing (a few KB each).
-const pricedBudget = 8 << 20
+// pricedBudget bounds the products kept for pricing, a few KB each.
+const pricedBudget, pricedSize = 8 << 20, 4 << 10
 
 // NewStore returns a store on db.
 func NewStore(db *mongodb.Store) *Store {
 	s := &Store{db: db}
 	if db.Embedded() {
-		s.priced = lru.New[string, Product](pricedBudget)
+		s.priced = lru.NewMemo[string, Product](pricedBudget, pricedSize)
 	}
 	return s
 }
@@ -42,32 +38,11 @@ func NewStore(db *mongodb.Store) *Store {
 // pricedProduct is product, from memory when this process has read it and
 // not changed it since (see priced). Callers only read what it returns.
 func (s *Store) pricedProduct(ctx context.Context, sku string) (Product, error) {
-	if s.priced == nil {
-		return s.product(ctx, sku)
-	}
-	if p, ok := s.priced.Get(sku); ok {
-		return p, nil
-	}
-	changes := s.changes.Load()
-	p, err := s.product(ctx, sku)
-	if err != nil {
-		return p, err // an unknown SKU is read again: it may be created
-	}
-	s.priced.Put(sku, p, 4096)
-	if s.changes.Load() != changes {
-		s.priced.Remove(sku)
-	}
-	return p, nil
+	return s.priced.Get(sku, func() (Product, error) { return s.product(ctx, sku) })
 }
 
-// forget drops a product from priced, around each write of it.
-func (s *Store) forget(sku string) {
-	if s.priced == nil {
-		return
-	}
-	s.changes.Add(1)
-	s.priced.Remove(sku)
-}
+// forget drops a product from priced once a change that wrote it ended.
+func (s *Store) forget(sku string) { s.priced.Forget(sku) }
 
 // Indexes are the indexes this package needs.
 func Indexes() []mongodb.Index {
@@ -96,15 +71,11 @@ func (s *Store) products(ctx context.Context, pg mongodb.Page) ([]Product, error
 }
 
 func (s *Store) setPrice(ctx context.Context, sku, channel string, m Money) error {
-	s.forget(sku)
-	defer s.forget(sku)
 	_, err := s.db.Collection("products").UpdateOne(ctx, bson.M{"_id": sku}, bson.M{"$set": bson.M{"prices." + channel: m}})
 	return err
 }
 
 func (s *Store) setShare(ctx context.Context, sku, channel string, sh Share) error {
-	s.forget(sku)
-	defer s.forget(sku)
 	_, err := s.db.Collection("products").UpdateOne(ctx, bson.M{"_id": sku}, bson.M{"$set": bson.M{"shares." + channel: sh}})
 	return err
 }
@@ -116,8 +87,6 @@ func (s *Store) setUnpaidLimit(ctx context.Context, sku string, limit int64) err
 	if limit == 0 {
 		update = bson.M{"$unset": bson.M{"unpaid_limit": ""}}
 	}
-	s.forget(sku)
-	defer s.forget(sku)
 	_, err := s.db.Collection("products").UpdateOne(ctx, bson.M{"_id": sku}, update)
 	return err
 }
@@ -142,8 +111,6 @@ func (s *Store) deletePhoto(ctx context.Context, id string) error {
 }
 
 func (s *Store) setProductPhoto(ctx context.Context, sku, photo string) error {
-	s.forget(sku)
-	defer s.forget(sku)
 	res, err := s.db.Collection("products").UpdateOne(ctx, bson.M{"_id": sku}, bson.M{"$set": bson.M{"photo": photo}})
 	if err == nil && res.MatchedCount == 0 {
 		return ErrProductNotFound

@@ -9,7 +9,6 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -84,16 +83,13 @@ type Service struct {
 	bcryptCost int
 
 	// resolved keeps what Resolve found, by the secret's hash, so that a
-	// request costs no read of the token and its user: only on the
-	// embedded store, whose data directory one process holds (its lock
-	// file), so that every revocation passes through this Service (Revoke
-	// drops the entry, and revoked counts so that a Resolve that read the
-	// token before the revocation does not put it back) and users are
-	// never changed once created. A cached credential still expires at its
-	// own time. On a replica set, where another instance may revoke a
-	// token, every request reads the store.
-	resolved *lru.Cache[string, resolvedCredential]
-	revoked  atomic.Int64
+	// request costs no read of the token and its user: on the embedded
+	// store only, whose data directory one process holds, so that every
+	// revocation passes through Revoke, which forgets it; users are never
+	// changed once created. A kept credential still expires at its own
+	// time. On a replica set, where another instance may revoke a token, it
+	// is nil and every request reads the store.
+	resolved *lru.Memo[string, resolvedCredential]
 }
 
 type resolvedCredential struct {
@@ -101,14 +97,14 @@ type resolvedCredential struct {
 	token Token
 }
 
-// resolvedBudget bounds the credentials kept (about 1 KB each).
-const resolvedBudget = 4 << 20
+// resolvedBudget bounds the credentials kept, about 1 KB each.
+const resolvedBudget, resolvedSize = 4 << 20, 1 << 10
 
 // NewService returns the accounts service.
 func NewService(store *Store, now func() time.Time, checkOrg OrgChecker) *Service {
 	s := &Service{store: store, now: now, checkOrg: checkOrg, bcryptCost: bcrypt.DefaultCost}
 	if store.db.Embedded() {
-		s.resolved = lru.New[string, resolvedCredential](resolvedBudget)
+		s.resolved = lru.NewMemo[string, resolvedCredential](resolvedBudget, resolvedSize)
 	}
 	return s
 }
@@ -323,44 +319,25 @@ func (s *Service) Resolve(ctx context.Context, secret, kind string) (User, Token
 		return User{}, Token{}, ErrBadCredentials
 	}
 	hash := hashToken(secret)
-	if s.resolved != nil {
-		if c, ok := s.resolved.Get(hash); ok {
-			if c.token.Kind != kind || !s.now().Before(c.token.ExpiresAt) {
-				return User{}, Token{}, ErrBadCredentials
-			}
-			return c.user, c.token, nil
+	c, err := s.resolved.Get(hash, func() (resolvedCredential, error) {
+		t, err := s.store.token(ctx, hash)
+		if err != nil {
+			return resolvedCredential{}, err
 		}
-	}
-	revoked := s.revoked.Load()
-	t, err := s.store.token(ctx, hash)
-	if err != nil || t.Kind != kind || !s.now().Before(t.ExpiresAt) {
+		u, err := s.store.user(ctx, t.UserID)
+		return resolvedCredential{user: u, token: t}, err
+	})
+	if err != nil || c.token.Kind != kind || !s.now().Before(c.token.ExpiresAt) {
 		return User{}, Token{}, ErrBadCredentials
 	}
-	u, err := s.store.user(ctx, t.UserID)
-	if err != nil {
-		return User{}, Token{}, ErrBadCredentials
-	}
-	if s.resolved != nil {
-		s.resolved.Put(hash, resolvedCredential{user: u, token: t}, 1024)
-		if s.revoked.Load() != revoked { // a revocation ran meanwhile: it may have been this one
-			s.resolved.Remove(hash)
-		}
-	}
-	return u, t, nil
+	return c.user, c.token, nil
 }
 
 // Revoke deletes a credential (logout).
 func (s *Service) Revoke(ctx context.Context, secret string) error {
 	hash := hashToken(secret)
-	s.revoked.Add(1)
-	if s.resolved != nil {
-		s.resolved.Remove(hash)
-	}
 	err := s.store.deleteToken(ctx, hash)
-	s.revoked.Add(1)
-	if s.resolved != nil {
-		s.resolved.Remove(hash)
-	}
+	s.resolved.Forget(hash) // even when the delete failed: it may have landed
 	return err
 }
 
