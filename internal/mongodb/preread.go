@@ -25,10 +25,11 @@ import (
 // generation of each document it changes (by a hash of collection and
 // _id) before and after writing it, and every other write — outside
 // Atomically, or a rollback or recovery putting before-images back —
-// bumps one store-wide epoch around it. A document read ahead is kept only
-// if neither its generation nor the epoch moved while it was read (nor was
-// odd: a write in flight), and used only if neither moved until the lock
-// was taken. Every data write of the embedded store goes through this
+// bumps one store-wide epoch around it. A document read ahead notes both
+// before it is read and is used only if neither moved until the lock was
+// taken: every write is closed (bumped after) before the lock is released,
+// so a write that overlapped the read, or came after it, shows. Every data
+// write of the embedded store goes through this
 // package, and this process is its only writer (the data directory's
 // lock), so a document that passes is the one stored. A hash collision
 // only makes a document read again.
@@ -72,8 +73,8 @@ func (s *Store) Preread() *Preread {
 }
 
 // FindOne reads the document coll/id now, without the write lock, and
-// keeps it for WithPreread when no write touched it meanwhile.
-// ErrNoDocuments when there is none (kept as absent).
+// keeps it for WithPreread. ErrNoDocuments when there is none (kept as
+// absent).
 func (p *Preread) FindOne(ctx context.Context, coll string, id any) (bson.Raw, error) {
 	if p == nil {
 		return nil, errors.New("mongodb: Preread.FindOne on a nil Preread; read inside Atomically")
@@ -88,14 +89,11 @@ func (p *Preread) FindOne(ctx context.Context, coll string, id any) (bson.Raw, e
 	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, p.s.classify(err)
 	}
-	if epoch%2 == 0 && gen%2 == 0 && p.s.epoch.Load() == epoch && p.s.gens[slot].Load() == gen {
-		var keep bson.Raw
-		if err == nil {
-			keep = raw
-		}
-		p.docs = append(p.docs, prereadDoc{coll: coll, id: rv, raw: keep, slot: slot, gen: gen, epoch: epoch})
-	}
 	if err != nil {
+		raw = nil // kept as absent
+	}
+	p.docs = append(p.docs, prereadDoc{coll: coll, id: rv, raw: raw, slot: slot, gen: gen, epoch: epoch})
+	if raw == nil {
 		return nil, mongo.ErrNoDocuments
 	}
 	return raw, nil
