@@ -177,7 +177,7 @@ func (st *Stock) readAhead(ctx context.Context, shop string, lines []pricedLine,
 	today := st.now().UTC().Format(time.DateOnly)
 	for _, ln := range lines {
 		var sh Shelf
-		if !readAhead(ctx, p, &sh, shelfDoc(shop, ln.SKU)) {
+		if !readAheadInto(ctx, p, shelfDoc(shop, ln.SKU), &sh) {
 			continue
 		}
 		need := ln.Units
@@ -189,15 +189,15 @@ func (st *Stock) readAhead(ctx context.Context, shop string, lines []pricedLine,
 				continue
 			}
 			var b Balance
-			if !readAhead(ctx, p, &b, balanceDoc(shop, sl.Lot)) || b.Free() <= 0 {
+			if !readAheadInto(ctx, p, balanceDoc(shop, sl.Lot), &b) || b.Free() <= 0 {
 				continue
 			}
 			need -= b.Free()
 			if !moving {
 				continue
 			}
-			readAhead(ctx, p, nil, st.trace.CustodyDocs(sl.Lot)...)
-			readAhead(ctx, p, nil, movementList.HeadDocs(movementKeys(Movement{Shop: shop, Lot: sl.Lot, SKU: ln.SKU})...)...)
+			readAheadAll(ctx, p, st.trace.CustodyDocs(sl.Lot)...)
+			readAheadAll(ctx, p, movementList.HeadDocs(movementKeys(Movement{Shop: shop, Lot: sl.Lot, SKU: ln.SKU})...)...)
 		}
 	}
 	return mongodb.WithPreread(ctx, p)
@@ -207,9 +207,12 @@ func (st *Stock) readAhead(ctx context.Context, shop string, lines []pricedLine,
 // the orders service to call before its Atomically. Lines it cannot price
 // are left to Reserve, which refuses them.
 func (st *Stock) ReadAhead(ctx context.Context, shop string, lines []Line) context.Context {
+	if checkLines(lines) != nil {
+		return ctx // refused by Reserve, before any read
+	}
 	shop = id.NormalizeCode(shop)
 	priced, _, err := st.price(ctx, shop, lines)
-	if err != nil || checkLines(lines) != nil {
+	if err != nil {
 		return ctx
 	}
 	return st.readAhead(ctx, shop, priced, false)

@@ -100,19 +100,20 @@ func (s *Store) balance(ctx context.Context, shop, lot string) (Balance, error) 
 	return b, err
 }
 
-// readAhead reads documents by _id into p, ahead of the write lock
-// (mongodb.Preread), decoding the first into out when out is not nil; ok
-// is false when it could not be read or decoded (the change then reads it
-// under the lock, as without reading ahead).
-func readAhead(ctx context.Context, p *mongodb.Preread, out any, docs ...mongodb.Doc) (ok bool) {
-	ok = true
-	for i, d := range docs {
-		raw, err := p.FindOne(ctx, d.Coll, d.ID)
-		if i == 0 && out != nil && (err != nil || bson.Unmarshal(raw, out) != nil) {
-			ok = false
-		}
+// readAheadInto reads doc into p, ahead of the write lock
+// (mongodb.Preread), and decodes it into out; false when it could not be
+// read or decoded (the change then reads it under the lock, as without
+// reading ahead).
+func readAheadInto(ctx context.Context, p *mongodb.Preread, doc mongodb.Doc, out any) bool {
+	raw, err := p.FindOne(ctx, doc.Coll, doc.ID)
+	return err == nil && bson.Unmarshal(raw, out) == nil
+}
+
+// readAheadAll reads docs into p, for the change to find under the lock.
+func readAheadAll(ctx context.Context, p *mongodb.Preread, docs ...mongodb.Doc) {
+	for _, d := range docs {
+		_, _ = p.FindOne(ctx, d.Coll, d.ID)
 	}
-	return ok
 }
 
 func shelfDoc(shop, sku string) mongodb.Doc {
