@@ -160,23 +160,11 @@ func TestAPriceIsReadOnceUntilItChanges(t *testing.T) {
 	}
 	shop := access.Actor{UserID: "u", Email: "trd@shop", Role: access.ShopManager, Org: "TAROUDANNT"}
 	for want := int64(101); want <= 120; want++ {
-		stop, done := make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(done)
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					_, _, _, _ = w.Catalog.UnitPrice(ctx, "TAROUDANNT", "SAF-1G")
-				}
-			}
-		}()
+		stop := testworld.Meanwhile(func() { _, _, _, _ = w.Catalog.UnitPrice(ctx, "TAROUDANNT", "SAF-1G") })
 		if _, err := w.Catalog.SetPrice(ctx, shop, "SAF-1G", "TAROUDANNT", "MAD", catalog.Money{Amount: want, Currency: "MAD"}); err != nil {
 			t.Fatal(err)
 		}
-		close(stop)
-		<-done
+		stop()
 		if amount, _ := price(); amount != want {
 			t.Fatalf("after SetPrice(%d) the till charges %d", want, amount)
 		}

@@ -190,3 +190,22 @@ func (w *World) Shop(code, kind string) access.Actor {
 	w.must(err)
 	return access.Actor{UserID: "usr_" + code, Email: code + "@shop.test", Role: access.ShopManager, Org: code}
 }
+
+// Meanwhile calls f over and over on another goroutine until the stop it
+// returns is called; stop waits for the call under way. For tests of what
+// must hold while something else runs (a read racing a write).
+func Meanwhile(f func()) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			default:
+				f()
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}

@@ -208,24 +208,11 @@ func TestResolvedCredentialsCostNoRead(t *testing.T) {
 		if _, err := resolve(secret, accounts.KindSession); err != nil {
 			t.Fatal(err)
 		}
-		stop := make(chan struct{})
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					_, _, _ = s.Resolve(ctx, secret, accounts.KindSession)
-				}
-			}
-		}()
+		stop := testworld.Meanwhile(func() { _, _, _ = s.Resolve(ctx, secret, accounts.KindSession) })
 		if err := s.Revoke(ctx, secret); err != nil {
 			t.Fatal(err)
 		}
-		close(stop)
-		<-done
+		stop()
 		if _, err := resolve(secret, accounts.KindSession); !errors.Is(err, accounts.ErrBadCredentials) {
 			t.Fatalf("a revoked session resolves: %v", err)
 		}
