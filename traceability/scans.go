@@ -94,6 +94,10 @@ type pendingScan struct {
 	units      int64 // a packed lot's units (0: not a packed lot)
 	delta      int64
 	suspicious bool // the count Add last returned is over the thresholds
+	// fresh, set when a flush takes it: the buffer holds every stored
+	// count (complete) and this code has none, nor any in flight, so its
+	// fold may insert the counter instead of upserting it.
+	fresh bool
 }
 
 // ScanBuffer counts scans in memory and writes them in batches, so a QR
@@ -299,6 +303,7 @@ func (b *ScanBuffer) Flush(ctx context.Context) error {
 	if len(b.pending) > 0 {
 		taken, b.pending = b.pending, map[string]*pendingScan{}
 		for key, p := range taken {
+			p.fresh = b.complete && b.known[key] == 0 && b.inflight[key] == 0
 			b.inflight[key] += p.delta
 		}
 	}
@@ -341,9 +346,12 @@ func (b *ScanBuffer) Flush(ctx context.Context) error {
 // also leave the codes' written-but-unfolded counts. again says that an
 // earlier fold of it may have landed in part.
 func (b *ScanBuffer) fold(ctx context.Context, batch *scanBatch, again, own bool) error {
-	return b.store.foldScanBatch(ctx, batch, again, func(done []scanDelta) {
+	return b.store.foldScanBatch(ctx, batch, again, func(done []scanDelta, surprised bool) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
+		if surprised { // a counter this buffer did not know of: it is not the only writer
+			b.sole = false
+		}
 		exact := b.sole && own && !again // the stored count moved by exactly d.Delta
 		if !exact {
 			b.complete = false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -14,14 +15,14 @@ import (
 // scanWorld is a store and a service on it, reopenable on the same data
 // directory (a restart of the process).
 type scanWorld struct {
-	t   *testing.T
+	t   testing.TB
 	dir string
 	db  *mongodb.Store
 	svc *Service
 	now time.Time
 }
 
-func newScanWorld(t *testing.T) *scanWorld {
+func newScanWorld(t testing.TB) *scanWorld {
 	w := &scanWorld{t: t, dir: t.TempDir(), now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
 	w.open()
 	t.Cleanup(func() { w.db.Close() })
@@ -75,7 +76,7 @@ func phone(i int) Scanner {
 	return Scanner{ID: fmt.Sprintf("phone-%d", i), Address: fmt.Sprintf("198.51.%d.%d", i/256, i%256)}
 }
 
-func mustAdd(t *testing.T, b *ScanBuffer, l Lot, serial string, who Scanner) int64 {
+func mustAdd(t testing.TB, b *ScanBuffer, l Lot, serial string, who Scanner) int64 {
 	t.Helper()
 	n, err := b.Add(context.Background(), l, serial, who)
 	if err != nil {
@@ -415,6 +416,116 @@ func scanFoldThatFails(t *testing.T, warm bool) {
 	}
 	if warm && b.complete {
 		t.Fatal("a retried fold left the buffer sure of every count")
+	}
+}
+
+// TestFreshCountersAreInserted: a warmed buffer inserts the counters of
+// codes that have none instead of upserting each (insertCounters). What it
+// stores is what the upsert stores, flags included; a counter that
+// appeared behind the buffer's back (another writer) is added to, flagged
+// from its real count, and the buffer reads counts from the store again.
+func TestFreshCountersAreInserted(t *testing.T) {
+	ctx := context.Background()
+	const codes = 70 // three fold commands
+	key := func(i int) string {
+		if i%2 == 1 {
+			return ScanKey(scanLot(i).Code, "U1")
+		}
+		return scanLot(i).Code
+	}
+	scanAll := func(b *ScanBuffer) {
+		for i := range codes {
+			serial := ""
+			if i%2 == 1 {
+				serial = "U1"
+			}
+			scanners := 1
+			if i == 5 {
+				scanners = maxUnitScans + 1 // a unit's copied label
+			}
+			for s := range scanners {
+				mustAdd(t, b, scanLot(i), serial, phone(1000*i+s))
+			}
+		}
+	}
+	upserted := newScanWorld(t) // counts read from the store: every fold an upsert
+	b := upserted.svc.NewScanBuffer()
+	scanAll(b)
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	inserted := newScanWorld(t)
+	w := inserted.svc.NewScanBuffer()
+	if err := w.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	scanAll(w)
+	// Another writer counts code 3 (a unit, at its threshold) after the warm.
+	earlier := inserted.now.Add(-time.Hour)
+	other := ScanStat{Key: key(3), Lot: scanLot(3).Code, Serial: "U1", Coop: "SIROUA", Count: maxUnitScans, FirstScan: earlier, LastScan: earlier}
+	if _, err := inserted.db.Collection("scans").InsertOne(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range codes {
+		want, got := upserted.stored(key(i)), inserted.stored(key(i))
+		want.Batch, got.Batch = "", ""
+		if i == 3 {
+			want.Count += other.Count
+			want.FirstScan = earlier
+			want.Suspicious = true // past it with this buffer's scan
+		}
+		if got != want {
+			t.Errorf("code %d stored %+v, want %+v", i, got, want)
+		}
+	}
+	for _, world := range []*scanWorld{upserted, inserted} {
+		alerts, err := world.svc.store.suspiciousScans(ctx, "SIROUA")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(alerts, func(a ScanStat) bool { return a.Key == key(5) }) {
+			t.Errorf("alerts %+v, want code 5 among them", alerts)
+		}
+	}
+	if w.sole || w.complete {
+		t.Error("a counter the buffer did not know of left it the judge of the counts")
+	}
+	if got := mustAdd(t, w, scanLot(3), "U1", phone(99_999)); got != other.Count+2 {
+		t.Errorf("code 3 reads %d after the surprise, want %d", got, other.Count+2)
+	}
+}
+
+// BenchmarkColdScanFold: the fold of a flush of 1,000 codes never scanned
+// before, by a buffer that reads counts (an upsert per code) and by a
+// warmed one (the counters inserted).
+func BenchmarkColdScanFold(b *testing.B) {
+	for _, warm := range []bool{false, true} {
+		b.Run(fmt.Sprintf("warm=%v", warm), func(b *testing.B) {
+			w := newScanWorld(b)
+			buf := w.svc.NewScanBuffer()
+			ctx := context.Background()
+			if warm {
+				if err := buf.Warm(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			const codes = 1000
+			for n := 0; b.Loop(); n++ {
+				b.StopTimer()
+				for i := range codes {
+					mustAdd(b, buf, scanLot(n*codes+i), "", phone(i))
+				}
+				b.StartTimer()
+				if err := buf.Flush(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*codes), "µs/code")
+		})
 	}
 }
 
