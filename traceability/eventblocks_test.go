@@ -28,12 +28,8 @@ func TestLongHistoryIsSealedInBlocks(t *testing.T) {
 		}
 	}
 	// Stored: a bounded document and sealed blocks.
-	var doc struct {
-		Events []Event `bson:"events"`
-		Sealed int64   `bson:"sealed"`
-		Seq    int64   `bson:"seq"`
-	}
-	if err := f.s.store.db.Collection("lots").FindOne(f.ctx, bson.M{"_id": jars.Code}).Decode(&doc); err != nil {
+	doc, err := f.s.store.lotHead(f.ctx, jars.Code) // the document alone
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(doc.Events) == 0 || len(doc.Events) > eventBlock || doc.Sealed%eventBlock != 0 || doc.Sealed+int64(len(doc.Events)) != doc.Seq {

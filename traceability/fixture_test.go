@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/terroir-coop/terroir/internal/access"
 	"github.com/terroir-coop/terroir/internal/mongodb/mongotest"
 	"github.com/terroir-coop/terroir/internal/problem"
@@ -116,6 +118,20 @@ func (f *fixture) ship(code string, units int64, shop string) error {
 		_, err := f.s.ShipUnits(ctx, code, units, shop, "shop@test")
 		return err
 	})
+}
+
+// tamper changes a lot's stored document behind the service's back, as
+// someone with access to the database could.
+func (f *fixture) tamper(code string, change func(*Lot)) {
+	f.t.Helper()
+	l, err := f.s.store.lotHead(f.ctx, code)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	change(&l)
+	if _, err := f.s.store.db.Collection("lots").ReplaceOne(f.ctx, bson.M{"_id": code}, l); err != nil {
+		f.t.Fatal(err)
+	}
 }
 
 func (f *fixture) lot(code string) Lot {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/terroir-coop/terroir/internal/mongodb/mongotest"
 )
 
@@ -20,17 +18,17 @@ func TestLotGuardRefusesStaleWrites(t *testing.T) {
 	if _, err := db.Collection("lots").InsertOne(ctx, Lot{Code: "SAF-TEST", Seq: 3, Available: 10}); err != nil {
 		t.Fatal(err)
 	}
-	set := func(note string) bson.M { return bson.M{"$set": bson.M{"note": note}} }
+	set := func(code, note string) Lot { return Lot{Code: code, Seq: 3, Available: 10, Note: note} }
 	for name, err := range map[string]error{
-		"stale sequence": s.updateLotGuarded(ctx, "SAF-TEST", 2, 0, set("stale")),
-		"overdraw":       s.updateLotGuarded(ctx, "SAF-TEST", 3, 11, set("overdraw")),
-		"unknown lot":    s.updateLotGuarded(ctx, "SAF-NONE", 3, 0, set("none")),
+		"stale sequence": s.replaceLotGuarded(ctx, "SAF-TEST", 2, 0, set("SAF-TEST", "stale")),
+		"overdraw":       s.replaceLotGuarded(ctx, "SAF-TEST", 3, 11, set("SAF-TEST", "overdraw")),
+		"unknown lot":    s.replaceLotGuarded(ctx, "SAF-NONE", 3, 0, set("SAF-NONE", "none")),
 	} {
 		if err != errLotChanged {
 			t.Errorf("%s: %v, want errLotChanged", name, err)
 		}
 	}
-	if err := s.updateLotGuarded(ctx, "SAF-TEST", 3, 10, set("ok")); err != nil {
+	if err := s.replaceLotGuarded(ctx, "SAF-TEST", 3, 10, set("SAF-TEST", "ok")); err != nil {
 		t.Fatalf("current sequence, enough available: %v", err)
 	}
 	l, err := s.lot(ctx, "SAF-TEST")

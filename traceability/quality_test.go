@@ -152,10 +152,7 @@ func TestVerifyFindsAChangedLabResult(t *testing.T) {
 	if _, err := f.s.AddLabResult(f.ctx, f.manager, dried.Code, categoryI()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.store.db.Collection("lots").UpdateOne(f.ctx, bson.M{"_id": dried.Code},
-		bson.M{"$set": bson.M{"lab_results.0.figures.e440": int64(M(260))}}); err != nil {
-		t.Fatal(err)
-	}
+	f.tamper(dried.Code, func(l *Lot) { l.LabResults[0].Figures.E440 = M(260) })
 	found, _, err := f.s.Verify(f.ctx, nil)
 	if err != nil || len(found) != 1 || found[0].Lot != dried.Code || !strings.Contains(found[0].Reason, "not what its tested event") {
 		t.Errorf("verify: %v %+v", err, found)

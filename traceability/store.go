@@ -399,52 +399,32 @@ func (s *Store) unseal(ctx context.Context, l *Lot) error {
 	return nil
 }
 
-// sealing turns update, which appends e to the lot read as before, into the
-// same update with the lot's document keeping at most eventBlock events:
-// full blocks are written to lot_events first (a replace of a block whose
-// content the events fix, so a retry or a crash between the two writes
-// leaves nothing wrong: an unreferenced block is ignored and rewritten).
-// Callers hold Atomically like every guarded lot update.
-func (s *Store) sealing(ctx context.Context, before Lot, e Event, update bson.M) (bson.M, error) {
+// seal keeps at most eventBlock events in the lot's document: every full
+// block of older events is written to lot_events first (a replace of a
+// block whose content the events fix, so a retry or a crash between the
+// two writes leaves nothing wrong: an unreferenced block is ignored and
+// rewritten), and l keeps the rest. A document read without its whole
+// unsealed tail is left as it is. Callers hold Atomically like every
+// guarded lot update.
+func (s *Store) seal(ctx context.Context, l *Lot) error {
 	var tail []Event
-	for _, ev := range before.Events {
-		if ev.Seq > before.Sealed {
+	for _, ev := range l.Events {
+		if ev.Seq > l.Sealed {
 			tail = append(tail, ev)
 		}
 	}
-	// Only a complete view of the unsealed events can replace them; a caller
-	// that read the lot without its events appends as before.
-	if len(tail)+1 <= eventBlock || int64(len(tail)) != before.Seq-before.Sealed {
-		return update, nil
+	if len(tail) <= eventBlock || int64(len(tail)) != l.Seq-l.Sealed {
+		return nil
 	}
-	tail = append(tail, e)
-	sealed := before.Sealed
 	for len(tail) > eventBlock {
-		b := eventBlockDoc{ID: eventBlockID(before.Code, sealed/eventBlock), Lot: before.Code, Events: tail[:eventBlock]}
+		b := eventBlockDoc{ID: eventBlockID(l.Code, l.Sealed/eventBlock), Lot: l.Code, Events: tail[:eventBlock]}
 		if _, err := s.db.Collection("lot_events").ReplaceOne(ctx, bson.M{"_id": b.ID}, b, options.Replace().SetUpsert(true)); err != nil {
-			return nil, err
+			return err
 		}
-		tail, sealed = tail[eventBlock:], sealed+eventBlock
+		tail, l.Sealed = tail[eventBlock:], l.Sealed+eventBlock
 	}
-	out := bson.M{}
-	for op, fields := range update {
-		f := bson.M{}
-		for k, v := range fields.(bson.M) {
-			if !(op == "$push" && k == "events") {
-				f[k] = v
-			}
-		}
-		if len(f) > 0 {
-			out[op] = f
-		}
-	}
-	set, _ := out["$set"].(bson.M)
-	if set == nil {
-		set = bson.M{}
-		out["$set"] = set
-	}
-	set["events"], set["sealed"] = tail, sealed
-	return out, nil
+	l.Events = tail
+	return nil
 }
 
 // lots reads a page of a cooperative's lots, newest first; flaggedOnly: a
@@ -494,27 +474,43 @@ func (s *Store) consume(ctx context.Context, before Lot, amount int64, e Event, 
 	return nil
 }
 
-// updateLotEvent applies update, which appends e to the lot read as before,
-// guarded like updateLotGuarded, sealing a full block of older events on
-// the way (sealing).
+// updateLotEvent applies update, which appends e to the lot read as
+// before, guarded like replaceLotGuarded: the lot's document as stored now
+// (read by _id: inside Atomically the store usually answers it from the
+// change's own reads) is changed in Go (applyLotUpdate), a full block of
+// older events sealed on the way (seal), and written whole, packed
+// (lotcodec.go). The caller's before need not hold every line of the lot.
 func (s *Store) updateLotEvent(ctx context.Context, before Lot, minAvailable int64, e Event, update bson.M) error {
-	update, err := s.sealing(ctx, before, e, update)
+	cur, err := s.lotHead(ctx, before.Code)
+	if errors.Is(err, ErrLotNotFound) {
+		return errLotChanged
+	}
 	if err != nil {
 		return err
 	}
-	return s.updateLotGuarded(ctx, before.Code, before.Seq, minAvailable, update)
+	if cur.Seq != before.Seq || (minAvailable > 0 && cur.Available < minAvailable) {
+		return errLotChanged
+	}
+	next, err := applyLotUpdate(cur, update)
+	if err != nil {
+		return err
+	}
+	if err := s.seal(ctx, &next); err != nil {
+		return err
+	}
+	return s.replaceLotGuarded(ctx, before.Code, before.Seq, minAvailable, next)
 }
 
-// updateLotGuarded applies update to the lot code if its sequence is still
-// seq and (minAvailable > 0) at least minAvailable is available; else
-// errLotChanged. The guard is checked where each backend checks it best
-// (mongodb.Collection.UpdateByIDIf).
-func (s *Store) updateLotGuarded(ctx context.Context, code string, seq, minAvailable int64, update bson.M) error {
+// replaceLotGuarded replaces the lot code with next if its sequence is
+// still seq and (minAvailable > 0) at least minAvailable is available;
+// else errLotChanged. The guard is checked where each backend checks it
+// best (mongodb.Collection.ReplaceByIDIf).
+func (s *Store) replaceLotGuarded(ctx context.Context, code string, seq, minAvailable int64, next Lot) error {
 	guard := bson.M{"seq": seq}
 	if minAvailable > 0 {
 		guard["available"] = bson.M{"$gte": minAvailable}
 	}
-	ok, err := s.db.Collection("lots").UpdateByIDIf(ctx, code, guard, update)
+	ok, err := s.db.Collection("lots").ReplaceByIDIf(ctx, code, guard, next)
 	if err != nil {
 		return err
 	}
@@ -685,9 +681,10 @@ func (s *Store) completeParcel(ctx context.Context, p Parcel) error {
 	return err
 }
 
-// lotShares reads what dividing a lot among its members needs: the lot
-// without its events, flags and claims (a packed lot's events grow with
-// every sale, and settlement reads many lots).
+// lotShares reads what dividing a lot among its members needs. The
+// projection leaves out the events, flags and claims of a document written
+// before its lines were packed (lotcodec.go); a packed one comes whole, its
+// lines as one binary field that costs less to read than they did.
 func (s *Store) lotShares(ctx context.Context, code string) (Lot, error) {
 	var l Lot
 	err := s.db.Collection("lots").FindOne(ctx, bson.M{"_id": code},

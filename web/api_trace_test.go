@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/terroir-coop/terroir/internal/access"
+	"github.com/terroir-coop/terroir/traceability"
 	"github.com/terroir-coop/terroir/web/webtest"
 )
 
@@ -533,9 +534,13 @@ func TestEditingAStoredEventIsDetected(t *testing.T) {
 	f.dry(t, l.Code, 100, 20)
 	checkVerify(t, e)
 	// Someone with database access lowers what the second event consumed.
-	_, err := e.Store.Collection("lots").UpdateOne(context.Background(), bson.M{"_id": l.Code},
-		bson.M{"$set": bson.M{"events.1.quantity": 1}})
-	if err != nil {
+	lots := e.Store.Collection("lots")
+	var stored traceability.Lot
+	if err := lots.FindOne(context.Background(), bson.M{"_id": l.Code}).Decode(&stored); err != nil {
+		t.Fatal(err)
+	}
+	stored.Events[1].Quantity = 1
+	if _, err := lots.ReplaceOne(context.Background(), bson.M{"_id": l.Code}, stored); err != nil {
 		t.Fatal(err)
 	}
 	found, _, err := e.Traceability.Verify(context.Background(), nil)

@@ -60,7 +60,12 @@ func TestVerifyCommandFindsTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.store.Collection("lots").UpdateOne(ctx, bson.M{"_id": lot}, bson.M{"$set": bson.M{"events.0.actor": "someone else"}}); err != nil {
+	var stored traceability.Lot
+	if err := a.store.Collection("lots").FindOne(ctx, bson.M{"_id": lot}).Decode(&stored); err != nil {
+		t.Fatal(err)
+	}
+	stored.Events[0].Actor = "someone else"
+	if _, err := a.store.Collection("lots").ReplaceOne(ctx, bson.M{"_id": lot}, stored); err != nil {
 		t.Fatal(err)
 	}
 	a.close()
