@@ -122,6 +122,32 @@ type listHead struct {
 	Tail  []string `bson:"tail,omitempty"`
 }
 
+// A head's sizes and tail are packed (Pack): a till sale rewrites three
+// heads, and a shop's head lists one size per block of its history. Heads
+// written before are read as they are and packed at their next write.
+var packedHeadKeys = map[string]bool{"sizes": true, "tail": true}
+
+type storedListHead listHead
+
+// MarshalBSON writes the head with its sizes and tail packed.
+func (h listHead) MarshalBSON() ([]byte, error) {
+	full, err := bson.Marshal(storedListHead(h))
+	if err != nil {
+		return nil, err
+	}
+	return Pack(full, packedHeadKeys)
+}
+
+// UnmarshalBSON reads a head, packed or not.
+func (h *listHead) UnmarshalBSON(data []byte) error {
+	*h = listHead{}
+	full, err := Unpack(data)
+	if err != nil {
+		return fmt.Errorf("list head: %w", err)
+	}
+	return bson.Unmarshal(full, (*storedListHead)(h))
+}
+
 // inHead reports whether block n (absolute) is the head's tail.
 func (h listHead) inHead(n int) bool { return len(h.Tail) > 0 && n == h.TailN }
 

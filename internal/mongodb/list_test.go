@@ -492,11 +492,8 @@ func TestListOldLayoutRebuilt(t *testing.T) {
 	if got, _ := s.ListIDs(ctx, l, "K", mongodb.Page{}); !slices.Equal(got, []string{"c", "b", "a"}) {
 		t.Fatalf("after the rebuild: %v", got)
 	}
-	var h struct {
-		Tail []string `bson:"tail"`
-	}
-	if err := s.Collection("lists").FindOne(ctx, bson.M{"_id": "items|K"}).Decode(&h); err != nil || !slices.Equal(h.Tail, []string{"c"}) {
-		t.Fatalf("head's tail %v (%v), want [c]", h.Tail, err)
+	if h := storedHead(t, s, "items|K"); !slices.Equal(h.Tail, []string{"c"}) {
+		t.Fatalf("head's tail %v, want [c]", h.Tail)
 	}
 	if n, _ := s.Collection("lists").CountDocuments(ctx, bson.M{"_id": "items|K|00000001"}); n != 0 {
 		t.Fatal("the old last block is still a document")
@@ -509,6 +506,32 @@ func TestListOldLayoutRebuilt(t *testing.T) {
 	}
 }
 
+// headFields is what the tests look at in a list head's document.
+type headFields struct {
+	Count int64    `bson:"count"`
+	Sizes []int    `bson:"sizes"`
+	Tail  []string `bson:"tail"`
+}
+
+// storedHead reads a list head's document as stored, packed fields
+// unpacked.
+func storedHead(t *testing.T, s *mongodb.Store, id string) headFields {
+	t.Helper()
+	raw, err := s.Collection("lists").FindOne(context.Background(), bson.M{"_id": id}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := mongodb.Unpack(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h headFields
+	if err := bson.Unmarshal(full, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 // TestListTailGoesOutToBlocks: the head keeps at most 50 of the newest IDs;
 // full tails fill the last block up to 200, then open another. Every page
 // reads back in order across the head and the blocks, and a removal in a
@@ -519,13 +542,7 @@ func TestListTailGoesOutToBlocks(t *testing.T) {
 	l := itemList(0)
 	ids := itemIDs(460)
 	listAll(t, s, l, "K", ids)
-	var h struct {
-		Sizes []int    `bson:"sizes"`
-		Tail  []string `bson:"tail"`
-	}
-	if err := s.Collection("lists").FindOne(ctx, bson.M{"_id": "items|K"}).Decode(&h); err != nil {
-		t.Fatal(err)
-	}
+	h := storedHead(t, s, "items|K")
 	// 460 = 200 + 200 in blocks, then 50 went out to a third block, and 10 in the head.
 	if !slices.Equal(h.Sizes, []int{200, 200, 50, 10}) || len(h.Tail) != 10 {
 		t.Fatalf("sizes %v, tail %d", h.Sizes, len(h.Tail))
@@ -583,5 +600,52 @@ func TestListRebuildDropsABigOldList(t *testing.T) {
 	}
 	if got, _ := s.ListIDs(ctx, l, "K", mongodb.Page{}); !slices.Equal(got, []string{"a"}) {
 		t.Fatalf("list %v", got)
+	}
+}
+
+// TestListHeadWrittenBeforePackingReadsAndIsPacked: a head stored with its
+// sizes and tail at the top (before the packing) pages as before, and the
+// next add writes it packed.
+func TestListHeadWrittenBeforePackingReadsAndIsPacked(t *testing.T) {
+	s := mongotest.New(t)
+	ctx := context.Background()
+	l := itemList(0)
+	ids := itemIDs(260)
+	listAll(t, s, l, "K", ids)
+	lists := s.Collection("lists")
+	raw, err := lists.FindOne(ctx, bson.M{"_id": "items|K"}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.LookupErr("sizes"); err == nil {
+		t.Fatal("a head was written with its sizes at the top")
+	}
+	old, err := mongodb.Unpack(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lists.ReplaceOne(ctx, bson.M{"_id": "items|K"}, bson.Raw(old)); err != nil {
+		t.Fatal(err)
+	}
+	want := newestFirst(ids)
+	for _, p := range []mongodb.Page{{Limit: 20}, {Limit: 30, Offset: 45}, {Limit: 100, Offset: 200}} {
+		if got, err := s.ListIDs(ctx, l, "K", p); err != nil || !slices.Equal(got, window(want, p.Offset, p.Limit)) {
+			t.Fatalf("old head, page %+v: %v %v", p, got, err)
+		}
+	}
+	if err := addItem(ctx, s, l, "K", "it999"); err != nil {
+		t.Fatal(err)
+	}
+	if raw, err = lists.FindOne(ctx, bson.M{"_id": "items|K"}).Raw(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.LookupErr("sizes"); err == nil {
+		t.Fatal("the next add left the sizes at the top")
+	}
+	if h := storedHead(t, s, "items|K"); h.Count != 261 || h.Tail[len(h.Tail)-1] != "it999" {
+		t.Fatalf("head after the add: %+v", h)
+	}
+	if got, _ := s.ListIDs(ctx, l, "K", mongodb.Page{Limit: 2}); !slices.Equal(got, []string{"it999", want[0]}) {
+		t.Fatalf("newest after the add: %v", got)
 	}
 }
