@@ -1,7 +1,11 @@
 package web_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -62,5 +66,56 @@ func TestAClonedLabelIsServedFromTheCacheWithItsWarning(t *testing.T) {
 	}
 	if before == 0 {
 		t.Error("no render counted at all: the counter counts nothing")
+	}
+}
+
+// TestAFirstScanIsAnsweredWithTheBytesTheCacheKeeps: the page rendered on
+// a miss is answered gzipped, one layer, with the very bytes kept for the
+// next scan; a client without gzip gets it as text. (That the miss no
+// longer gzips twice is a cost, measured by BenchmarkColdTracePage.)
+func TestAFirstScanIsAnsweredWithTheBytesTheCacheKeeps(t *testing.T) {
+	e := webtest.New(t)
+	p := newPackedSaffron(t, e, false)
+	path := traceURL(t, e, p.packed.Code, "")
+	get := func(enc string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", e.URL(path), nil)
+		req.Header.Set("Accept-Language", "fr")
+		req.Header.Set("Accept-Encoding", enc) // set by hand: the client leaves the body as sent
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		return resp, b
+	}
+	before := traceRenders(t, e)
+	first, miss := get("gzip")
+	second, hit := get("gzip")
+	if renders := traceRenders(t, e) - before; renders != 1 {
+		t.Fatalf("%d renders for two scans, want the first only", renders)
+	}
+	for _, r := range []*http.Response{first, second} {
+		if vary := strings.Join(r.Header.Values("Vary"), ", "); r.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(vary, "Accept-Encoding") {
+			t.Fatalf("Content-Encoding %q, Vary %q", r.Header.Get("Content-Encoding"), vary)
+		}
+	}
+	if !bytes.Equal(miss, hit) {
+		t.Fatal("the first scan's answer is not the page the cache keeps")
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(miss))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := io.ReadAll(zr)
+	if err != nil || !bytes.HasPrefix(bytes.ToLower(bytes.TrimSpace(html)), []byte("<!doctype html>")) || !bytes.Contains(html, []byte("</html>")) {
+		t.Fatalf("gunzipped once, the answer is not the page (%v): %.40q", err, html)
+	}
+	if r, plain := get("identity"); r.Header.Get("Content-Encoding") != "" || !bytes.Equal(plain, html) {
+		t.Fatalf("a client without gzip: Content-Encoding %q, same page %v", r.Header.Get("Content-Encoding"), bytes.Equal(plain, html))
 	}
 }

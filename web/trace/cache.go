@@ -239,8 +239,9 @@ func (e *entry) page(key string) []byte {
 	return e.pages[key]
 }
 
-// setPage keeps a rendered page gzipped, and counts it in the budget.
-func (c *cache) setPage(e *entry, key string, b []byte) {
+// setPage keeps a rendered page gzipped, counts it in the budget and
+// returns the gzipped bytes.
+func (c *cache) setPage(e *entry, key string, b []byte) []byte {
 	z := page.Gzip(b)
 	e.mu.Lock()
 	_, had := e.pages[key]
@@ -249,6 +250,7 @@ func (c *cache) setPage(e *entry, key string, b []byte) {
 	if !had {
 		c.lots.Grow(e.code, int64(len(z)+len(key))+64)
 	}
+	return z
 }
 
 // clonedMark stands for the cloned-label warning in a page rendered for

@@ -704,7 +704,13 @@ func (h *Handlers) render(c *gin.Context, sc scanned, cacheKey string) {
 	case cloned:
 		h.cache.setCloned(sc.entry, cacheKey, b) // kept with the mark, filled in at each serve
 	default:
-		h.cache.setPage(sc.entry, cacheKey, b)
+		// The bytes the cache keeps are the answer: gzipped once, not
+		// again by the compression middleware.
+		z := h.cache.setPage(sc.entry, cacheKey, b)
+		if page.AcceptsGzip(c.GetHeader("Accept-Encoding")) {
+			writeGzippedHTML(c, z)
+			return
+		}
 	}
 	if cloned {
 		b = bytes.Replace(b, []byte(clonedMark), []byte(template.HTMLEscapeString(l.T("tr_cloned", sc.scans))), 1)
