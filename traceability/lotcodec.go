@@ -29,22 +29,15 @@ var packedLotKeys = map[string]bool{
 type storedLot Lot
 
 // MarshalBSON writes the lot with its lines packed (packedLotKeys).
-func (l Lot) MarshalBSON() ([]byte, error) {
-	full, err := bson.Marshal(storedLot(l))
-	if err != nil {
-		return nil, err
-	}
-	return mongodb.Pack(full, packedLotKeys)
-}
+func (l Lot) MarshalBSON() ([]byte, error) { return mongodb.MarshalPacked(storedLot(l), packedLotKeys) }
 
 // UnmarshalBSON reads a lot, packed or not.
 func (l *Lot) UnmarshalBSON(data []byte) error {
 	*l = Lot{}
-	full, err := mongodb.Unpack(data)
-	if err != nil {
+	if err := mongodb.UnmarshalPacked(data, (*storedLot)(l)); err != nil {
 		return fmt.Errorf("lot document: %w", err)
 	}
-	return bson.Unmarshal(full, (*storedLot)(l))
+	return nil
 }
 
 // applyLotUpdate returns cur changed as update says, with the operators

@@ -131,21 +131,16 @@ type storedListHead listHead
 
 // MarshalBSON writes the head with its sizes and tail packed.
 func (h listHead) MarshalBSON() ([]byte, error) {
-	full, err := bson.Marshal(storedListHead(h))
-	if err != nil {
-		return nil, err
-	}
-	return Pack(full, packedHeadKeys)
+	return MarshalPacked(storedListHead(h), packedHeadKeys)
 }
 
 // UnmarshalBSON reads a head, packed or not.
 func (h *listHead) UnmarshalBSON(data []byte) error {
 	*h = listHead{}
-	full, err := Unpack(data)
-	if err != nil {
+	if err := UnmarshalPacked(data, (*storedListHead)(h)); err != nil {
 		return fmt.Errorf("list head: %w", err)
 	}
-	return bson.Unmarshal(full, (*storedListHead)(h))
+	return nil
 }
 
 // inHead reports whether block n (absolute) is the head's tail.

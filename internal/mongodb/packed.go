@@ -80,3 +80,24 @@ func Unpack(doc []byte) ([]byte, error) {
 	}
 	return bsoncore.AppendDocumentEnd(out, i)
 }
+
+// MarshalPacked marshals v — a type without a codec of its own, usually
+// the stored twin of the type whose MarshalBSON calls this — and packs
+// keys (Pack).
+func MarshalPacked[T any](v T, keys map[string]bool) ([]byte, error) {
+	full, err := bson.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return Pack(full, keys)
+}
+
+// UnmarshalPacked unpacks data (Unpack) into v, the stored twin of the
+// type whose UnmarshalBSON calls this.
+func UnmarshalPacked[T any](data []byte, v *T) error {
+	full, err := Unpack(data)
+	if err != nil {
+		return err
+	}
+	return bson.Unmarshal(full, v)
+}
