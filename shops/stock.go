@@ -44,6 +44,28 @@ type Balance struct {
 // Free is what can still be sold or reserved.
 func (b Balance) Free() int64 { return b.Units - b.Reserved }
 
+// A shelf's lots (each with its claims) are packed in one binary field of
+// its document (mongodb.Pack: FerretDB converts every array element's
+// fields on each read and write, and a till sale reads and rewrites a
+// shelf; the catalogue reads them all). Nothing filters on them. Shelves
+// written before are read as they are and packed at their next write: a
+// shelf is always written whole. (A balance's one or two claims are left
+// as they are: packing them measured no difference.)
+var packedShelfKeys = map[string]bool{"lots": true}
+
+type storedShelf Shelf
+
+// MarshalBSON writes the shelf with its lots packed.
+func (sh Shelf) MarshalBSON() ([]byte, error) {
+	return mongodb.MarshalPacked(storedShelf(sh), packedShelfKeys)
+}
+
+// UnmarshalBSON reads a shelf, packed or not.
+func (sh *Shelf) UnmarshalBSON(data []byte) error {
+	*sh = Shelf{}
+	return mongodb.UnmarshalPacked(data, (*storedShelf)(sh))
+}
+
 // ShelfLot is one lot on a shelf.
 type ShelfLot struct {
 	Lot        string               `json:"lot" bson:"lot"`
