@@ -12,16 +12,24 @@ import (
 	"github.com/terroir-coop/terroir/internal/mongodb/mongotest"
 )
 
-// TestPrereadIsUsedOnlyWhileUnchanged: documents read ahead of the write
-// lock are not read again inside Atomically — unless a write touched them
-// meanwhile (inside another change, outside any, or a rollback putting a
-// before-image back), and then the change reads what is stored.
-func TestPrereadIsUsedOnlyWhileUnchanged(t *testing.T) {
+// prereadStore is a fresh embedded store with the seeded things; reading
+// ahead is the embedded store's, so on a replica set the test is skipped.
+func prereadStore(t *testing.T) *mongodb.Store {
+	t.Helper()
 	s := mongotest.New(t)
 	if !s.Embedded() {
 		t.Skip("reading ahead is for the embedded store")
 	}
 	seedThings(t, s)
+	return s
+}
+
+// TestPrereadIsUsedOnlyWhileUnchanged: documents read ahead of the write
+// lock are not read again inside Atomically — unless a write touched them
+// meanwhile (inside another change, outside any, or a rollback putting a
+// before-image back), and then the change reads what is stored.
+func TestPrereadIsUsedOnlyWhileUnchanged(t *testing.T) {
+	s := prereadStore(t)
 	ctx := context.Background()
 	things := s.Collection("things")
 	preread := func(ids ...string) context.Context {
@@ -122,11 +130,7 @@ func TestPrereadIsUsedOnlyWhileUnchanged(t *testing.T) {
 // the change is restored as it was when the change fails, without having
 // been read again.
 func TestPrereadIsABeforeImage(t *testing.T) {
-	s := mongotest.New(t)
-	if !s.Embedded() {
-		t.Skip("reading ahead is for the embedded store")
-	}
-	seedThings(t, s)
+	s := prereadStore(t)
 	ctx := context.Background()
 	before := state(t, s)
 	p := s.Preread()
