@@ -9,11 +9,12 @@ import (
 )
 
 // DefaultCacheBytes is the page caches' budget when Config.CacheBytes is
-// zero: 128 MiB, half for trace records and pages (about 10 000 lots with
+// zero: 96 MiB, half for trace records and pages (about 4 500 lots with
 // their pages), half for the catalogues' rendered pages (every product page
-// of five channels of 1 000 SKUs in three languages, gzipped). With the
-// rest of the server it keeps RSS near 200 MiB under the load tool's mix.
-const DefaultCacheBytes = 128 << 20
+// of five channels of 1 000 SKUs takes 8 MiB gzipped, so three languages
+// fit with room). With the default soft memory limit (cmd/terroir) it keeps
+// RSS under 200 MB after the load tool's default mix (BENCHMARKS.md).
+const DefaultCacheBytes = 96 << 20
 
 // registerCacheMetrics publishes how full the page caches are and how
 // many trace pages were rendered:

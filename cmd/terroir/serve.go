@@ -188,14 +188,18 @@ func parseBytes(name, v string, def int64) (int64, error) {
 // defaultMemoryLimit gives the Go runtime a soft memory limit when the
 // operator set none: GOMEMLIMIT, when set, is the runtime's own and is
 // left as it is (so is a limit set by anything else before). The default
-// is twice the caches' budget plus 128 MiB for the rest of the server and
-// the embedded store: the collector works harder as the heap nears it,
-// instead of letting garbage double the RSS between collections.
+// is the caches' budget plus 48 MiB for the rest of the server's live
+// heap (20-25 MiB under the load tool's mix) and the garbage between
+// collections: the collector works harder as the heap nears it, instead of
+// letting garbage double the RSS between collections. With the default
+// budget that is 144 MiB, which with the binary's mapped pages (≈ 43 MiB)
+// and the embedded SQLite's page caches keeps RSS under 200 MB
+// (BENCHMARKS.md); a larger budget raises the limit with it.
 func defaultMemoryLimit(getenv func(string) string, cacheBytes int64) (int64, bool) {
 	if getenv("GOMEMLIMIT") != "" || debug.SetMemoryLimit(-1) != math.MaxInt64 {
 		return 0, false
 	}
-	limit := 2*cacheBytes + 128<<20
+	limit := cacheBytes + 48<<20
 	debug.SetMemoryLimit(limit)
 	return limit, true
 }

@@ -46,8 +46,9 @@ type fill struct {
 }
 
 // DefaultCacheBytes is the trace cache's budget when none is configured:
-// about 10 000 lots with their pages in one or two languages.
-const DefaultCacheBytes = 64 << 20
+// about 4 500 lots with their pages in one or two languages (half of the
+// server's default, web.DefaultCacheBytes).
+const DefaultCacheBytes = 48 << 20
 
 // entry is one lot's record and its rendered variants, keyed by language,
 // authenticity state and serial. Pages are kept gzipped.
