@@ -13,7 +13,7 @@ import (
 // their pages), half for the catalogues' rendered pages (every product page
 // of five channels of 1 000 SKUs takes 8 MiB gzipped, so three languages
 // fit with room). With the default soft memory limit (cmd/terroir) it keeps
-// RSS under 200 MB after the load tool's default mix (BENCHMARKS.md).
+// RSS under 200 MiB after the load tool's default mix (BENCHMARKS.md).
 const DefaultCacheBytes = 96 << 20
 
 // registerCacheMetrics publishes how full the page caches are and how

@@ -25,3 +25,16 @@ func TestLoadLimitsFromTheEnvironment(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultMemoryLimitFollowsTheCacheBudget(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct{ budget, want int64 }{
+		{web.DefaultCacheBytes, 144 * mib}, // the default: RSS under 200 MiB after the load tool's mix
+		{512 * mib, 560 * mib},             // a larger budget raises the limit with it
+		{1 * mib, 144 * mib},               // a small one never sets the limit under the live heap
+	} {
+		if got := memoryLimitFor(c.budget); got != c.want {
+			t.Errorf("budget %d MiB: limit %d MiB, want %d", c.budget/mib, got/mib, c.want/mib)
+		}
+	}
+}

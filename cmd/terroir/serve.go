@@ -187,21 +187,32 @@ func parseBytes(name, v string, def int64) (int64, error) {
 
 // defaultMemoryLimit gives the Go runtime a soft memory limit when the
 // operator set none: GOMEMLIMIT, when set, is the runtime's own and is
-// left as it is (so is a limit set by anything else before). The default
-// is the caches' budget plus 48 MiB for the rest of the server's live
-// heap (20-25 MiB under the load tool's mix) and the garbage between
-// collections: the collector works harder as the heap nears it, instead of
-// letting garbage double the RSS between collections. With the default
-// budget that is 144 MiB, which with the binary's mapped pages (≈ 43 MiB)
-// and the embedded SQLite's page caches keeps RSS under 200 MB
-// (BENCHMARKS.md); a larger budget raises the limit with it.
+// left as it is (so is a limit set by anything else before).
 func defaultMemoryLimit(getenv func(string) string, cacheBytes int64) (int64, bool) {
 	if getenv("GOMEMLIMIT") != "" || debug.SetMemoryLimit(-1) != math.MaxInt64 {
 		return 0, false
 	}
-	limit := cacheBytes + 48<<20
+	limit := memoryLimitFor(cacheBytes)
 	debug.SetMemoryLimit(limit)
 	return limit, true
+}
+
+// minMemoryLimit is the default soft limit's floor: the server's live heap
+// without its caches (≈ 18 MB after the load tool's default mix) and the
+// garbage between collections need it whatever the budget, or a small
+// TERROIR_CACHE_BYTES would leave the collector running without pause.
+const minMemoryLimit = 144 << 20
+
+// memoryLimitFor is the default soft limit for a cache budget: the budget
+// plus 48 MiB for the rest of the live heap and the garbage between
+// collections, at least minMemoryLimit. The collector works harder as the
+// heap nears it, instead of letting garbage double the RSS between
+// collections. With the default budget it is 144 MiB, which with the
+// binary's mapped pages (≈ 43 MiB) and the embedded SQLite's memory kept
+// RSS at 190 MiB after the default mix (BENCHMARKS.md); a larger budget
+// raises the limit with it.
+func memoryLimitFor(cacheBytes int64) int64 {
+	return max(cacheBytes+48<<20, minMemoryLimit)
 }
 
 func displayAddr(a net.Addr) string {
